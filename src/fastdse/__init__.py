@@ -1,0 +1,25 @@
+"""fastdse: Diffusion Spectral Entropy and Mutual Information for point clouds of any size.
+
+The pipeline, one stage a module::
+
+    X -> neighbors -> kernel -> normalize -> spectrum -> entropy -> mutual_information
+
+Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
+:func:`shannon_entropy`; :mod:`fastdse.compat` replaces ``dse-dsmi``.
+"""
+
+from ._version import __version__
+from .api import dse
+from .graph import DiffusionGraph
+from .results import ClassTerm, DSEResult, DSMIResult
+from .spectrum import SpectralMeasure
+
+__all__ = [
+    "__version__",
+    "dse",
+    "DiffusionGraph",
+    "SpectralMeasure",
+    "DSEResult",
+    "DSMIResult",
+    "ClassTerm",
+]
