@@ -11,12 +11,14 @@ Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
 from ._version import __version__
 from .api import dse
 from .graph import DiffusionGraph
+from .mutual_information import dsmi
 from .results import ClassTerm, DSEResult, DSMIResult
 from .spectrum import SpectralMeasure
 
 __all__ = [
     "__version__",
     "dse",
+    "dsmi",
     "DiffusionGraph",
     "SpectralMeasure",
     "DSEResult",

@@ -82,7 +82,7 @@ def dse(
     >>> res = fastdse.dse(X, t=[1, 2, 5], mode="exact")
     >>> res.value.shape, res.mode
     ((3,), 'exact')
-    >>> 0 <= res.value[0] <= np.log2(500)
+    >>> bool(0 <= res.value[0] <= np.log2(500))
     True
 
     Well-separated clusters have about ``log2(k)`` bits at large ``t``:
