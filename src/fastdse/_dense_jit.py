@@ -15,18 +15,22 @@ _EPS = np.finfo(np.float64).eps
 
 
 @pjit
-def gram_to_sqdist_inplace(G, sq):  # pragma: no cover - jitted
+def gram_to_sqdist_inplace(G, sq, rel_floor):  # pragma: no cover - jitted
     """Turn the Gram matrix ``X X^T`` into squared distances, in place.
 
-    ``|x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j``, clipped at zero, with an
-    exactly zero diagonal (the order of operations matches scikit-learn's
-    ``euclidean_distances``).
+    ``|x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j`` (the order of operations
+    of scikit-learn's ``euclidean_distances``), with an exactly zero diagonal.
+    The expansion loses digits for close points: its rounding error is about
+    ``d eps (|x_i|^2 + |x_j|^2)``. Values below ``rel_floor * (|x_i|^2 +
+    |x_j|^2)`` are rounding noise and are set to zero, so duplicated points
+    stay duplicates (scale-free kernels would otherwise turn the noise into
+    structure).
     """
     n = G.shape[0]
     for i in prange(n):
         for j in range(n):
             v = G[i, j] * -2.0 + sq[i] + sq[j]
-            G[i, j] = v if v > 0.0 else 0.0
+            G[i, j] = v if v > rel_floor * (sq[i] + sq[j]) else 0.0
         G[i, i] = 0.0
 
 

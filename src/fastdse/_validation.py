@@ -104,7 +104,7 @@ def check_t(t: Any) -> tuple[np.ndarray, bool]:
         Whether a single number was given.
     """
     scalar = np.ndim(t) == 0
-    if isinstance(t, (str, bytes)):
+    if t is None or isinstance(t, (str, bytes)):
         raise TypeError(f"t must be a positive finite number or a sequence of them; got {t!r}")
     if isinstance(t, (bool, np.bool_)):
         raise TypeError(f"t must be a positive finite number, not a boolean; got {t!r}")

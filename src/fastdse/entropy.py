@@ -32,11 +32,12 @@ def _z_h_terms(nodes: np.ndarray, weights: np.ndarray, ts: np.ndarray):
     if not np.any(live):
         raise ValueError("the spectral measure has no non-zero node with positive weight")
     lmax = logabs[live].max()
-    # exponent t * log|theta| shifted by its maximum t * lmax
-    with np.errstate(invalid="ignore"):
-        ell = np.outer(logabs, ts) - lmax * ts[None, :]  # (m, r), -inf at zeros
-    ez = np.exp(ell)  # exp(-inf) = 0
-    eh = np.where(nz[:, None], ez * ell, 0.0)  # 0 log 0 = 0
+    # exponent t * log|theta| shifted by its maximum t * lmax; zero nodes get
+    # exponent 0 here and are masked out below (|0|^t = 0 and 0 log 0 = 0)
+    safe = np.where(nz, logabs, lmax)
+    ell = np.outer(safe - lmax, ts)  # (m, r), <= 0 for live nodes
+    ez = np.where(nz[:, None], np.exp(ell), 0.0)
+    eh = ez * ell
     return ez, eh
 
 

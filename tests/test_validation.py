@@ -1,0 +1,88 @@
+"""Bad input gets a clear error that names the parameter."""
+
+import numpy as np
+import pytest
+
+import fastdse
+
+
+@pytest.fixture
+def X(rng):
+    return rng.normal(size=(40, 3))
+
+
+@pytest.mark.parametrize(
+    "bad,exc,match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "X contains 1 NaN"),
+        (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "NaN or infinite"),
+        (np.arange(10.0), ValueError, "X must be a 2-D array.*1 dimension"),
+        (np.zeros((3, 2, 2)), ValueError, "X must be a 2-D array.*3 dimension"),
+        (np.zeros((1, 3)), ValueError, "at least 2 points.*got 1"),
+        (np.zeros((0, 3)), ValueError, "at least 2 points.*got 0"),
+        (np.array([["a", "b"], ["c", "d"]]), TypeError, "X must hold numbers.*<U1"),
+        (np.array([[1 + 1j, 0], [0, 1]]), TypeError, "real-valued"),
+        (np.array([[object(), 1], [2, 3]], dtype=object), TypeError, "X must hold numbers"),
+    ],
+)
+def test_bad_points(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        fastdse.dse(bad, mode="exact", knn=1)
+
+
+def test_sparse_input_is_refused_with_advice():
+    import scipy.sparse
+
+    with pytest.raises(TypeError, match="sparse matrix"):
+        fastdse.dse(scipy.sparse.eye(5, format="csr"))
+
+
+@pytest.mark.parametrize(
+    "t,exc,match",
+    [
+        (0, ValueError, "t must be positive and finite; got 0"),
+        (-1.5, ValueError, "t must be positive"),
+        (np.inf, ValueError, "t must be positive and finite"),
+        (np.nan, ValueError, "t must be positive and finite"),
+        ([1, 0], ValueError, "t must be positive"),
+        ([], ValueError, "non-empty"),
+        ("1", TypeError, "t must be a positive finite number"),
+        (True, TypeError, "not a boolean"),
+        ([[1, 2]], ValueError, "1-D sequence"),
+        (None, TypeError, "t must be a positive finite number"),
+    ],
+)
+def test_bad_t(X, t, exc, match):
+    with pytest.raises(exc, match=match):
+        fastdse.dse(X, t=t, mode="exact")
+
+
+@pytest.mark.parametrize(
+    "kw,exc,match",
+    [
+        ({"mode": "fast"}, ValueError, "mode must be one of 'auto', 'exact'.*got 'fast'"),
+        ({"kernel": "rbf"}, ValueError, "kernel must be one of 'alpha_decay', 'gaussian'.*'rbf'"),
+        ({"knn": 40}, ValueError, r"knn must be <= 39 \(n - 1.*n=40\); got 40"),
+        ({"knn": 0}, ValueError, "knn must be >= 1; got 0"),
+        ({"knn": 2.5}, TypeError, "knn must be an integer"),
+        ({"decay": 0}, ValueError, "decay must be > 0.0"),
+        ({"sigma": -1.0}, ValueError, "sigma must be > 0.0"),
+        ({"sigma": "wide"}, TypeError, "sigma must be a real number"),
+        ({"thresh": 1.0}, ValueError, "thresh must be < 1.0"),
+        ({"anisotropy": 1.5}, ValueError, "anisotropy must be <= 1.0; got 1.5"),
+        ({"anisotropy": -0.1}, ValueError, "anisotropy must be >= 0.0"),
+        ({"base": 1.0}, ValueError, "base must be a positive number other than 1"),
+        ({"base": -2.0}, ValueError, "base must be > 0.0"),
+        ({"random_state": "seed"}, TypeError, "random_state must be None"),
+        ({"random_state": -3}, ValueError, "random_state must be a non-negative integer"),
+    ],
+)
+def test_bad_parameters(X, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        fastdse.dse(X, **{"mode": "exact", **kw})
+
+
+def test_caller_array_is_not_modified(X):
+    before = X.copy()
+    fastdse.dse(X, t=[1, 2], mode="exact")
+    np.testing.assert_array_equal(X, before)
