@@ -252,8 +252,9 @@ def dsmi(
     except TypeError as exc:
         raise TypeError(f"{name} labels must be mutually comparable (one type); {exc}") from exc
     if classes.shape[0] < 2:
+        only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
         raise ValueError(
-            f"{name} has a single class ({classes[0]!r}); DSMI needs at least 2 classes"
+            f"{name} has a single class ({only!r}); DSMI needs at least 2 classes"
         )
     min_size = knn + 1 if kernel == "alpha_decay" else 2
     small = counts < min_size
@@ -261,8 +262,9 @@ def dsmi(
         i = int(np.argmax(small))
         need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
                 if kernel == "alpha_decay" else "at least 2 points")
+        bad_label = classes[i].item() if hasattr(classes[i], "item") else classes[i]
         raise ValueError(
-            f"class {classes[i]!r} of {name} has {counts[i]} point(s); every class needs {need}. "
+            f"class {bad_label!r} of {name} has {counts[i]} point(s); every class needs {need}. "
             "Merge rare classes, use fewer bins (n_clusters) or a smaller knn."
         )
     graph_kw = dict(

@@ -1,0 +1,147 @@
+"""DSMI: definition, label kinds, errors."""
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+import fastdse
+from fastdse.mutual_information import discretize
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(7)
+    labels = np.repeat([0, 1, 2, 3], 60)
+    Z = rng.normal(size=(240, 4)) + 30 * np.eye(4)[labels]
+    return Z, labels
+
+
+KW = dict(mode="exact", kernel="gaussian", sigma=3.0, num_repetitions=3, random_state=0)
+
+
+def test_variable_with_itself_vs_random_labels(blobs):
+    Z, labels = blobs
+    informative = fastdse.dsmi(Z, labels, t=50, **KW)
+    shuffled = fastdse.dsmi(Z, np.random.default_rng(1).permutation(labels), t=50, **KW)
+    # at large t only the components count: each class has one (0 bits), a random subset
+    # of the class's size spans all four blobs (2 bits), so DSMI = log2(4)
+    assert informative.value == pytest.approx(2.0, abs=0.02)
+    assert abs(shuffled.value) < 0.02
+    assert informative.stderr >= 0 and shuffled.stderr >= 0
+    # at t = 1 the subsets differ, so the matched unconditional term has a spread
+    assert fastdse.dsmi(Z, labels, **KW).stderr > 0
+
+
+def test_definition_from_per_class_terms(blobs):
+    Z, labels = blobs
+    res = fastdse.dsmi(Z, labels, t=[1, 3], **KW)
+    # each conditional term is the DSE of that class alone
+    for term in res.per_class:
+        alone = fastdse.dse(Z[labels == term.label], t=[1, 3], mode="exact", kernel="gaussian",
+                            sigma=3.0)
+        np.testing.assert_allclose(term.conditional, alone.value, rtol=1e-12)
+        np.testing.assert_allclose(term.unconditional, term.unconditional_reps.mean(axis=0))
+        assert term.size == 60
+    p = np.array([t.size for t in res.per_class]) / len(labels)
+    gap = np.array([t.unconditional - t.conditional for t in res.per_class])
+    np.testing.assert_allclose(res.value, (p[:, None] * gap).sum(axis=0), rtol=1e-12)
+
+
+def test_conditional_terms_match_dse_dsmi(blobs):
+    with warnings.catch_warnings():
+        import dse_dsmi
+    Z, labels = blobs
+    res = fastdse.dsmi(Z, labels, **KW)
+    state = random.getstate()
+    try:
+        for term in res.per_class:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = dse_dsmi.diffusion_spectral_entropy(Z[labels == term.label],
+                                                          gaussian_kernel_sigma=3.0)
+            assert term.conditional == pytest.approx(ref, rel=1e-9, abs=1e-11)
+    finally:
+        random.setstate(state)
+
+
+def test_label_dtypes_give_identical_results(blobs):
+    Z, labels = blobs
+    base = fastdse.dsmi(Z, labels, **KW)
+    names = np.array(["a", "b", "c", "d"])[labels]
+    as_obj = names.astype(object)
+    for Y in (names, as_obj, labels.astype(np.uint8), labels.reshape(-1, 1)):
+        other = fastdse.dsmi(Z, Y, **KW)
+        assert other.value == pytest.approx(base.value, rel=1e-12)
+    bools = fastdse.dsmi(Z[:120], labels[:120] == 1, **KW)
+    assert [t.label for t in bools.per_class] == [False, True]
+
+
+def test_continuous_1d_is_binned_like_explicit_clusters(rng):
+    Z = rng.normal(size=(200, 3))
+    y = Z[:, 0] + 0.1 * rng.normal(size=200)
+    res = fastdse.dsmi(Z, y, n_clusters=4, **KW)
+    bins = discretize(y, n_clusters=4)
+    assert set(np.unique(bins)) <= {1, 2, 3, 4}
+    np.testing.assert_array_equal(res.clusters, bins)
+    again = fastdse.dsmi(Z, None, clusters=bins, **KW)
+    assert again.value == pytest.approx(res.value, rel=1e-12)
+    # Y carries information about Z's first coordinate
+    assert res.value > 0.2
+
+
+def test_continuous_multid_is_clustered(rng):
+    centres = np.repeat(np.eye(3) * 20, 50, axis=0)
+    Y = centres + rng.normal(size=(150, 3))
+    Z = Y @ rng.normal(size=(3, 5))
+    # separated clusters leave scikit-learn's kNN graph disconnected; it says so
+    with pytest.warns(UserWarning, match="not fully connected"):
+        res = fastdse.dsmi(Z, Y, n_clusters=3, **KW)
+    assert len(res.per_class) == 3 and res.clusters.shape == (150,)
+    assert sorted(t.size for t in res.per_class) == [50, 50, 50]
+
+
+def test_seed_determinism(blobs):
+    Z, labels = blobs
+    a = fastdse.dsmi(Z, labels, **KW)
+    b = fastdse.dsmi(Z, labels, **KW)
+    c = fastdse.dsmi(Z, labels, **{**KW, "random_state": 1})
+    assert a.value == b.value
+    assert a.value != c.value
+
+
+def test_sequence_of_t(blobs):
+    Z, labels = blobs
+    res = fastdse.dsmi(Z, labels, t=[1, 2], **KW)
+    assert res.value.shape == (2,) and res.stderr.shape == (2,)
+    with pytest.raises(TypeError, match="single t"):
+        float(res)
+
+
+@pytest.mark.parametrize(
+    "Y,kw,exc,match",
+    [
+        (np.zeros(10, dtype=int), {}, ValueError, "same number of points.*40.*10"),
+        (np.zeros(40, dtype=int), {}, ValueError, "single class"),
+        (np.r_[np.zeros(39, dtype=int), 1], {}, ValueError, "class 1 of Y has 1 point"),
+        (np.r_[np.zeros(37, dtype=int), 1, 1, 1], {"kernel": "alpha_decay"}, ValueError,
+         r"class 1 of Y has 3 point.*knn \+ 1 = 6"),
+        (np.r_[np.full(39, 0.5), np.nan], {}, ValueError, "NaN"),
+        (np.linspace(0, 1, 40), {"n_clusters": 1}, ValueError, "n_clusters must be >= 2"),
+        (np.linspace(0, 1, 40), {"n_clusters": 41}, ValueError, "n_clusters must be <= 40"),
+        (np.full(40, 3.0), {}, ValueError, "single class"),
+        (np.repeat(["a", "b"], 20), {"y_kind": "continuous"}, TypeError, "must be numeric"),
+        (np.repeat([0, 1], 20), {"y_kind": "sometimes"}, ValueError, "kind must be one of"),
+        (np.repeat([0, 1], 20), {"num_repetitions": 0}, ValueError, "num_repetitions must be >= 1"),
+    ],
+)
+def test_bad_input(rng, Y, kw, exc, match):
+    Z = rng.normal(size=(40, 3))
+    with pytest.raises(exc, match=match):
+        fastdse.dsmi(Z, Y, **{**KW, **kw})
+
+
+def test_bad_z(rng):
+    with pytest.raises(ValueError, match="Z contains 1 NaN"):
+        fastdse.dsmi(np.r_[rng.normal(size=(9, 2)), [[np.nan, 0]]], np.repeat([0, 1], 5))
