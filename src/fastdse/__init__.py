@@ -13,6 +13,7 @@ from .api import dse
 from .graph import DiffusionGraph
 from .mutual_information import dsmi
 from .results import ClassTerm, DSEResult, DSMIResult
+from .shannon import shannon_entropy
 from .spectrum import SpectralMeasure
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "dse",
     "dsmi",
     "DiffusionGraph",
+    "shannon_entropy",
     "SpectralMeasure",
     "DSEResult",
     "DSMIResult",

@@ -18,8 +18,8 @@ _EPS = np.finfo(np.float64).eps
 def gram_to_sqdist_inplace(G, sq, rel_floor):  # pragma: no cover - jitted
     """Turn the Gram matrix ``X X^T`` into squared distances, in place.
 
-    ``|x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j`` (the order of operations
-    of scikit-learn's ``euclidean_distances``), with an exactly zero diagonal.
+    ``|x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j`` (rows centred by the
+    caller), with an exactly zero diagonal.
     The expansion loses digits for close points: its rounding error is about
     ``d eps (|x_i|^2 + |x_j|^2)``. Values below ``rel_floor * (|x_i|^2 +
     |x_j|^2)`` are rounding noise and are set to zero, so duplicated points

@@ -80,7 +80,8 @@ def check_points(
     n, d = arr.shape
     if n < min_points:
         raise ValueError(
-            f"{name} must have at least {min_points} points (rows); got {n}"
+            f"{name} must have at least {min_points} point{'s' if min_points != 1 else ''} "
+            f"(rows); got {n}"
         )
     if d < 1:
         raise ValueError(f"{name} must have at least 1 feature (column); got {d}")
