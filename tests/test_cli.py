@@ -1,0 +1,417 @@
+"""The ``fastdse`` command line: file formats, output, and one-line user errors.
+
+Reference values come from calling the library directly on the same arrays.
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastdse
+from fastdse import _io, cli, graph
+
+T = [1.0, 2.0, 5.0]
+
+
+@pytest.fixture
+def points(rng):
+    return rng.normal(size=(120, 4))
+
+
+@pytest.fixture
+def labelled(rng):
+    """Three separated classes of 40 points and their labels."""
+    labels = np.repeat([0, 1, 2], 40)
+    Z = rng.normal(size=(120, 3)) + 8.0 * labels[:, None]
+    return Z, labels
+
+
+def run(capsys, argv):
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, argv):
+    code, out, err = run(capsys, [*argv, "--json"])
+    assert code == 0, err
+    assert err == ""
+    return json.loads(out)
+
+
+def assert_user_error(code, out, err, match):
+    assert code != 0
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("fastdse: error: ")
+    assert match in lines[0], lines[0]
+
+
+def write_text(path, X, delimiter, header=None):
+    np.savetxt(path, X, delimiter=delimiter, fmt="%.17g",
+               header=header or "", comments="")
+    return path
+
+
+# --------------------------------------------------------------------------- dse: formats
+
+
+@pytest.mark.parametrize("fmt", ["npy", "npz", "npz-key", "csv", "csv-header", "tsv"])
+def test_dse_json_matches_library(capsys, tmp_path, points, fmt):
+    extra = []
+    if fmt == "npy":
+        path = tmp_path / "x.npy"
+        np.save(path, points)
+    elif fmt == "npz":
+        path = tmp_path / "x.npz"
+        np.savez(path, only=points)
+    elif fmt == "npz-key":
+        path = tmp_path / "x.npz"
+        np.savez(path, emb=points, other=np.zeros(3))
+        extra = ["--key", "emb"]
+    elif fmt == "csv":
+        path = write_text(tmp_path / "x.csv", points, ",")
+    elif fmt == "csv-header":
+        path = write_text(tmp_path / "x.csv", points, ",", header="a,b,c,d")
+    else:
+        path = write_text(tmp_path / "x.tsv", points, "\t")
+    got = run_json(capsys, ["dse", path, "--t", *T, "--mode", "exact", *extra])
+    ref = fastdse.dse(points, t=T, mode="exact")
+    assert got["command"] == "dse"
+    assert got["n"] == 120 and got["d"] == 4
+    assert got["mode"] == "exact"
+    assert got["unit"] == "bits"
+    assert got["t"] == T
+    np.testing.assert_allclose(got["value"], ref.value, rtol=1e-12)
+    assert got["stderr"] == [0.0, 0.0, 0.0]
+    assert got["time_s"] >= 0
+
+
+def test_dse_options_reach_the_library(capsys, tmp_path, points):
+    path = tmp_path / "x.npy"
+    np.save(path, points)
+    got = run_json(capsys, ["dse", path, "--t", 3, "--mode", "exact", "--kernel", "gaussian",
+                            "--sigma", 1.5, "--anisotropy", 0.5, "--base", "e"])
+    ref = fastdse.dse(points, t=3, mode="exact", kernel="gaussian", sigma=1.5,
+                      anisotropy=0.5, base=math.e)
+    assert got["unit"] == "nats"
+    assert got["value"] == pytest.approx([ref.value], rel=1e-12)
+    assert got["settings"]["kernel"] == "gaussian"
+    assert got["settings"]["sigma"] == 1.5
+    assert got["settings"]["anisotropy"] == 0.5
+
+
+def test_dse_table_output(capsys, tmp_path, points):
+    path = tmp_path / "x.npy"
+    np.save(path, points)
+    code, out, err = run(capsys, ["dse", path, "--t", 1, 10, "--mode", "exact"])
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[1].split() == ["t", "value", "stderr", "unit", "n", "mode", "time_s"]
+    ref = fastdse.dse(points, t=[1, 10], mode="exact")
+    rows = [line.split() for line in lines[3:]]
+    assert [r[0] for r in rows] == ["1", "10"]
+    assert [float(r[1]) for r in rows] == pytest.approx(ref.value, rel=1e-5)
+    assert all(r[3:6] == ["bits", "120", "exact"] for r in rows)
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, ["--version"])
+    assert code == 0
+    assert out.strip() == f"fastdse {fastdse.__version__}"
+
+
+def test_console_script_entry_point(tmp_path, points):
+    exe = shutil.which("fastdse") or str(Path(sys.executable).parent / "fastdse")
+    assert os.path.exists(exe), "the fastdse console script is not installed"
+    path = tmp_path / "x.npy"
+    np.save(path, points[:30])
+    proc = subprocess.run([exe, "dse", str(path), "--mode", "exact", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["value"] == pytest.approx([fastdse.dse(points[:30], mode="exact").value],
+                                         rel=1e-12)
+    bad = subprocess.run([exe, "dse", str(tmp_path / "missing.npy")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("fastdse: error: ")
+    assert "Traceback" not in bad.stderr
+
+
+# --------------------------------------------------------------------------- dsmi
+
+
+def test_dsmi_int_labels_match_library(capsys, tmp_path, labelled):
+    Z, labels = labelled
+    np.save(tmp_path / "z.npy", Z)
+    np.save(tmp_path / "y.npy", labels)
+    got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "--t", 1, 5,
+                            "--mode", "exact", "--seed", 7, "--num-repetitions", 3])
+    ref = fastdse.dsmi(Z, labels, t=[1, 5], mode="exact", random_state=7, num_repetitions=3)
+    assert got["command"] == "dsmi"
+    assert got["n_classes"] == 3
+    np.testing.assert_allclose(got["value"], ref.value, rtol=1e-12)
+    np.testing.assert_allclose(got["stderr"], ref.stderr, rtol=1e-12)
+    assert [c["label"] for c in got["per_class"]] == [0, 1, 2]
+    assert [c["size"] for c in got["per_class"]] == [40, 40, 40]
+    for c, term in zip(got["per_class"], ref.per_class):
+        np.testing.assert_allclose(c["conditional"], term.conditional, rtol=1e-12)
+        np.testing.assert_allclose(c["unconditional"], term.unconditional, rtol=1e-12)
+
+
+def test_dsmi_string_labels_in_csv(capsys, tmp_path, labelled):
+    Z, labels = labelled
+    names = np.array(["cat", "dog", "eel"])[labels]
+    write_text(tmp_path / "z.csv", Z, ",")
+    (tmp_path / "y.csv").write_text("animal\n" + "\n".join(names) + "\n")
+    got = run_json(capsys, ["dsmi", tmp_path / "z.csv", tmp_path / "y.csv", "--mode", "exact",
+                            "--kernel", "gaussian", "--sigma", 3, "--seed", 3,
+                            "--num-repetitions", 2])
+    ref = fastdse.dsmi(Z, names, mode="exact", kernel="gaussian", sigma=3, random_state=3,
+                       num_repetitions=2)
+    assert [c["label"] for c in got["per_class"]] == ["cat", "dog", "eel"]
+    assert got["value"] == pytest.approx([ref.value], rel=1e-12)
+    assert got["value"][0] > 0.5  # separated classes share information with their labels
+
+
+def test_dsmi_integer_labels_in_csv_stay_discrete(capsys, tmp_path, labelled):
+    Z, labels = labelled
+    np.save(tmp_path / "z.npy", Z)
+    np.savetxt(tmp_path / "y.tsv", labels, fmt="%d")
+    got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.tsv", "--mode", "exact",
+                            "--seed", 0, "--num-repetitions", 2])
+    assert got["n_classes"] == 3  # not binned into 10 bins as a continuous variable
+    assert [c["label"] for c in got["per_class"]] == [0, 1, 2]
+
+
+def test_dsmi_npz_keys_and_table(capsys, tmp_path, labelled):
+    Z, labels = labelled
+    np.savez(tmp_path / "data.npz", z=Z, y=labels)
+    code, out, err = run(capsys, [
+        "dsmi", tmp_path / "data.npz", tmp_path / "data.npz", "--z-key", "z", "--y-key", "y",
+        "--mode", "exact", "--seed", 1, "--num-repetitions", 2,
+    ])
+    assert code == 0 and err == ""
+    assert "3 classes" in out
+    assert "DSE(Z|y)" in out
+
+
+def test_dsmi_continuous_y_is_binned(capsys, tmp_path, rng):
+    Z = rng.normal(size=(150, 2))
+    y = Z[:, 0] + 0.01 * rng.normal(size=150)
+    np.save(tmp_path / "z.npy", Z)
+    np.save(tmp_path / "y.npy", y)
+    got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "--mode", "exact",
+                            "--kernel", "gaussian", "--sigma", 1, "--n-clusters", 3,
+                            "--seed", 0, "--num-repetitions", 2])
+    ref = fastdse.dsmi(Z, y, mode="exact", kernel="gaussian", sigma=1, n_clusters=3,
+                       random_state=0, num_repetitions=2)
+    assert got["n_classes"] == 3
+    assert got["value"] == pytest.approx([ref.value], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_json(capsys):
+    got = run_json(capsys, ["demo", "--n-points", 200])
+    assert got["command"] == "demo"
+    assert got["n"] == 200 and got["d"] == 64 and got["n_classes"] == 10
+    for key in ("dse", "dsmi"):
+        assert got[key]["unit"] == "bits"
+        assert len(got[key]["t"]) == len(got[key]["value"]) == len(got[key]["stderr"]) >= 3
+        assert all(math.isfinite(v) for v in got[key]["value"] + got[key]["stderr"])
+    assert all(0 < v <= math.log2(200) for v in got["dse"]["value"])
+    assert set(got["timings"]) == {"load", "dse", "dsmi"}
+    assert all(math.isfinite(v) and v >= 0 for v in got["timings"].values())
+
+
+# --------------------------------------------------------------------------- user errors
+
+
+@pytest.fixture
+def files(tmp_path, points):
+    np.save(tmp_path / "x.npy", points)
+    np.savez(tmp_path / "two.npz", a=points, b=points)
+    np.save(tmp_path / "nan.npy", np.where(np.arange(points.size).reshape(points.shape) == 5,
+                                           np.nan, points))
+    (tmp_path / "x.txt").write_text("1 2\n3 4\n")
+    (tmp_path / "ragged.csv").write_text("1,2,3\n4,5\n")
+    (tmp_path / "words.csv").write_text("1,2\n3,oops\n5,6\n")
+    (tmp_path / "empty.csv").write_text("\n\n")
+    (tmp_path / "labels.csv").write_text("a\nb\na\nb\n")
+    np.save(tmp_path / "y_short.npy", np.zeros(10, dtype=int))
+    np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}, None], dtype=object))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["dse", "{d}/missing.npy"], "missing.npy: no such file"),
+        (["dse", "{d}/x.txt"], "unknown file type '.txt'; supported: .npy, .npz, .csv, .tsv"),
+        (["dse", "{d}"], "unknown file type"),
+        (["dse", "{d}/two.npz", "--key", "c"], "no array named 'c'; the archive holds: a, b"),
+        (["dse", "{d}/two.npz"], "holds 2 arrays (a, b); choose one with --key"),
+        (["dse", "{d}/x.npy", "--key", "a"], "--key applies to .npz files only"),
+        (["dse", "{d}/obj.npz"], "never unpickled"),
+        (["dse", "{d}/nan.npy"], "X contains 1 NaN or infinite value(s)"),
+        (["dse", "{d}/ragged.csv"], "line 2 has 2 field(s) but the first line has 3"),
+        (["dse", "{d}/words.csv"], "non-numeric value 'oops' in data row 2, column 2"),
+        (["dse", "{d}/empty.csv"], "the file is empty"),
+        (["dse", "{d}/labels.csv"], "point clouds must be numeric"),
+        (["dse", "{d}/x.npy", "--knn", "500"], "knn must be <= 119"),
+        (["dse", "{d}/x.npy", "--thresh", "2"], "thresh must be < 1.0"),
+        (["dsmi", "{d}/x.npy", "{d}/y_short.npy"], "same number of points"),
+        (["dsmi", "{d}/x.npy", "{d}/missing.csv"], "missing.csv: no such file"),
+        (["demo", "--n-points", "5"], "--n-points must be in [20, 1797]"),
+    ],
+)
+def test_user_errors_are_one_line(capsys, files, argv, match):
+    code, out, err = run(capsys, [a.format(d=files) for a in argv])
+    assert code == 1
+    assert_user_error(code, out, err, match)
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["dse", "{d}/x.npy", "--t", "abc"], "argument --t: not a number: 'abc'"),
+        (["dse", "{d}/x.npy", "--t", "-1"], "argument --t: must be a positive finite number"),
+        (["dse", "{d}/x.npy", "--t", "0"], "must be a positive finite number; got '0'"),
+        (["dse", "{d}/x.npy", "--t"], "argument --t: expected at least one argument"),
+        (["dse", "{d}/x.npy", "--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
+        (["dse", "{d}/x.npy", "--knn", "2.5"], "argument --knn: not an integer: '2.5'"),
+        (["dse", "{d}/x.npy", "--seed", "-3"], "must be a non-negative integer"),
+        (["dse"], "the following arguments are required: FILE"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["dse", "{d}/x.npy", "--header", "--no-header"], "not allowed with argument"),
+    ],
+)
+def test_usage_errors_are_one_line(capsys, files, argv, match):
+    code, out, err = run(capsys, [a.format(d=files) for a in argv])
+    assert code == 2
+    assert_user_error(code, out, err, match)
+    assert "--help" in err
+
+
+def test_unavailable_mode_is_reported_by_the_library(capsys, monkeypatch, files):
+    # the CLI accepts every name in graph.MODES; the library says which ones can run
+    assert "approx" in graph.MODES
+    monkeypatch.delitem(graph._MEASURE_BUILDERS, "approx", raising=False)
+    code, out, err = run(capsys, ["dse", files / "x.npy", "--mode", "approx"])
+    assert_user_error(code, out, err, "mode='approx' is not available in this version")
+
+
+def test_no_command_prints_help(capsys):
+    code, out, err = run(capsys, [])
+    assert code == 2
+    assert "dse" in err and "dsmi" in err and "demo" in err
+
+
+def test_traceback_flag_reraises(capsys, files):
+    with pytest.raises(ValueError, match="X contains 1 NaN"):
+        cli.main(["--traceback", "dse", str(files / "nan.npy")])
+
+
+# --------------------------------------------------------------------------- extension point
+
+
+def test_subcommand_registry_is_the_extension_point(capsys, monkeypatch):
+    calls = []
+
+    def configure(parser):
+        parser.add_argument("--size", type=int, default=3)
+        cli.add_output_options(parser)
+
+    def run_cmd(args):
+        calls.append(args.size)
+        cli.emit(args, {"size": args.size, "value": np.float64(np.nan)}, f"size {args.size}")
+        return 0
+
+    monkeypatch.setitem(cli.SUBCOMMANDS, "bench", (configure, run_cmd))
+    assert cli.main(["bench", "--size", "5", "--json"]) == 0
+    assert calls == [5]
+    assert json.loads(capsys.readouterr().out) == {"size": 5, "value": None}
+
+
+def test_unexpected_errors_keep_their_traceback(monkeypatch):
+    def boom(args):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(cli.SUBCOMMANDS, "boom", (lambda parser: None, boom))
+    with pytest.raises(RuntimeError, match="bug"):
+        cli.main(["boom"])
+
+
+# --------------------------------------------------------------------------- file loading
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("x,y\n1,2\n3,4\n", True),  # named numeric columns
+        ("1,2\n3,4\n", False),
+        ("label\ncat\ndog\ncat\n", True),  # a name that is not one of the labels
+        ("cat\ndog\ncat\ndog\n", False),  # the first row is a repeated label
+        ("id,score\na,1\nb,2\n", True),
+        ("only\n", False),
+    ],
+)
+def test_header_detection(tmp_path, text, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    rows = _io._read_rows(str(path), ",")
+    assert _io._detect_header(rows) is expected
+
+
+def test_header_flags_override_detection(tmp_path):
+    path = tmp_path / "y.csv"
+    path.write_text("cat\ndog\ncat\n")
+    assert _io.load_array(path, labels=True).tolist() == ["cat", "dog", "cat"]
+    assert _io.load_array(path, labels=True, header=True).tolist() == ["dog", "cat"]
+    num = tmp_path / "x.csv"
+    num.write_text("1,2\n3,4\n")
+    assert _io.load_array(num, header=True).tolist() == [[3.0, 4.0]]
+    assert _io.load_array(num, header=False).shape == (2, 2)
+
+
+def test_text_labels_keep_integer_dtype(tmp_path):
+    path = tmp_path / "y.csv"
+    path.write_text("3\n1\n3\n")
+    assert _io.load_array(path, labels=True).dtype == np.int64
+    assert _io.load_array(path).dtype == np.float64
+
+
+def test_npy_of_strings_loads_without_pickle(tmp_path):
+    np.save(tmp_path / "y.npy", np.array(["a", "b", "a"]))
+    assert _io.load_array(tmp_path / "y.npy", labels=True).tolist() == ["a", "b", "a"]
+
+
+def test_load_array_raises_input_error(tmp_path):
+    with pytest.raises(_io.InputError, match="no such file"):
+        _io.load_array(tmp_path / "nope.csv")
+    (tmp_path / "bad.npy").write_bytes(b"not an npy file")
+    with pytest.raises(_io.InputError, match=r"bad\.npy: not a valid \.npy file"):
+        _io.load_array(tmp_path / "bad.npy")
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    os.replace(tmp_path / "single.npy", tmp_path / "single.npz")
+    with pytest.raises(_io.InputError, match=r"not a \.npz archive but a single \.npy array"):
+        _io.load_array(tmp_path / "single.npz")
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(_io.InputError, match=r"not a valid \.npz file \(not a zip archive\)"):
+        _io.load_array(tmp_path / "bad.npz")
+    np.save(tmp_path / "obj.npy", np.array([None, 1], dtype=object))
+    with pytest.raises(_io.InputError, match="holds Python objects"):
+        _io.load_array(tmp_path / "obj.npy")
