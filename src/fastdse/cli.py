@@ -461,17 +461,84 @@ def _run_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- registry
 
 #: subcommand name -> (configure(parser), run(args) -> exit code). Add new commands here.
+def _configure_bench(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sizes", type=_int, nargs="+", default=[2000, 5000, 10000],
+                        metavar="N", help="numbers of points (default: 2000 5000 10000)")
+    parser.add_argument("--dims", type=_int, nargs="+", default=[128], metavar="D",
+                        help="numbers of features (default: 128)")
+    parser.add_argument("--modes", nargs="+", default=["exact", "approx"],
+                        choices=[m for m in MODES if m != "auto"], metavar="MODE",
+                        help="modes to run: exact approx landmark (default: exact approx)")
+    parser.add_argument("--t", type=_positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
+                        metavar="T", help="diffusion times (default: 1 2 5 10)")
+    parser.add_argument("--data", choices=["blobs", "uniform"], default="blobs",
+                        help="float32 Gaussian blobs of unequal size and spread, or uniform "
+                             "noise (default: blobs)")
+    parser.add_argument("--exact-max-n", type=_int, default=10000, metavar="N",
+                        help="run the exact mode only up to N points (default: 10000)")
+    parser.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                        help="give up on a case after S seconds")
+    parser.add_argument("--seed", type=_seed, default=0, metavar="N",
+                        help="random seed (default: 0)")
+    parser.add_argument("--out", default=None, metavar="PREFIX",
+                        help="write PREFIX.csv and PREFIX.png (log-log plot; needs matplotlib)")
+    add_output_options(parser)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    quiet = getattr(args, "json", False)
+    if not quiet:
+        print("each case runs in a fresh process: imports, neighbours, compilation included",
+              file=sys.stderr)
+    cases = bench.run_benchmark(
+        args.sizes, args.dims, args.modes, args.t, data=args.data, seed=args.seed,
+        exact_max_n=args.exact_max_n, timeout=args.timeout,
+        log=None if quiet else (lambda line: print(line, file=sys.stderr)),
+    )
+    slopes = {}
+    for mode in args.modes:
+        for d in args.dims:
+            ok = sorted((c for c in cases if c.mode == mode and c.d == d and c.status == "ok"),
+                        key=lambda c: c.n)
+            if len(ok) >= 2:
+                slopes[f"{mode}, d={d}"] = bench.fit_slope([c.n for c in ok],
+                                                           [c.seconds for c in ok])
+    written = []
+    if args.out:
+        bench.write_csv(cases, args.out + ".csv")
+        written.append(args.out + ".csv")
+        if bench.plot_results(cases, args.out + ".png"):
+            written.append(args.out + ".png")
+        else:
+            print("fastdse: note: matplotlib is not installed; no plot written", file=sys.stderr)
+    text = bench.format_results(cases)
+    if slopes:
+        text += "\n\ntime ~ n^slope (least squares on log-log): " + ", ".join(
+            f"{k}: {v:.2f}" for k, v in slopes.items())
+    if written:
+        text += "\nwrote " + ", ".join(written)
+    from dataclasses import asdict
+
+    emit(args, {"cases": [asdict(c) for c in cases], "slopes": slopes, "written": written},
+         text)
+    return EXIT_OK if all(c.status == "ok" for c in cases) else EXIT_ERROR
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None],
                              Callable[[argparse.Namespace], int]]] = {
     "dse": (_configure_dse, _run_dse),
     "dsmi": (_configure_dsmi, _run_dsmi),
     "demo": (_configure_demo, _run_demo),
+    "bench": (_configure_bench, _run_bench),
 }
 
 _HELP = {
     "dse": "Diffusion Spectral Entropy of a point cloud",
     "dsmi": "Diffusion Spectral Mutual Information between a point cloud and a variable",
     "demo": "DSE and DSMI of scikit-learn's digits (no file needed)",
+    "bench": "scaling benchmark over sizes, dimensions and modes (time, memory, accuracy)",
 }
 
 

@@ -147,13 +147,22 @@ def max_deflate(n: int) -> int:
 # --------------------------------------------------------------------------- threads
 
 
+#: Below this many rows ARPACK's dense BLAS work is too small to gain from threads
+#: and loses badly when the other cores are busy; it runs on one BLAS thread.
+BLAS_PARALLEL_MIN_N = 20_000
+
+
 @contextmanager
-def _numba_threads(n_jobs: int) -> Iterator[None]:
-    """Run numba kernels and BLAS on ``n_jobs`` threads, restoring both afterwards."""
+def _numba_threads(n_jobs: int, blas_threads: int | None = None) -> Iterator[None]:
+    """Run numba kernels on ``n_jobs`` threads and BLAS on ``blas_threads`` (default the same).
+
+    Both are restored afterwards.
+    """
     previous = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
     try:
-        with threadpoolctl.threadpool_limits(limits=n_jobs, user_api="blas"):
+        blas = n_jobs if blas_threads is None else blas_threads
+        with threadpoolctl.threadpool_limits(limits=blas, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
@@ -601,7 +610,7 @@ def slq_measure(
     U = _check_known_vectors(known_vectors, n)
     if not isinstance(return_half, (bool, np.bool_)):
         raise TypeError(f"return_half must be a bool; got {_describe(return_half)}")
-    with _numba_threads(n_jobs):
+    with _numba_threads(n_jobs, 1 if n < BLAS_PARALLEL_MIN_N else n_jobs):
         full, half = _slq_measure(
             A, n_probes, n_steps, n_deflate, U, PROBES[probe], rng, ts, float(tol)
         )

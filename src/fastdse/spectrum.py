@@ -125,9 +125,17 @@ class SpectralMeasure:
 def dense_eigenvalues(A: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """All eigenvalues (ascending) of a dense symmetric matrix, by one LAPACK call.
 
-    Only the lower triangle is read. With ``overwrite=True`` the matrix is
-    destroyed and no copy is made.
+    With ``overwrite=True`` the matrix is destroyed and no copy is made: LAPACK
+    wants column-major storage, and for a symmetric C-ordered matrix the
+    transpose is that same matrix in column-major order, so it is passed as is
+    (only one triangle is read).
     """
+    if A.flags.c_contiguous and not A.flags.f_contiguous:
+        # A symmetric: A.T is a Fortran-ordered view of the same numbers; its lower
+        # triangle is A's upper triangle
+        return scipy.linalg.eigvalsh(
+            A.T, lower=True, overwrite_a=overwrite, check_finite=False, driver="evd"
+        )
     return scipy.linalg.eigvalsh(
         A, lower=True, overwrite_a=overwrite, check_finite=False, driver="evd"
     )
