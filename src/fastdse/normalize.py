@@ -10,9 +10,24 @@ Beltrami normalisation of diffusion maps).
 
 from __future__ import annotations
 
-import numpy as np
+import time
+from typing import Any
 
-__all__ = ["normalize_dense_inplace"]
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from . import _sparse_jit
+from ._validation import check_float, check_points, check_random_state
+from .kernel import _check_sparse_params, _sparse_affinity
+from .neighbors import numba_threads
+
+__all__ = [
+    "normalize_dense_inplace",
+    "normalize_sparse",
+    "top_eigenvectors",
+    "build_sparse_operator",
+]
 
 
 def _scale_rows_cols_inplace(K: np.ndarray, s: np.ndarray) -> None:
@@ -42,3 +57,163 @@ def normalize_dense_inplace(K: np.ndarray, anisotropy: float = 0.0) -> np.ndarra
         degrees = K.sum(axis=1)
     _scale_rows_cols_inplace(K, 1.0 / np.sqrt(degrees))
     return degrees
+
+
+def _normalize_sparse_arrays(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                             anisotropy: float) -> np.ndarray:
+    """In-place ``D^-1/2 K_alpha D^-1/2`` on CSR arrays; returns the degrees."""
+    degrees = _sparse_jit.row_mass(indptr, data)
+    if anisotropy != 0.0:
+        _sparse_jit.scale_sym_inplace(indptr, indices, data, degrees ** (-anisotropy))
+        degrees = _sparse_jit.row_mass(indptr, data)
+    _sparse_jit.scale_sym_inplace(indptr, indices, data, 1.0 / np.sqrt(degrees))
+    return degrees
+
+
+def normalize_sparse(K: Any, anisotropy: float = 0.0, *, copy: bool = True
+                     ) -> tuple[sp.csr_matrix, np.ndarray]:
+    r"""Symmetric diffusion operator ``A = D^-1/2 K_alpha D^-1/2`` of a sparse affinity.
+
+    .. math::
+
+        K^{(\alpha)}_{ij} = \frac{K_{ij}}{(d_i d_j)^\alpha}, \qquad
+        A_{ij} = \frac{K^{(\alpha)}_{ij}}{\sqrt{d^{(\alpha)}_i d^{(\alpha)}_j}},
+
+    with ``d`` the row sums. numba kernels on the CSR arrays; the sparsity
+    pattern is unchanged.
+
+    Parameters
+    ----------
+    K : scipy.sparse matrix of shape (n, n)
+        Symmetric non-negative affinity with a positive diagonal (every row
+        must have a positive sum).
+    anisotropy : float in [0, 1], default 0
+    copy : bool, default True
+        ``False`` overwrites ``K.data`` when ``K`` is already a float64 CSR matrix
+        with int64 or int32 indices (it is then returned as ``A``).
+
+    Returns
+    -------
+    A : scipy.sparse.csr_matrix of shape (n, n), float64
+    degrees : numpy.ndarray of shape (n,)
+        Row sums of the anisotropy-corrected kernel; ``sqrt(degrees)`` spans
+        the eigenvector of eigenvalue 1 (one per connected component).
+    """
+    if not sp.issparse(K):
+        raise TypeError(f"K must be a scipy.sparse matrix; got {type(K).__name__} (use "
+                        "normalize_dense_inplace for dense arrays)")
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"K must be square; got shape {K.shape}")
+    anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
+    if copy or K.format != "csr" or K.dtype != np.float64:
+        A = sp.csr_matrix(K, dtype=np.float64, copy=True)
+    else:
+        A = K
+    if A.nnz and A.data.min() < 0:
+        raise ValueError("K must be non-negative; found negative entries")
+    if np.any(_sparse_jit.row_mass(A.indptr, A.data) <= 0):
+        raise ValueError("K must have positive row sums (a positive diagonal); found a row "
+                         "summing to zero")
+    degrees = _normalize_sparse_arrays(A.indptr, A.indices, A.data, anisotropy)
+    return A, degrees
+
+
+def top_eigenvectors(degrees: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Orthonormal eigenvectors of eigenvalue 1 of ``A``, one per connected component.
+
+    ``A sqrt(d) = D^-1/2 K 1 = sqrt(d)``, and restricting ``sqrt(d)`` to each
+    connected component gives one eigenvector per component.
+
+    Parameters
+    ----------
+    degrees : numpy.ndarray of shape (n,)
+        As returned by :func:`normalize_sparse`.
+    labels : numpy.ndarray of shape (n,), int
+        Component labels ``0..c-1`` (``scipy.sparse.csgraph.connected_components``).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, c), float64
+        Column ``c`` is ``sqrt(degrees)`` on component ``c``, zero elsewhere,
+        unit norm; positive entries (a deterministic sign).
+    """
+    degrees = np.asarray(degrees, dtype=np.float64)
+    labels = np.asarray(labels)
+    if degrees.ndim != 1 or labels.shape != degrees.shape:
+        raise ValueError(f"degrees and labels must be 1-D of the same length; got shapes "
+                         f"{degrees.shape} and {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) or (labels.size and labels.min() < 0):
+        raise ValueError("labels must be non-negative integer component labels")
+    c = int(labels.max()) + 1 if labels.size else 0
+    root = np.sqrt(degrees)
+    V = np.zeros((len(degrees), c), dtype=np.float64)
+    V[np.arange(len(degrees)), labels] = root
+    norms = np.sqrt(np.bincount(labels, weights=degrees, minlength=c))
+    V /= np.where(norms > 0, norms, 1.0)
+    return V
+
+
+def build_sparse_operator(
+    X: Any,
+    *,
+    kernel: str = "alpha_decay",
+    knn: int = 5,
+    decay: float = 40.0,
+    sigma: float | None = None,
+    thresh: float | None = None,
+    anisotropy: float = 0.0,
+    neighbors: str = "auto",
+    max_neighbors: int | None = None,
+    random_state: Any = None,
+    n_jobs: int | None = None,
+    **pynndescent_params: Any,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
+    """The sparse symmetric diffusion operator of a point cloud, for ``mode="approx"``.
+
+    Runs neighbours -> :func:`fastdse.kernel.sparse_affinity` ->
+    :func:`normalize_sparse` (in place) -> connected components.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+    kernel, knn, decay, sigma, thresh, neighbors, max_neighbors, random_state, n_jobs
+        As in :func:`fastdse.kernel.sparse_affinity` (``thresh=None``: 1e-4).
+    anisotropy : float in [0, 1], default 0
+    **pynndescent_params
+        Passed to ``NNDescent``.
+
+    Returns
+    -------
+    A : scipy.sparse.csr_matrix of shape (n, n), float64
+        ``D^-1/2 K_alpha D^-1/2``, symmetric, eigenvalues in [-1, 1].
+    degrees : numpy.ndarray of shape (n,)
+        Degrees of the anisotropy-corrected kernel.
+    known_vectors : numpy.ndarray of shape (n, c)
+        Orthonormal eigenvectors of eigenvalue 1, one per connected component
+        (:func:`top_eigenvectors`): deflate them for free.
+    info : dict
+        ``kernel``, ``thresh``, ``neighbors`` (method used), ``n_components``,
+        ``nnz``, truncation report (``truncated_rows``, ``dropped_mass_fraction``,
+        ``max_row_dropped_fraction``), widening (``rounds``, ``widened_rows``,
+        ``max_neighbors``), ``bandwidth`` (alpha-decay) and ``timings``.
+    """
+    X = check_points(X, "X")
+    p = _check_sparse_params(X.shape[0], kernel, knn, decay, sigma, thresh, neighbors,
+                             max_neighbors, n_jobs)
+    anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
+    rng = check_random_state(random_state)
+    t0 = time.perf_counter()
+    K, info = _sparse_affinity(
+        X, p["kernel"], knn=p["knn"], decay=p["decay"], sigma=p["sigma"], thresh=p["thresh"],
+        method=p["method"], max_neighbors=p["max_neighbors"], rng=rng, n_jobs=p["n_jobs"],
+        pynndescent_params=pynndescent_params)
+    t1 = time.perf_counter()
+    with numba_threads(p["n_jobs"]):
+        degrees = _normalize_sparse_arrays(K.indptr, K.indices, K.data, anisotropy)
+    n_comp, labels = connected_components(K, directed=False)
+    V = top_eigenvectors(degrees, labels)
+    t2 = time.perf_counter()
+    info.update(kernel=p["kernel"], thresh=p["thresh"], sigma=p["sigma"], decay=p["decay"],
+                knn=p["knn"], anisotropy=anisotropy, n_components=int(n_comp),
+                timings={"kernel": t1 - t0, "normalize": t2 - t1})
+    return K, degrees, V, info

@@ -1,0 +1,369 @@
+"""numba kernels for the sparse (scalable) path.
+
+Plain arrays in, plain arrays out. Neighbour lists are held either as an
+``(n, k)`` pair of arrays (one fixed-length list per row) or ragged, in CSR
+layout ``(indptr, indices, distances)``; every list is sorted by ascending
+distance (ties by ascending index) with the point itself first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit, pjit
+
+_EPS = np.finfo(np.float64).eps
+
+
+@jit
+def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
+    """Restore the max-heap property of ``(hd, hi)`` below ``pos``; key is (distance, index)."""
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            return
+        big = left
+        right = left + 1
+        if right < size and (
+            hd[right] > hd[left] or (hd[right] == hd[left] and hi[right] > hi[left])
+        ):
+            big = right
+        if hd[big] > hd[pos] or (hd[big] == hd[pos] and hi[big] > hi[pos]):
+            td = hd[pos]
+            ti = hi[pos]
+            hd[pos] = hd[big]
+            hi[pos] = hi[big]
+            hd[big] = td
+            hi[big] = ti
+            pos = big
+        else:
+            return
+
+
+@pjit
+def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
+                   out_dist):  # pragma: no cover - jitted
+    """The ``k`` nearest points of each query row, from a block of the Gram matrix.
+
+    Parameters
+    ----------
+    G : float64 (b, n)
+        ``X[rows] @ X.T``.
+    sq_rows, sq_all : float64 (b,), (n,)
+        Squared norms of the query rows and of all points.
+    rows : int64 (b,)
+        Index of each query row in ``X`` (the point itself is forced first).
+    X : float64 (n, d)
+        The points: the distances of the selected neighbours are recomputed
+        from differences (exactly 0 for duplicated points, where the Gram
+        expansion leaves ~1e-8 of rounding) and the list re-sorted.
+    out_idx, out_dist : int64 (b, k), float64 (b, k)
+        Filled with neighbour indices and Euclidean distances, ascending by
+        (distance, index), self at column 0 with distance exactly 0.
+    """
+    b, n = G.shape
+    k = out_idx.shape[1]
+    for r in prange(b):
+        hd = np.empty(k, dtype=np.float64)
+        hi = np.empty(k, dtype=np.int64)
+        size = 0
+        self_i = rows[r]
+        for j in range(n):
+            if j == self_i:
+                v = -1.0  # self first, whatever duplicates exist
+            else:
+                v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
+                if v < 0.0:
+                    v = 0.0
+            if size < k:
+                # push: sift up
+                pos = size
+                hd[pos] = v
+                hi[pos] = j
+                size += 1
+                while pos > 0:
+                    parent = (pos - 1) // 2
+                    if hd[pos] > hd[parent] or (hd[pos] == hd[parent] and hi[pos] > hi[parent]):
+                        td = hd[pos]
+                        ti = hi[pos]
+                        hd[pos] = hd[parent]
+                        hi[pos] = hi[parent]
+                        hd[parent] = td
+                        hi[parent] = ti
+                        pos = parent
+                    else:
+                        break
+            elif v < hd[0] or (v == hd[0] and j < hi[0]):
+                hd[0] = v
+                hi[0] = j
+                _heap_sift_down(hd, hi, 0, size)
+        # heap sort: pop the maximum to the back
+        for m in range(size - 1, -1, -1):
+            out_dist[r, m] = np.sqrt(hd[0]) if hd[0] > 0.0 else 0.0
+            out_idx[r, m] = hi[0]
+            hd[0] = hd[m]
+            hi[0] = hi[m]
+            _heap_sift_down(hd, hi, 0, m)
+        _exact_list_row(X, self_i, out_idx[r], out_dist[r], size)
+
+
+@jit
+def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
+    """Recompute ``dist[1:size]`` of point ``i`` from differences, then re-sort.
+
+    Insertion sort by (distance, index) from column 1 (self stays first); the
+    lists are nearly sorted already, so this is ~linear.
+    """
+    d = X.shape[1]
+    for m in range(1, size):
+        j = idx[m]
+        acc = 0.0
+        for f in range(d):
+            diff = X[i, f] - X[j, f]
+            acc += diff * diff
+        dist[m] = np.sqrt(acc)
+    for m in range(2, size):
+        vd = dist[m]
+        vi = idx[m]
+        p = m - 1
+        while p >= 1 and (dist[p] > vd or (dist[p] == vd and idx[p] > vi)):
+            dist[p + 1] = dist[p]
+            idx[p + 1] = idx[p]
+            p -= 1
+        dist[p + 1] = vd
+        idx[p + 1] = vi
+
+
+@pjit
+def exact_list_distances_inplace(X, rows, idx, dist):  # pragma: no cover - jitted
+    """Float64 distances (from differences) for neighbour lists, re-sorted; self first.
+
+    pynndescent returns float32 distances (~1e-7 relative error, which the
+    alpha-decay kernel multiplies by ~decay * (-log thresh)).
+    """
+    for r in prange(rows.shape[0]):
+        _exact_list_row(X, rows[r], idx[r], dist[r], idx.shape[1])
+
+
+@pjit
+def self_first_rows_inplace(indices, distances, rows):  # pragma: no cover - jitted
+    """Put each point first in its own neighbour list (ANN output, duplicates).
+
+    Row ``i`` is the list of point ``rows[i]``. If it holds that point elsewhere,
+    it is moved to column 0 and the entries before it shift right; if it is
+    missing, it is inserted at column 0 and the last entry drops out. Its
+    distance is set to exactly 0.
+    """
+    n, k = indices.shape
+    for i in prange(n):
+        me = rows[i]
+        pos = -1
+        for c in range(k):
+            if indices[i, c] == me:
+                pos = c
+                break
+        if pos == 0:
+            distances[i, 0] = 0.0
+            continue
+        if pos < 0:
+            pos = k - 1
+        for c in range(pos, 0, -1):
+            indices[i, c] = indices[i, c - 1]
+            distances[i, c] = distances[i, c - 1]
+        indices[i, 0] = me
+        distances[i, 0] = 0.0
+
+
+@pjit
+def rows_short_of_radius(last_dist, radius, full):  # pragma: no cover - jitted
+    """Mask of rows whose furthest listed neighbour is closer than their radius.
+
+    Rows that already list every point (``full``) never need more.
+    """
+    n = last_dist.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    for i in prange(n):
+        out[i] = (last_dist[i] < radius[i]) and not full[i]
+    return out
+
+
+@pjit
+def decay_kernel_counts(indptr, dist, scale, decay, thresh):  # pragma: no cover - jitted
+    """Number of entries per row with ``exp(-(d / scale_i)^decay) >= thresh``."""
+    n = indptr.shape[0] - 1
+    counts = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        s = max(scale[i], _EPS)
+        c = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            if np.exp(-((dist[p] / s) ** decay)) >= thresh:
+                c += 1
+        counts[i] = c
+    return counts
+
+
+@pjit
+def decay_kernel_fill(indptr, nbr, dist, scale, decay, thresh, out_indptr, out_indices,
+                      out_data):  # pragma: no cover - jitted
+    """Fill CSR arrays with ``exp(-(d_ij / scale_i)^decay)`` where it is ``>= thresh``.
+
+    ``scale_i`` is clipped at machine epsilon (zero bandwidths of duplicated
+    points), as in the dense path. The alpha-decay kernel has ``scale`` = the
+    bandwidths; the Gaussian ``exp(-d^2 / 2 sigma^2)`` has ``scale = sigma
+    sqrt(2)`` and ``decay = 2``.
+    """
+    n = indptr.shape[0] - 1
+    for i in prange(n):
+        s = max(scale[i], _EPS)
+        q = out_indptr[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            v = np.exp(-((dist[p] / s) ** decay))
+            if v >= thresh:
+                out_indices[q] = nbr[p]
+                out_data[q] = v
+                q += 1
+
+
+@pjit
+def row_mass(indptr, data):  # pragma: no cover - jitted
+    """Row sums of a CSR matrix."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(n, dtype=np.float64)
+    for i in prange(n):
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p]
+        out[i] = acc
+    return out
+
+
+@pjit
+def scale_sym_inplace(indptr, indices, data, s):  # pragma: no cover - jitted
+    """``K <- diag(s) K diag(s)`` on CSR arrays, in place."""
+    n = indptr.shape[0] - 1
+    for i in prange(n):
+        si = s[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            data[p] = data[p] * si * s[indices[p]]
+
+
+@pjit
+def decay_row_mass_dense(D, scale, decay, thresh):  # pragma: no cover - jitted
+    """Kernel mass of each row of a block of distances (entries below thresh dropped)."""
+    b, n = D.shape
+    out = np.zeros(b, dtype=np.float64)
+    for r in prange(b):
+        s = max(scale[r], _EPS)
+        acc = 0.0
+        for j in range(n):
+            v = np.exp(-((D[r, j] / s) ** decay))
+            if v >= thresh:
+                acc += v
+        out[r] = acc
+    return out
+
+
+@pjit
+def gram_block_to_dist_inplace(G, sq_rows, sq_all):  # pragma: no cover - jitted
+    """Turn a block ``X[rows] @ X.T`` into Euclidean distances, in place."""
+    b, n = G.shape
+    for r in prange(b):
+        for j in range(n):
+            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
+            G[r, j] = np.sqrt(v) if v > 0.0 else 0.0
+
+
+@jit
+def _two_hop_row(X, idx, i, radius_i, cap1, cand, cd):  # pragma: no cover - jitted
+    """Distances from point ``i`` to its neighbours' neighbours, sorted; returns (m, covered).
+
+    Fills ``cand``/``cd`` with the unique candidates sorted by (distance, index),
+    self first, and returns how many lie within ``radius_i``
+    and whether the candidate set reaches beyond the radius (else the two hops
+    may have missed points inside it).
+    """
+    k1 = idx.shape[1]
+    m = 0
+    for a in range(k1):
+        j = idx[i, a]
+        for b in range(k1):
+            cand[m] = idx[j, b]
+            m += 1
+    ids = np.sort(cand[:m])
+    u = 0
+    prev = -1
+    d = X.shape[1]
+    for c in range(m):
+        j = ids[c]
+        if j == prev or j < 0:
+            continue
+        prev = j
+        if j == i:
+            dist = -1.0
+        else:
+            acc = 0.0
+            for f in range(d):
+                diff = X[i, f] - X[j, f]
+                acc += diff * diff
+            dist = np.sqrt(acc)
+        cand[u] = j
+        cd[u] = dist
+        u += 1
+    order = np.argsort(cd[:u], kind="mergesort")  # stable: ties by ascending index
+    ids2 = cand[:u][order]
+    ds2 = cd[:u][order]
+    within = 0
+    for c in range(u):
+        if ds2[c] < 0.0:
+            ds2[c] = 0.0
+        cand[c] = ids2[c]
+        cd[c] = ds2[c]
+        if ds2[c] <= radius_i:
+            within += 1
+    covered = u > 0 and ds2[u - 1] > radius_i
+    return within, covered
+
+
+@pjit
+def two_hop_counts(X, idx, rows, radius, cap1):  # pragma: no cover - jitted
+    """Per query row: points within its radius among two-hop candidates, and coverage."""
+    b = rows.shape[0]
+    k1 = idx.shape[1]
+    counts = np.zeros(b, dtype=np.int64)
+    covered = np.zeros(b, dtype=np.bool_)
+    for r in prange(b):
+        cand = np.empty(k1 * k1, dtype=np.int64)
+        cd = np.empty(k1 * k1, dtype=np.float64)
+        m, cov = _two_hop_row(X, idx, rows[r], radius[rows[r]], cap1, cand, cd)
+        counts[r] = m
+        covered[r] = cov
+    return counts, covered
+
+
+@pjit
+def two_hop_fill(X, idx, rows, radius, cap1, out_indptr, out_idx,
+                 out_dist):  # pragma: no cover - jitted
+    """Fill the ragged lists counted by :func:`two_hop_counts`."""
+    b = rows.shape[0]
+    k1 = idx.shape[1]
+    for r in prange(b):
+        cand = np.empty(k1 * k1, dtype=np.int64)
+        cd = np.empty(k1 * k1, dtype=np.float64)
+        m, cov = _two_hop_row(X, idx, rows[r], radius[rows[r]], cap1, cand, cd)
+        q = out_indptr[r]
+        for c in range(out_indptr[r + 1] - q):
+            out_idx[q + c] = cand[c]
+            out_dist[q + c] = cd[c]
+
+
+@pjit
+def copy_ragged_rows(src_indptr, src_idx, src_dist, src_pos, dst_indptr, dst_rows, out_idx,
+                     out_dist):  # pragma: no cover - jitted
+    """Copy list ``src_pos[r]`` of a ragged source to row ``dst_rows[r]`` of the output."""
+    for r in prange(dst_rows.shape[0]):
+        s = src_indptr[src_pos[r]]
+        q = dst_indptr[dst_rows[r]]
+        for c in range(src_indptr[src_pos[r] + 1] - s):
+            out_idx[q + c] = src_idx[s + c]
+            out_dist[q + c] = src_dist[s + c]

@@ -1,0 +1,393 @@
+"""Nearest neighbours: exact (blocked BLAS) or approximate (pynndescent).
+
+Conventions, for every function here:
+
+- neighbour lists include the point itself, at column 0, with distance
+  exactly 0, even when the data hold duplicated points;
+- the other neighbours follow by ascending Euclidean distance (ties by
+  ascending index for the exact search);
+- indices are ``int64``, distances ``float64``.
+
+So ``knn_search(X, k)`` returns ``(n, k + 1)`` arrays, and column ``k`` holds
+the ``k``-th nearest *other* point, the alpha-decay bandwidth of graphtools
+(whose ``knn`` also excludes the point itself).
+
+:func:`widen_to_radius` then extends chosen rows until each list reaches a
+per-row radius (the distance beyond which a kernel falls below its threshold),
+as graphtools does, returning ragged lists in CSR layout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numba
+import numpy as np
+
+from . import _sparse_jit
+from ._validation import check_choice, check_int, check_points, check_random_state
+
+__all__ = [
+    "METHODS",
+    "AUTO_EXACT_MAX_N",
+    "PYNNDESCENT_DEFAULTS",
+    "PYNNDESCENT_MIN_NEIGHBORS",
+    "EXACT_WIDEN_MAX_PAIRS",
+    "knn_search",
+    "widen_to_radius",
+]
+
+#: ``method="auto"`` searches exactly up to this many points, with pynndescent above.
+#: Measured on this project's 2-core reference machine (docs/benchmarks/neighbors.md):
+#: exact search costs ~n^2 d; pynndescent ~n (plus ~20 s of numba compilation in a
+#: fresh process), and its recall is imperfect.
+AUTO_EXACT_MAX_N = 50_000
+
+#: pynndescent parameters used unless the caller overrides them (chosen by measurement,
+#: see docs/benchmarks/neighbors.md). Other parameters keep pynndescent's defaults
+#: (n_trees = 5 + n^0.25, n_iters = max(5, log2 n), diversify_prob = 1,
+#: pruning_degree_multiplier = 1.5), which measured no worse than the alternatives
+#: tried; the graph width mattered most.
+PYNNDESCENT_DEFAULTS: dict[str, Any] = {"low_memory": True}
+
+#: The number of neighbours pynndescent builds its graph with, at least. On uniform
+#: 256-d data (n = 3000) 36 neighbours gave recall@5 = 0.971 and a DSE error of -0.15
+#: bits at t = 5; 60 gave 0.998 and -0.010 bits for about the same build time.
+PYNNDESCENT_MIN_NEIGHBORS = 60
+
+#: Widening re-searches rows exactly while this costs at most this many distance
+#: evaluations (rows x n); beyond, pynndescent runs use the two-hop widening and
+#: ``index.query`` for rows it cannot cover.
+EXACT_WIDEN_MAX_PAIRS = 2_000_000_000
+
+#: Bytes per block of the Gram matrix in the exact search.
+_BLOCK_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def numba_threads(n_jobs: int | None) -> Iterator[None]:
+    """Run numba kernels on ``n_jobs`` threads inside the block, then restore.
+
+    ``None`` keeps numba's setting; negative values count back from the
+    number of cores (``-1``: all of them), as in scikit-learn.
+    """
+    if n_jobs is None:
+        yield
+        return
+    top = numba.config.NUMBA_NUM_THREADS
+    want = n_jobs if n_jobs > 0 else max(1, top + 1 + n_jobs)
+    old = numba.get_num_threads()
+    numba.set_num_threads(min(want, top))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def _check_n_jobs(n_jobs: Any) -> int | None:
+    if n_jobs is None:
+        return None
+    n_jobs = check_int(n_jobs, "n_jobs")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be None, a positive integer or a negative one (-1: all "
+                         "cores); got 0")
+    return n_jobs
+
+
+# --------------------------------------------------------------------------- exact
+
+
+def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k1`` nearest points (self first) of the points ``rows``, by blocked BLAS."""
+    n = X.shape[0]
+    b = len(rows)
+    idx = np.empty((b, k1), dtype=np.int64)
+    dist = np.empty((b, k1), dtype=np.float64)
+    block = max(1, min(b, _BLOCK_BYTES // (8 * n)))
+    for start in range(0, b, block):
+        r = rows[start:start + block]
+        G = X[r] @ X.T
+        _sparse_jit.topk_from_gram(G, sq[r], sq, r, X, idx[start:start + block],
+                                   dist[start:start + block])
+    return idx, dist
+
+
+class _ExactSearcher:
+    """Exact neighbour queries of points of ``X`` (by row number)."""
+
+    method = "exact"
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.sq = np.einsum("ij,ij->i", X, X)
+
+    def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        return _exact_rows(self.X, self.sq, np.asarray(rows, dtype=np.int64), k1)
+
+
+# --------------------------------------------------------------------------- pynndescent
+
+
+class _PynndescentSearcher:
+    """An NNDescent index over ``X``; its graph answers the first search."""
+
+    method = "pynndescent"
+    two_hop = True
+
+    def __init__(self, X: np.ndarray, k1: int, seed: int, n_jobs: int | None,
+                 params: dict[str, Any]) -> None:
+        from pynndescent import NNDescent
+
+        reserved = sorted(set(params) & {"data", "metric", "random_state", "n_jobs"})
+        if reserved:
+            raise TypeError(f"pynndescent parameters {reserved} are set by fastdse (Euclidean "
+                            "metric; pass random_state and n_jobs as arguments)")
+        opts = {**PYNNDESCENT_DEFAULTS, **params}
+        opts.setdefault("n_neighbors", max(k1, PYNNDESCENT_MIN_NEIGHBORS))
+        opts["n_neighbors"] = min(max(opts["n_neighbors"], k1), X.shape[0] - 1)
+        self.X = X
+        self.k1 = k1
+        self.index = NNDescent(X, metric="euclidean", random_state=seed, n_jobs=n_jobs,
+                               **opts)
+        self._exact: _ExactSearcher | None = None
+
+    def graph(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``k1`` columns of the index's graph: self first, float64 distances."""
+        idx, dist = self.index.neighbor_graph
+        idx = np.ascontiguousarray(idx[:, :k1], dtype=np.int64)
+        dist = np.ascontiguousarray(dist[:, :k1], dtype=np.float64)
+        # unfilled slots (-1) only occur for tiny n; refuse rather than invent neighbours
+        if (idx < 0).any():
+            raise RuntimeError(
+                "pynndescent left neighbour slots unfilled (n too small for the graph width); "
+                "use method='exact' for this n")
+        rows = np.arange(len(idx), dtype=np.int64)
+        _sparse_jit.self_first_rows_inplace(idx, dist, rows)
+        _sparse_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
+        return idx, dist
+
+    def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        # Re-search: exact when it costs at most EXACT_WIDEN_MAX_PAIRS distances, else the
+        # index's approximate query (slow: 200 s for 41k rows at n = 100k, k = 216).
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) * self.X.shape[0] <= EXACT_WIDEN_MAX_PAIRS:
+            if self._exact is None:
+                self._exact = _ExactSearcher(self.X)
+            return self._exact.query(rows, k1)
+        idx, dist = self.index.query(self.X[rows], k=k1)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        dist = np.ascontiguousarray(dist, dtype=np.float64)
+        _sparse_jit.self_first_rows_inplace(idx, dist, rows)
+        _sparse_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
+        return idx, dist
+
+
+METHODS: dict[str, Callable[..., Any]] = {
+    "exact": _ExactSearcher,
+    "pynndescent": _PynndescentSearcher,
+}
+
+
+def _resolve_method(method: str, n: int) -> str:
+    if method == "auto":
+        return "exact" if n <= AUTO_EXACT_MAX_N else "pynndescent"
+    return method
+
+
+def _search(X: np.ndarray, k1: int, method: str, rng: np.random.Generator,
+            n_jobs: int | None, params: dict[str, Any], *, at_least: bool = False
+            ) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Validated core of :func:`knn_search`; also returns the searcher for widening.
+
+    With ``at_least``, an approximate search returns its whole graph (at least
+    ``k1`` columns) rather than exactly ``k1``.
+    """
+    n = X.shape[0]
+    if method == "exact":
+        searcher: Any = _ExactSearcher(X)
+        with numba_threads(n_jobs):
+            idx, dist = searcher.query(np.arange(n, dtype=np.int64), k1)
+        return idx, dist, searcher
+    seed = int(rng.integers(2**31 - 1))
+    searcher = _PynndescentSearcher(X, k1, seed, n_jobs, params)
+    with numba_threads(n_jobs):
+        idx, dist = searcher.graph(searcher.index.n_neighbors if at_least else k1)
+    return idx, dist, searcher
+
+
+def knn_search(
+    X: Any,
+    k: int,
+    *,
+    method: str = "auto",
+    random_state: Any = None,
+    n_jobs: int | None = None,
+    **pynndescent_params: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest neighbours of every point, the point itself included first.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Points; converted to float64.
+    k : int
+        Number of neighbours other than the point itself, ``1 <= k <= n - 1``.
+    method : {"auto", "exact", "pynndescent"}, default "auto"
+        ``"exact"``: blocked BLAS distances and a numba heap selection
+        (O(n^2 d) time, O(n) extra memory per block). ``"pynndescent"``:
+        approximate, ``pynndescent.NNDescent`` with :data:`PYNNDESCENT_DEFAULTS`
+        (deterministic for a given seed). ``"auto"``: exact up to
+        :data:`AUTO_EXACT_MAX_N` points.
+    random_state : None, int or numpy.random.Generator
+        Seed of the approximate search.
+    n_jobs : int, optional
+        Threads (numba kernels and pynndescent); ``None`` keeps the defaults.
+    **pynndescent_params
+        Passed to ``NNDescent`` (e.g. ``n_neighbors``, ``n_trees``, ``n_iters``).
+
+    Returns
+    -------
+    indices : numpy.ndarray of shape (n, k + 1), int64
+        ``indices[i, 0] == i``; then neighbours by ascending distance.
+    distances : numpy.ndarray of shape (n, k + 1), float64
+        Euclidean distances; ``distances[:, 0] == 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdse.neighbors import knn_search
+    >>> X = np.array([[0.0], [1.0], [3.0], [3.0]])
+    >>> idx, dist = knn_search(X, 2, method="exact")
+    >>> idx
+    array([[0, 1, 2],
+           [1, 0, 2],
+           [2, 3, 1],
+           [3, 2, 1]])
+    >>> dist[:, 1]
+    array([1., 1., 0., 0.])
+    """
+    X = check_points(X, "X")
+    n = X.shape[0]
+    k = check_int(k, "k", low=1, high=n - 1,
+                  high_note=f" (n - 1, the number of other points; X has n={n})")
+    method = check_choice(method, "method", ["auto", *METHODS])
+    if pynndescent_params and _resolve_method(method, n) != "pynndescent":
+        raise TypeError(
+            f"pynndescent parameters {sorted(pynndescent_params)} were given but "
+            f"method={method!r} resolves to the exact search for n={n}"
+        )
+    rng = check_random_state(random_state)
+    n_jobs = _check_n_jobs(n_jobs)
+    idx, dist, _ = _search(X, k + 1, _resolve_method(method, n), rng, n_jobs,
+                           pynndescent_params)
+    return idx, dist
+
+
+def widen_to_radius(
+    searcher: Any,
+    indices: np.ndarray,
+    distances: np.ndarray,
+    radius: np.ndarray,
+    *,
+    max_neighbors: int,
+    multiplier: int = 6,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Extend neighbour lists until each reaches its radius (or ``max_neighbors``).
+
+    Rows whose furthest listed neighbour is closer than ``radius[i]`` are
+    searched again with ``multiplier`` times as many neighbours (only those
+    rows), as graphtools does, until every row reaches its radius or lists
+    ``max_neighbors + 1`` points (itself included). The re-searches are exact
+    while they cost at most :data:`EXACT_WIDEN_MAX_PAIRS` distances. Beyond, an
+    approximate searcher widens the rows from their neighbours' neighbours
+    (exact distances to the two-hop candidates, kept within the radius; this
+    can miss in-radius points on high-dimensional data, see the benchmark
+    page), and only rows whose candidates all lie inside the radius are
+    searched again.
+
+    Parameters
+    ----------
+    searcher : object with ``query(rows, k1) -> (indices, distances)``
+        From the first search.
+    indices, distances : numpy.ndarray of shape (n, k1)
+        First search, self first.
+    radius : numpy.ndarray of shape (n,)
+    max_neighbors : int
+        Cap on the list length, self excluded (at most ``n - 1``).
+
+    Returns
+    -------
+    indptr : int64 (n + 1,)
+    nbr : int64 (nnz,)
+    dist : float64 (nnz,)
+        Ragged neighbour lists in CSR layout, each self first and ascending.
+    truncated : int64 (m,)
+        Rows still short of their radius at the cap.
+    info : dict
+        ``rounds``, ``widened_rows``, ``two_hop_rows`` and ``widen_seconds``.
+    """
+    start = time.perf_counter()
+    n, k1 = indices.shape
+    cap1 = min(max_neighbors, n - 1) + 1
+    need = np.nonzero(_sparse_jit.rows_short_of_radius(
+        np.ascontiguousarray(distances[:, -1]), radius, np.full(n, k1 >= n)))[0]
+    # ragged sources: (indptr, idx, dist); row -> (source, position) of its final list
+    sources = [(np.arange(n + 1, dtype=np.int64) * k1, indices.reshape(-1),
+                distances.reshape(-1))]
+    final_src = np.zeros(n, dtype=np.int64)
+    final_pos = np.arange(n, dtype=np.int64)
+    truncated = []
+    two_hop_rows = 0
+    if (len(need) and getattr(searcher, "two_hop", False)
+            and len(need) * n > EXACT_WIDEN_MAX_PAIRS):
+        counts, covered = _sparse_jit.two_hop_counts(searcher.X, indices, need, radius, cap1)
+        lengths = np.minimum(counts, cap1)
+        th_indptr = np.zeros(len(need) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=th_indptr[1:])
+        th_idx = np.empty(th_indptr[-1], dtype=np.int64)
+        th_dist = np.empty(th_indptr[-1], dtype=np.float64)
+        _sparse_jit.two_hop_fill(searcher.X, indices, need, radius, cap1, th_indptr, th_idx,
+                                 th_dist)
+        final_src[need] = len(sources)
+        final_pos[need] = np.arange(len(need))
+        sources.append((th_indptr, th_idx, th_dist))
+        two_hop_rows = len(need)
+        truncated.append(need[counts > cap1])
+        need = need[~covered & (counts <= cap1)]
+    rounds = 0
+    cur = k1
+    while len(need) and cur < cap1:
+        cur = min(cur * multiplier, cap1)
+        rounds += 1
+        ni, nd = searcher.query(need, cur)
+        final_src[need] = len(sources)
+        final_pos[need] = np.arange(len(need))
+        sources.append((np.arange(len(need) + 1, dtype=np.int64) * cur, ni.reshape(-1),
+                        nd.reshape(-1)))
+        need = need[(nd[:, -1] < radius[need]) & (cur < n)]
+    truncated.append(need)
+    truncated_rows = np.unique(np.concatenate(truncated)).astype(np.int64)
+    # assemble the ragged lists
+    lengths = np.empty(n, dtype=np.int64)
+    for s, (sp_, _, _) in enumerate(sources):
+        rows = np.nonzero(final_src == s)[0]
+        lengths[rows] = np.diff(sp_)[final_pos[rows]]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    if len(sources) == 1:
+        nbr = indices.reshape(-1).copy()
+        dist = distances.reshape(-1).copy()
+    else:
+        nbr = np.empty(indptr[-1], dtype=np.int64)
+        dist = np.empty(indptr[-1], dtype=np.float64)
+        for s, (sp_, si, sd) in enumerate(sources):
+            rows = np.nonzero(final_src == s)[0]
+            _sparse_jit.copy_ragged_rows(sp_, si, sd, final_pos[rows], indptr, rows, nbr, dist)
+    info = {"rounds": rounds, "two_hop_rows": two_hop_rows,
+            "widened_rows": int(np.count_nonzero(final_src > 0)),
+            "widen_seconds": time.perf_counter() - start}
+    return indptr, nbr, dist, truncated_rows, info

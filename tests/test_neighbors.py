@@ -1,0 +1,127 @@
+import numpy as np
+import pytest
+
+from fastdse.neighbors import knn_search, widen_to_radius, _ExactSearcher
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def brute(X, k):
+    D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    return np.sort(D, axis=1)[:, : k + 1]
+
+
+def test_exact_matches_brute_force(rng):
+    X = rng.normal(size=(300, 7))
+    idx, dist = knn_search(X, 10, method="exact")
+    assert idx.shape == dist.shape == (300, 11)
+    assert idx.dtype == np.int64 and dist.dtype == np.float64
+    np.testing.assert_array_equal(idx[:, 0], np.arange(300))
+    assert np.all(dist[:, 0] == 0.0)
+    np.testing.assert_allclose(dist, brute(X, 10), rtol=1e-10, atol=1e-12)
+    # indices are consistent with distances
+    true = np.sqrt(((X[:, None, :] - X[idx]) ** 2).sum(-1))
+    np.testing.assert_allclose(dist, true, rtol=1e-10, atol=1e-12)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+
+
+def test_duplicates_self_first_and_deterministic(rng):
+    base = rng.normal(size=(20, 3))
+    X = np.vstack([base] * 5)  # every point has 4 exact duplicates
+    idx, dist = knn_search(X, 6, method="exact")
+    np.testing.assert_array_equal(idx[:, 0], np.arange(100))
+    # distances recomputed from differences: duplicates are exactly 0 apart
+    assert np.all(dist[:, :5] == 0.0) and np.all(dist[:, 5:] > 1e-3)
+    idx2, _ = knn_search(X, 6, method="exact")
+    np.testing.assert_array_equal(idx, idx2)
+    # ties broken by ascending index after self
+    for i in range(100):
+        dups = [j for j in range(i % 20, 100, 20) if j != i]
+        np.testing.assert_array_equal(idx[i, 1:5], dups)
+
+
+def test_int_and_float32_input(rng):
+    Xi = rng.integers(0, 50, size=(80, 4))
+    a, da = knn_search(Xi, 3, method="exact")
+    b, db = knn_search(Xi.astype(np.float32), 3, method="exact")
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(da, db)
+
+
+def test_widen_to_radius_covers_radius(rng):
+    X = rng.normal(size=(400, 3))
+    s = _ExactSearcher(X)
+    idx, dist = s.query(np.arange(400), 4)
+    radius = np.full(400, 0.6)
+    indptr, nbr, nd, trunc, info = widen_to_radius(s, idx, dist, radius, max_neighbors=399,
+                                                   multiplier=3)
+    assert len(trunc) == 0 and info["rounds"] >= 1
+    D = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+    for i in range(400):
+        row = nbr[indptr[i]:indptr[i + 1]]
+        assert row[0] == i
+        within = set(np.nonzero(D[i] < 0.6)[0])
+        assert within <= set(row.tolist())
+    # a cap reports the truncated rows
+    *_, trunc, _ = widen_to_radius(s, idx, dist, np.full(400, 10.0), max_neighbors=20)
+    assert len(trunc) == 400
+
+
+def test_bad_parameters(rng):
+    X = rng.normal(size=(10, 2))
+    with pytest.raises(ValueError, match="k must be <= 9"):
+        knn_search(X, 10)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        knn_search(X, 2.5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        knn_search(X, 2, method="kdtree")
+    with pytest.raises(ValueError, match="n_jobs must be"):
+        knn_search(X, 2, n_jobs=0)
+    with pytest.raises(TypeError, match="pynndescent parameters"):
+        knn_search(X, 2, method="exact", n_trees=3)
+    with pytest.raises(ValueError, match="X must be a 2-D array"):
+        knn_search(np.zeros(5), 2)
+
+
+@pytest.mark.pynndescent
+def test_pynndescent_self_first_recall_and_seed(rng):
+    from sklearn.datasets import make_blobs
+
+    X = make_blobs(3000, 16, centers=5, random_state=0)[0]
+    X[1] = X[0]  # a duplicate
+    ei, ed = knn_search(X, 10, method="exact")
+    ai, ad = knn_search(X, 10, method="pynndescent", random_state=0)
+    assert ai.shape == (3000, 11) and ai.dtype == np.int64 and ad.dtype == np.float64
+    np.testing.assert_array_equal(ai[:, 0], np.arange(3000))
+    assert np.all(ad[:, 0] == 0.0)
+    hits = np.mean([len(np.intersect1d(ai[i, 1:], ei[i, 1:])) / 10 for i in range(3000)])
+    assert hits > 0.95
+    bi, bd = knn_search(X, 10, method="pynndescent", random_state=0)
+    np.testing.assert_array_equal(ai, bi)
+
+
+def test_two_hop_widening(rng, monkeypatch):
+    import fastdse.neighbors as nb
+
+    X = rng.normal(size=(600, 3))
+    s = _ExactSearcher(X)
+    s.two_hop = True  # as the pynndescent searcher
+    idx, dist = s.query(np.arange(600), 20)
+    radius = np.full(600, 0.5)
+    monkeypatch.setattr(nb, "EXACT_WIDEN_MAX_PAIRS", 0)
+    indptr, nbr, nd, trunc, info = widen_to_radius(s, idx, dist, radius, max_neighbors=599)
+    assert info["two_hop_rows"] > 0 and len(trunc) == 0
+    D = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+    found = total = 0
+    for i in range(600):
+        row = nbr[indptr[i]:indptr[i + 1]]
+        d = nd[indptr[i]:indptr[i + 1]]
+        assert row[0] == i and d[0] == 0.0 and np.all(np.diff(d) >= 0)
+        np.testing.assert_allclose(d, D[i, row], atol=1e-12)
+        want = set(np.nonzero(D[i] <= 0.5)[0].tolist())
+        found += len(want & set(row.tolist()))
+        total += len(want)
+    assert found / total > 0.99  # two hops of 20 find nearly all in-radius points in 3-d
