@@ -651,7 +651,7 @@ def test_dse_bad_arguments(mine, data, kwargs, exc, match):
     "X,exc,match",
     [
         (np.zeros(10), ValueError, "embedding_vectors must be a 2-D array"),
-        (np.zeros((0, 3)), ValueError, "embedding_vectors must have at least 1 points"),
+        (np.zeros((0, 3)), ValueError, "embedding_vectors must have at least 1 point \\(rows\\)"),
         (np.array([[0.0, np.nan], [1.0, 2.0]]), ValueError, "embedding_vectors contains 1 NaN"),
         (np.array([["a", "b"]]), TypeError, "embedding_vectors must hold numbers"),
         (None, ValueError, "embedding_vectors may be None only when"),

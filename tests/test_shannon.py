@@ -114,7 +114,7 @@ def test_row_order_invariance(X, bins, seed):
     "X,kwargs,exc,match",
     [
         (np.zeros(5), {}, ValueError, "X must be a 2-D array"),
-        (np.zeros((0, 2)), {}, ValueError, "X must have at least 1 points"),
+        (np.zeros((0, 2)), {}, ValueError, "X must have at least 1 point \\(rows\\)"),
         (np.zeros((3, 0)), {}, ValueError, "X must have at least 1 feature"),
         ([[0.0, np.inf]], {}, ValueError, "X contains 1 NaN or infinite"),
         ([["a"]], {}, TypeError, "X must hold numbers"),

@@ -10,7 +10,9 @@ Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
 
 from ._version import __version__
 from .api import dse
+from . import landmark as _landmark  # registers mode='landmark'
 from .graph import DiffusionGraph
+from .kernel import TruncationWarning
 from .mutual_information import dsmi
 from .results import ClassTerm, DSEResult, DSMIResult
 from .shannon import shannon_entropy
@@ -23,6 +25,7 @@ __all__ = [
     "DiffusionGraph",
     "shannon_entropy",
     "SpectralMeasure",
+    "TruncationWarning",
     "DSEResult",
     "DSMIResult",
     "ClassTerm",

@@ -22,6 +22,13 @@ def dse(
     thresh: float | None = None,
     anisotropy: float = 0.0,
     base: float = 2.0,
+    neighbors: str = "auto",
+    n_probes: int = 20,
+    n_steps: int = 60,
+    n_deflate: int | str = "auto",
+    n_landmarks: int = 2000,
+    landmark_method: str = "operator",
+    n_jobs: int | None = None,
     random_state: Any = None,
 ) -> DSEResult:
     r"""Diffusion Spectral Entropy of a point cloud.
@@ -59,6 +66,21 @@ def dse(
         0 is the reference code's normalisation, 0.5 the paper's text.
     base : float, default 2
         Logarithm base: 2 gives bits, ``numpy.e`` nats.
+    neighbors : {"auto", "exact", "pynndescent"}, default "auto"
+        Neighbour search of the sparse modes.
+    n_probes, n_steps : int, default 20, 60
+        Stochastic Lanczos quadrature: probe vectors and Lanczos steps per probe.
+    n_deflate : int or "auto", default "auto"
+        Top eigenpairs taken exactly (ARPACK) before quadrature; "auto" picks
+        enough for the largest requested ``t``.
+    n_landmarks : int, default 2000
+        Landmarks of ``mode="landmark"``; its DSE covers only the top of the
+        spectrum (``n_landmarks`` atoms) and is fit for large ``t`` only, see
+        ``docs/benchmarks/landmark_accuracy.md``.
+    landmark_method : {"operator", "nystrom"}, default "operator"
+        Coarse operator of ``mode="landmark"``.
+    n_jobs : int, optional
+        Threads (None: all cores).
     random_state : None, int or numpy.random.Generator
         Seed for every random choice (approximate modes); same seed, same number.
 
@@ -101,6 +123,14 @@ def dse(
         sigma=sigma,
         thresh=thresh,
         anisotropy=anisotropy,
+        neighbors=neighbors,
+        n_probes=n_probes,
+        n_steps=n_steps,
+        n_deflate=n_deflate,
+        n_landmarks=n_landmarks,
+        landmark_method=landmark_method,
+        t_hint=t,
+        n_jobs=n_jobs,
         random_state=random_state,
     )
     return graph.dse(t, base=base)

@@ -32,6 +32,8 @@ __all__ = ["DiffusionGraph", "MODES", "AUTO_EXACT_MAX_N"]
 
 MODES = ("auto", "exact", "approx", "landmark")
 
+NEIGHBOR_METHODS = ("auto", "exact", "pynndescent")
+
 #: ``mode="auto"`` runs the exact path up to this many points.
 AUTO_EXACT_MAX_N = 4000
 
@@ -53,8 +55,54 @@ def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
     return measure
 
 
+def _seed(graph: DiffusionGraph, stage: str) -> int:
+    """A seed per pipeline stage, drawn once from the graph's generator (fixed order)."""
+    if stage not in graph._seeds:
+        for name in ("neighbors", "spectrum", "landmarks"):
+            graph._seeds[name] = int(graph.rng_.integers(2**31 - 1))
+    return graph._seeds[stage]
+
+
+def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
+    """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
+    from .lanczos import slq_measure
+    from .normalize import build_sparse_operator
+
+    start = time.perf_counter()
+    A, degrees, known, op_info = build_sparse_operator(
+        graph.X_,
+        kernel=graph.kernel,
+        knn=graph.knn,
+        decay=graph.decay,
+        sigma=graph.sigma_,
+        thresh=graph.thresh,
+        anisotropy=graph.anisotropy,
+        neighbors=graph.neighbors,
+        random_state=_seed(graph, "neighbors"),
+        n_jobs=graph.n_jobs,
+    )
+    graph.timings_["operator"] = time.perf_counter() - start
+    graph.degrees_ = degrees
+    graph.operator_ = A
+    measure, half = slq_measure(
+        A,
+        n_probes=graph.n_probes,
+        n_steps=graph.n_steps,
+        n_deflate=graph.n_deflate,
+        known_vectors=known,
+        random_state=_seed(graph, "spectrum"),
+        n_jobs=graph.n_jobs,
+        t_hint=graph.t_hint,
+        return_half=True,
+    )
+    graph._half_measure = half
+    measure.info["operator"] = op_info
+    measure.info["nnz"] = int(A.nnz)
+    return measure
+
+
 #: mode name -> function building the spectral measure of a graph.
-_MEASURE_BUILDERS: dict[str, Any] = {"exact": _build_exact}
+_MEASURE_BUILDERS: dict[str, Any] = {"exact": _build_exact, "approx": _build_approx}
 
 
 def register_mode(name: str, builder: Any) -> None:
@@ -89,6 +137,26 @@ class DiffusionGraph:
         ``alpha_decay`` (graphtools' default) and 0 for ``gaussian``.
     anisotropy : float in [0, 1], default 0
         Density normalisation ``K_ij / (d_i d_j)^anisotropy``.
+    neighbors : {"auto", "exact", "pynndescent"}, default "auto"
+        Neighbour search of the sparse modes: exact (BLAS) for small ``n``,
+        pynndescent approximate neighbours for large ``n``.
+    n_probes : int, default 20
+        Probe vectors of stochastic Lanczos quadrature (``mode="approx"``).
+    n_steps : int, default 60
+        Lanczos steps per probe (``mode="approx"``).
+    n_deflate : int or "auto", default "auto"
+        Top eigenpairs computed exactly by ARPACK before quadrature
+        (``mode="approx"``); "auto" picks enough for the largest ``t_hint``.
+    n_landmarks : int, default 2000
+        Landmarks of ``mode="landmark"`` (capped at ``n - 1``).
+    landmark_method : {"operator", "nystrom"}, default "operator"
+        Coarse operator of ``mode="landmark"``: graphtools-style landmark
+        operator on k-means clusters, or a Nystrom approximation.
+    t_hint : float or sequence of float, optional
+        Diffusion times that will be asked for (tunes the deflation); None
+        means (1, 2, 5, 10, 50).
+    n_jobs : int, optional
+        Threads for the numba kernels and neighbour search (None: all cores).
     random_state : None, int or numpy.random.Generator
         Seed for every random choice (approximate modes).
 
@@ -125,6 +193,14 @@ class DiffusionGraph:
         sigma: float | None = None,
         thresh: float | None = None,
         anisotropy: float = 0.0,
+        neighbors: str = "auto",
+        n_probes: int = 20,
+        n_steps: int = 60,
+        n_deflate: int | str = "auto",
+        n_landmarks: int = 2000,
+        landmark_method: str = "operator",
+        t_hint: Any = None,
+        n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.X_ = check_points(X, "X")
@@ -147,8 +223,28 @@ class DiffusionGraph:
             else check_float(thresh, "thresh", low=0.0, high=1.0, high_open=True)
         )
         self.anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
+        self.neighbors = check_choice(neighbors, "neighbors", NEIGHBOR_METHODS)
+        self.n_probes = check_int(n_probes, "n_probes", low=2)
+        self.n_steps = check_int(n_steps, "n_steps", low=2)
+        if isinstance(n_deflate, str):
+            check_choice(n_deflate, "n_deflate", ("auto",))
+        else:
+            check_int(n_deflate, "n_deflate", low=0, high=self.n - 1)
+        self.n_deflate = n_deflate
+        self.n_landmarks = check_int(n_landmarks, "n_landmarks", low=2)
+        self.landmark_method = check_choice(landmark_method, "landmark_method",
+                                            ("operator", "nystrom"))
+        self.t_hint = None if t_hint is None else check_t(t_hint)[0]
+        if n_jobs is not None:
+            n_jobs = check_int(n_jobs, "n_jobs")
+            if n_jobs == 0 or n_jobs < -1:
+                raise ValueError(f"n_jobs must be a positive integer, -1 or None; got {n_jobs}")
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.rng_ = check_random_state(random_state)
+        self._seeds: dict[str, int] = {}
+        self.operator_ = None
+        self._half_measure: SpectralMeasure | None = None
         self.mode_ = self._resolve_mode()
         if self.mode_ not in _MEASURE_BUILDERS:
             raise ValueError(
@@ -203,6 +299,12 @@ class DiffusionGraph:
             raise ValueError("base must be a positive number other than 1; got 1.0")
         measure = self.spectral_measure()
         values, stderr = dse_from_measure(measure, ts, base)
+        extra: dict[str, Any] = {}
+        if self._half_measure is not None:
+            # quadrature-bias indicator: the same Lanczos run stopped at half the steps
+            half_values, _ = dse_from_measure(self._half_measure, ts, base)
+            extra["quadrature_bias"] = np.abs(values - half_values)
+            extra["probe_stderr"] = stderr.copy()
         info = {
             "kernel": self.kernel,
             "knn": self.knn,
@@ -213,6 +315,7 @@ class DiffusionGraph:
             "method": measure.method,
             "timings": dict(self.timings_),
             **measure.info,
+            **extra,
         }
         return DSEResult(
             value=float(values[0]) if scalar else values,

@@ -114,7 +114,11 @@ class SpectralMeasure:
 
     def eigenvalues(self) -> np.ndarray:
         """All eigenvalues, ascending (exact measures only)."""
-        if not self.is_exact or not np.all(self.weights == 1.0):
+        if (
+            not self.is_exact
+            or self.nodes.shape[0] != self.n
+            or not np.all(self.weights == 1.0)
+        ):
             raise ValueError(
                 "eigenvalues are only available from an exact spectral measure; this one "
                 f"was estimated by {self.method!r}"
