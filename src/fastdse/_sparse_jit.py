@@ -326,35 +326,29 @@ def _two_hop_row(X, idx, i, radius_i, cap1, cand, cd):  # pragma: no cover - jit
 
 
 @pjit
-def two_hop_counts(X, idx, rows, radius, cap1):  # pragma: no cover - jitted
-    """Per query row: points within its radius among two-hop candidates, and coverage."""
+def two_hop_block(X, idx, rows, radius, cap1):  # pragma: no cover - jitted
+    """Two-hop candidates of a block of rows in one pass.
+
+    Returns per row the number of candidates within its radius, whether the
+    candidates reach beyond it, and the first ``cap1`` sorted candidates
+    (indices, distances) in a ``(b, cap1)`` buffer.
+    """
     b = rows.shape[0]
     k1 = idx.shape[1]
     counts = np.zeros(b, dtype=np.int64)
     covered = np.zeros(b, dtype=np.bool_)
+    out_idx = np.empty((b, cap1), dtype=np.int64)
+    out_dist = np.empty((b, cap1), dtype=np.float64)
     for r in prange(b):
         cand = np.empty(k1 * k1, dtype=np.int64)
         cd = np.empty(k1 * k1, dtype=np.float64)
         m, cov = _two_hop_row(X, idx, rows[r], radius[rows[r]], cap1, cand, cd)
         counts[r] = m
         covered[r] = cov
-    return counts, covered
-
-
-@pjit
-def two_hop_fill(X, idx, rows, radius, cap1, out_indptr, out_idx,
-                 out_dist):  # pragma: no cover - jitted
-    """Fill the ragged lists counted by :func:`two_hop_counts`."""
-    b = rows.shape[0]
-    k1 = idx.shape[1]
-    for r in prange(b):
-        cand = np.empty(k1 * k1, dtype=np.int64)
-        cd = np.empty(k1 * k1, dtype=np.float64)
-        m, cov = _two_hop_row(X, idx, rows[r], radius[rows[r]], cap1, cand, cd)
-        q = out_indptr[r]
-        for c in range(out_indptr[r + 1] - q):
-            out_idx[q + c] = cand[c]
-            out_dist[q + c] = cd[c]
+        for c in range(min(m, cap1)):
+            out_idx[r, c] = cand[c]
+            out_dist[r, c] = cd[c]
+    return counts, covered, out_idx, out_dist
 
 
 @pjit

@@ -344,14 +344,22 @@ def widen_to_radius(
     two_hop_rows = 0
     if (len(need) and getattr(searcher, "two_hop", False)
             and len(need) * n > EXACT_WIDEN_MAX_PAIRS):
-        counts, covered = _sparse_jit.two_hop_counts(searcher.X, indices, need, radius, cap1)
+        # one pass per block of rows (each candidate distance computed once), buffers
+        # of at most ~128 MiB
+        block = max(1, (128 << 20) // (16 * cap1))
+        parts = []
+        for lo in range(0, len(need), block):
+            c_blk, cov_blk, i_blk, d_blk = _sparse_jit.two_hop_block(
+                searcher.X, indices, need[lo:lo + block], radius, cap1)
+            keep = np.arange(cap1)[None, :] < np.minimum(c_blk, cap1)[:, None]
+            parts.append((c_blk, cov_blk, i_blk[keep], d_blk[keep]))
+        counts = np.concatenate([p[0] for p in parts])
+        covered = np.concatenate([p[1] for p in parts])
         lengths = np.minimum(counts, cap1)
         th_indptr = np.zeros(len(need) + 1, dtype=np.int64)
         np.cumsum(lengths, out=th_indptr[1:])
-        th_idx = np.empty(th_indptr[-1], dtype=np.int64)
-        th_dist = np.empty(th_indptr[-1], dtype=np.float64)
-        _sparse_jit.two_hop_fill(searcher.X, indices, need, radius, cap1, th_indptr, th_idx,
-                                 th_dist)
+        th_idx = np.concatenate([p[2] for p in parts])
+        th_dist = np.concatenate([p[3] for p in parts])
         final_src[need] = len(sources)
         final_pos[need] = np.arange(len(need))
         sources.append((th_indptr, th_idx, th_dist))
