@@ -206,7 +206,7 @@ def _sparse_affinity(
     k1 = min(n, SEARCH_MULTIPLIER * (knn + 1))
     with numba_threads(n_jobs):
         if knn_result is None:
-            method = _resolve_method(method, n)
+            method = _resolve_method(method, n, X.shape[1])
             t0 = time.perf_counter()
             idx, dist, searcher = _search(X, k1, method, rng, n_jobs, pynndescent_params,
                                           at_least=True)

@@ -33,6 +33,8 @@ from ._validation import check_choice, check_int, check_points, check_random_sta
 __all__ = [
     "METHODS",
     "AUTO_EXACT_MAX_N",
+    "AUTO_EXACT_MAX_WORK",
+    "auto_exact_max_n",
     "PYNNDESCENT_DEFAULTS",
     "PYNNDESCENT_MIN_NEIGHBORS",
     "EXACT_WIDEN_MAX_PAIRS",
@@ -40,11 +42,22 @@ __all__ = [
     "widen_to_radius",
 ]
 
-#: ``method="auto"`` searches exactly up to this many points, with pynndescent above.
-#: Measured on this project's 2-core reference machine (docs/benchmarks/neighbors.md):
-#: exact search costs ~n^2 d; pynndescent ~n (plus ~20 s of numba compilation in a
-#: fresh process), and its recall is imperfect.
+#: ``method="auto"`` searches exactly while ``n^2 max(d, 32)`` is at most
+#: :data:`AUTO_EXACT_MAX_WORK`, with pynndescent above. Exact search (and its radius
+#: widening) costs ~n^2 d; pynndescent ~n (plus ~20 s of numba compilation in a fresh
+#: process), and its recall is imperfect. Measured on this project's 2-core reference
+#: machine (docs/benchmarks/neighbors.md): the one-shot crossover was n ~ 50,000 at
+#: d = 64; at d = 128 exact search plus widening took 13 s at n = 25,000 and 50 s at
+#: 50,000, where pynndescent took ~34 s including compilation.
+AUTO_EXACT_MAX_WORK = 50_000**2 * 64
+
+#: The crossover in points at d = 64 (kept for reference and tests).
 AUTO_EXACT_MAX_N = 50_000
+
+
+def auto_exact_max_n(d: int) -> int:
+    """Largest n that ``method="auto"`` searches exactly for d features."""
+    return int((AUTO_EXACT_MAX_WORK / max(d, 32)) ** 0.5)
 
 #: pynndescent parameters used unless the caller overrides them (chosen by measurement,
 #: see docs/benchmarks/neighbors.md). Other parameters keep pynndescent's defaults
@@ -192,9 +205,9 @@ METHODS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _resolve_method(method: str, n: int) -> str:
+def _resolve_method(method: str, n: int, d: int = 64) -> str:
     if method == "auto":
-        return "exact" if n <= AUTO_EXACT_MAX_N else "pynndescent"
+        return "exact" if n <= auto_exact_max_n(d) else "pynndescent"
     return method
 
 
@@ -275,14 +288,14 @@ def knn_search(
     k = check_int(k, "k", low=1, high=n - 1,
                   high_note=f" (n - 1, the number of other points; X has n={n})")
     method = check_choice(method, "method", ["auto", *METHODS])
-    if pynndescent_params and _resolve_method(method, n) != "pynndescent":
+    if pynndescent_params and _resolve_method(method, n, X.shape[1]) != "pynndescent":
         raise TypeError(
             f"pynndescent parameters {sorted(pynndescent_params)} were given but "
             f"method={method!r} resolves to the exact search for n={n}"
         )
     rng = check_random_state(random_state)
     n_jobs = _check_n_jobs(n_jobs)
-    idx, dist, _ = _search(X, k + 1, _resolve_method(method, n), rng, n_jobs,
+    idx, dist, _ = _search(X, k + 1, _resolve_method(method, n, X.shape[1]), rng, n_jobs,
                            pynndescent_params)
     return idx, dist
 
