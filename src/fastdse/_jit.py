@@ -22,7 +22,7 @@ from typing import Any
 
 import numba
 
-__all__ = ["jit", "pjit", "PARALLEL_MIN_SIZE"]
+__all__ = ["jit", "jit_sum", "pjit", "PARALLEL_MIN_SIZE"]
 
 _OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
@@ -31,6 +31,16 @@ PARALLEL_MIN_SIZE = 200_000
 
 jit = numba.njit(**_OPTIONS)
 """Decorator for serial kernels."""
+
+jit_sum = numba.njit(cache=True, nogil=True, error_model="numpy",
+                     fastmath={"reassoc", "contract"})
+"""Decorator for small reduction helpers with no ``log``/``exp`` (sums of products).
+
+Only reassociation and fused multiply-add are allowed, so LLVM can vectorise
+the sum (measured 2-3x faster distance loops in 128-d); no NaN/inf
+assumptions. The result differs from a strict left-to-right sum by rounding
+and is deterministic for a given build.
+"""
 
 
 def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import jit, pjit
+from ._jit import jit, jit_sum, pjit
 
 _EPS = np.finfo(np.float64).eps
 
@@ -108,6 +108,16 @@ def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
         _exact_list_row(X, self_i, out_idx[r], out_dist[r], size)
 
 
+@jit_sum
+def _sqdist(X, i, j):  # pragma: no cover - jitted
+    """Squared Euclidean distance between rows ``i`` and ``j`` of ``X`` (vectorisable sum)."""
+    acc = 0.0
+    for f in range(X.shape[1]):
+        diff = X[i, f] - X[j, f]
+        acc += diff * diff
+    return acc
+
+
 @jit
 def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
     """Recompute ``dist[1:size]`` of point ``i`` from differences, then re-sort.
@@ -117,12 +127,7 @@ def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
     """
     d = X.shape[1]
     for m in range(1, size):
-        j = idx[m]
-        acc = 0.0
-        for f in range(d):
-            diff = X[i, f] - X[j, f]
-            acc += diff * diff
-        dist[m] = np.sqrt(acc)
+        dist[m] = np.sqrt(_sqdist(X, i, idx[m]))
     for m in range(2, size):
         vd = dist[m]
         vi = idx[m]
@@ -302,11 +307,7 @@ def _two_hop_row(X, idx, i, radius_i, cap1, cand, cd):  # pragma: no cover - jit
         if j == i:
             dist = -1.0
         else:
-            acc = 0.0
-            for f in range(d):
-                diff = X[i, f] - X[j, f]
-                acc += diff * diff
-            dist = np.sqrt(acc)
+            dist = np.sqrt(_sqdist(X, i, j))
         cand[u] = j
         cd[u] = dist
         u += 1
