@@ -70,8 +70,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="n = 2000 only")
     ap.add_argument("--out", default="docs/benchmarks/approx_accuracy")
+    ap.add_argument("--max-n", type=int, default=20000, help="largest n (default 20000)")
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="limit BLAS threads (a shared machine thrashes with more)")
     args = ap.parse_args()
-    sizes = [2000] if args.quick else [2000, 5000, 10000, 20000]
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads)
+    sizes = [2000] if args.quick else [n for n in (2000, 5000, 10000, 20000) if n <= args.max_n]
     # exact eigvalsh at n = 20,000 takes minutes per case on 2 cores: one shape there
     big_shapes = {"blobs (unequal size, spread)"}
     rows = []
