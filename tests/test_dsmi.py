@@ -95,11 +95,15 @@ def test_continuous_multid_is_clustered(rng):
     centres = np.repeat(np.eye(3) * 20, 50, axis=0)
     Y = centres + rng.normal(size=(150, 3))
     Z = Y @ rng.normal(size=(3, 5))
-    # separated clusters leave scikit-learn's kNN graph disconnected; it says so
-    with pytest.warns(UserWarning, match="not fully connected"):
-        res = fastdse.dsmi(Z, Y, n_clusters=3, **KW)
+    # separated clusters leave the kNN graph of Y with one component each: fastdse's own
+    # clustering (fastdse.cluster) takes the components as they are, with no warning
+    # (scikit-learn's SpectralClustering, used before, warned "not fully connected")
+    res = fastdse.dsmi(Z, Y, n_clusters=3, **KW)
     assert len(res.per_class) == 3 and res.clusters.shape == (150,)
     assert sorted(t.size for t in res.per_class) == [50, 50, 50]
+    truth = np.repeat([0, 1, 2], 50)
+    for c in range(3):  # every cluster is one blob
+        assert np.unique(truth[res.clusters == c]).shape == (1,)
 
 
 def test_seed_determinism(blobs):
@@ -134,6 +138,24 @@ def test_sequence_of_t(blobs):
         (np.repeat(["a", "b"], 20), {"y_kind": "continuous"}, TypeError, "must be numeric"),
         (np.repeat([0, 1], 20), {"y_kind": "sometimes"}, ValueError, "kind must be one of"),
         (np.repeat([0, 1], 20), {"num_repetitions": 0}, ValueError, "num_repetitions must be >= 1"),
+        # continuous multi-dimensional Y
+        (np.r_[np.ones((39, 2)), [[np.nan, 0.0]]], {}, ValueError, "Y contains 1 NaN"),
+        (np.ones((10, 2)), {}, ValueError, "same number of points.*40.*10"),
+        (np.arange(80.0).reshape(40, 2), {"n_clusters": 1}, ValueError,
+         "n_clusters must be >= 2"),
+        (np.arange(80.0).reshape(40, 2), {"n_clusters": 41}, ValueError,
+         "n_clusters must be <= 40"),
+        # labels of mixed types cannot be ordered
+        (np.array([1, "a"] * 20, dtype=object), {}, TypeError, "mutually comparable"),
+        (np.repeat(["a"], 40), {}, ValueError, r"single class \('a'\)"),
+        (np.repeat(["a", "b"], 20), {"n_deflate": 20}, ValueError,
+         r"n_deflate must be <= 19.*'a' of Y with 20 points"),
+        (np.repeat([0, 1], 20), {"n_jobs": 0}, ValueError, "n_jobs must be None"),
+        (np.repeat([0, 1], 20), {"n_jobs": 1.5}, TypeError, "n_jobs must be an integer"),
+        (np.repeat([0, 1], 20), {"progress": "yes"}, TypeError, "progress must be None, True"),
+        (np.repeat([0, 1], 20), {"n_probes": 1}, ValueError, "n_probes must be >= 2"),
+        (np.repeat([0, 1], 20), {"neighbors": "faiss"}, ValueError, "neighbors must be one of"),
+        (np.repeat([0, 1], 20), {"base": 1.0}, ValueError, "other than 1"),
     ],
 )
 def test_bad_input(rng, Y, kw, exc, match):
@@ -145,3 +167,57 @@ def test_bad_input(rng, Y, kw, exc, match):
 def test_bad_z(rng):
     with pytest.raises(ValueError, match="Z contains 1 NaN"):
         fastdse.dsmi(np.r_[rng.normal(size=(9, 2)), [[np.nan, 0]]], np.repeat([0, 1], 5))
+
+
+def test_bad_clusters(rng):
+    Z = rng.normal(size=(40, 3))
+    with pytest.raises(ValueError, match="Z and clusters must have the same number of points"):
+        fastdse.dsmi(Z, None, clusters=np.repeat([0, 1], 10), **KW)
+    with pytest.raises(ValueError, match="clusters must be 1-D labels"):
+        fastdse.dsmi(Z, None, clusters=np.zeros((40, 2)), **KW)
+
+
+def test_class_smaller_than_neighbourhood_names_class_and_size(rng):
+    Z = rng.normal(size=(40, 3))
+    y = np.array(["big"] * 36 + ["tiny"] * 4)
+    with pytest.raises(ValueError, match=r"class 'tiny' of Y has 4 point.*knn \+ 1 = 6"):
+        fastdse.dsmi(Z, y, **{**KW, "kernel": "alpha_decay"})
+    # a smaller knn admits it
+    res = fastdse.dsmi(Z, y, **{**KW, "kernel": "alpha_decay", "knn": 3})
+    assert [t.size for t in res.per_class] == [36, 4]
+
+
+def test_precomputed_clusters_equal_discrete_labels(blobs):
+    Z, labels = blobs
+    direct = fastdse.dsmi(Z, labels, **KW)
+    reused = fastdse.dsmi(Z, None, clusters=labels, **KW)
+    assert reused.value == direct.value
+    np.testing.assert_array_equal(reused.clusters, labels)
+
+
+def test_progress_false_writes_nothing(blobs, capfd):
+    Z, labels = blobs
+    fastdse.dsmi(Z, labels, progress=False, **KW)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_progress_true_draws_a_bar(blobs, capfd):
+    Z, labels = blobs
+    fastdse.dsmi(Z, labels, progress=True, **KW)
+    _, err = capfd.readouterr()
+    assert "DSMI" in err and "16/16" in err  # 4 classes x (1 + 3 repetitions)
+
+
+def test_progress_default_is_silent_off_a_terminal(blobs, capfd):
+    Z, labels = blobs
+    fastdse.dsmi(Z, labels, **KW)  # pytest's captured stderr is not a TTY
+    assert capfd.readouterr().err == ""
+
+
+def test_result_info(blobs):
+    Z, labels = blobs
+    res = fastdse.dsmi(Z, labels, **KW)
+    assert res.info["n_evaluations"] == 16 and res.info["n_classes"] == 4
+    assert res.info["n_jobs"] == 1
+    assert set(res.info["timings"]) >= {"labels", "dse_wall", "dse_sum", "total"}

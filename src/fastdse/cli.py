@@ -322,6 +322,11 @@ def _configure_dsmi(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--y-kind", choices=_Y_KINDS, default=None,
                        help="how to read Y (default: auto: one column of integers or strings "
                             "is discrete, floats are binned, several columns are clustered)")
+    group.add_argument("--n-jobs", type=_int, default=None, metavar="N",
+                       help="DSE evaluations run at a time, each on one core (-1: all cores; "
+                            "default: one at a time, each on all cores)")
+    group.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                       help="no progress bar (default: shown when stderr is a terminal)")
     add_output_options(parser)
 
 
@@ -363,7 +368,7 @@ def _run_dsmi(args: argparse.Namespace) -> int:
     Z = load_array(args.z_file, key=args.z_key, header=args.header)
     Y = load_array(args.y_file, key=args.y_key, header=args.header, labels=True)
     kwargs = graph_kwargs(args)
-    for name in ("n_clusters", "num_repetitions", "y_kind"):
+    for name in ("n_clusters", "num_repetitions", "y_kind", "n_jobs", "progress"):
         value = getattr(args, name)
         if value is not None:
             kwargs[name] = value

@@ -12,15 +12,40 @@ estimator of the reference implementation (``dse-dsmi``).
 
 The variable Y may be discrete labels of any dtype, a continuous 1-D variable
 (min-max binned into ``n_clusters`` equal bins), or a continuous
-multi-dimensional variable (clustered into ``n_clusters`` clusters).
+multi-dimensional variable (clustered into ``n_clusters`` clusters by
+:func:`fastdse.cluster.spectral_clusters`, a sparse kNN-graph spectral
+clustering that scales to millions of points).
+
+Work units. With ``C`` classes and ``R`` repetitions DSMI is ``C (R + 1)``
+independent DSE evaluations: one per class (the conditional term) and ``R``
+per class on random subsets of its size. Each is one task of
+:func:`fastdse._parallel.run_tasks` (joblib: threads, processes or a Dask
+cluster, ``n_jobs``) with its own seed, spawned from ``random_state`` by
+``numpy.random.SeedSequence``: class ``c`` gets child ``c``, whose children
+``0`` (the class) and ``1..R`` (the subsets) seed the subset draw and every
+random choice of that evaluation. No stream is shared between tasks, so the
+numbers do not depend on ``n_jobs``, the backend, or the order of completion.
+
+What is rebuilt per task. Every class and every subset gets its own diffusion
+operator, neighbour search included: the alpha-decay bandwidth of a point is
+its distance to its ``knn``-th neighbour *within the subset*, and a subset's
+graph cannot be read off the full data's graph (a point's neighbours in its
+class or in a random tenth of the data are mostly not among its nearest
+neighbours in the full data). The compiled numba kernels are shared (compiled
+once per machine, cached on disk).
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import threadpoolctl
 
+from . import _parallel
 from ._validation import (
     _describe,
     check_choice,
@@ -30,8 +55,9 @@ from ._validation import (
     check_random_state,
     check_t,
 )
-from .graph import MODES, DiffusionGraph
+from .graph import MODES, NEIGHBOR_METHODS, DiffusionGraph
 from .kernel import KERNELS
+from .neighbors import numba_threads
 from .results import ClassTerm, DSMIResult
 
 __all__ = ["dsmi", "discretize"]
@@ -49,23 +75,10 @@ def _bin_1d(y: np.ndarray, n_clusters: int) -> np.ndarray:
     return np.digitize(scaled, bins=edges).astype(np.int64)
 
 
-def _cluster(y: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
-    """Spectral clustering of a multi-dimensional variable (the reference's choice)."""
-    from sklearn.cluster import SpectralClustering
-
-    n_neighbors = min(10, y.shape[0] - 1)
-    model = SpectralClustering(
-        n_clusters=n_clusters,
-        affinity="nearest_neighbors",
-        n_neighbors=n_neighbors,
-        assign_labels="cluster_qr",
-        random_state=seed,
-    )
-    return model.fit_predict(y).astype(np.int64)
-
 
 def discretize(
-    Y: Any, *, n_clusters: int = 10, kind: str = "auto", random_state: Any = None
+    Y: Any, *, n_clusters: int = 10, kind: str = "auto", random_state: Any = None,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     """Discrete labels for a reference variable Y.
 
@@ -82,11 +95,25 @@ def discretize(
         continuous and clustered.
     random_state : None, int or numpy.random.Generator
         Seed of the clustering.
+    n_jobs : int, optional
+        Threads of the clustering's neighbour search (None: all cores).
 
     Returns
     -------
     numpy.ndarray of shape (n,)
-        Discrete labels: the original labels, bin ids ``1..n_clusters`` or cluster ids.
+        Discrete labels: the original labels, bin ids ``1..n_clusters`` or cluster
+        ids ``0..n_clusters-1``.
+
+    Notes
+    -----
+    A multi-dimensional Y is clustered by :func:`fastdse.cluster.spectral_clusters`
+    (randomized PCA to 50 components when it has more columns, a sparse
+    alpha-decay kNN graph with ``knn=10``, its top ``n_clusters`` eigenvectors and
+    k-means): near-linear in n. The reference's dense scikit-learn
+    ``SpectralClustering`` is in :mod:`fastdse.compat`. Clustering is the
+    costly part for large n, and it does not depend on Z: compute it once and
+    pass it as ``clusters=`` to every :func:`dsmi` call against the same Y
+    (e.g. every training epoch).
 
     Examples
     --------
@@ -107,6 +134,7 @@ def discretize(
         arr = arr[:, 0]
     n = arr.shape[0]
     n_clusters = check_int(n_clusters, "n_clusters", low=2)
+    n_jobs = _parallel.check_n_jobs(n_jobs)
     numeric = np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
     if kind == "auto":
         if arr.ndim == 1 and (
@@ -136,9 +164,80 @@ def discretize(
     if arr.ndim == 1:
         y = check_points(arr[:, None], "Y", min_points=2)[:, 0]
         return _bin_1d(y, n_clusters)
-    y = check_points(arr, "Y", min_points=2)
+    from .cluster import spectral_clusters
+
     seed = int(check_random_state(random_state).integers(2**31 - 1))
-    return _cluster(y, n_clusters, seed)
+    return spectral_clusters(arr, n_clusters, random_state=seed, n_jobs=n_jobs)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One DSE evaluation: class ``cls`` itself (``rep = -1``) or its subset ``rep``."""
+
+    cls: int
+    rep: int
+    size: int
+    seed: np.random.SeedSequence
+
+
+@dataclass(frozen=True)
+class _TaskResult:
+    cls: int
+    rep: int
+    value: np.ndarray
+    stderr: np.ndarray
+    mode: str
+    quadrature_bias: np.ndarray | None
+    seconds: float
+
+
+def _dse_task(
+    Z: np.ndarray,
+    inverse: np.ndarray,
+    graph_kw: dict[str, Any],
+    ts: np.ndarray,
+    base: float,
+    inner_n_jobs: int | None,
+    task: _Task,
+) -> _TaskResult:
+    """DSE of class ``task.cls`` or of a random subset of Z of its size (runs in a worker)."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(task.seed)
+    if task.rep < 0:
+        rows = np.flatnonzero(inverse == task.cls)
+    else:
+        rows = np.sort(rng.choice(Z.shape[0], size=task.size, replace=False))
+    kw = dict(graph_kw)
+    if kw["kernel"] == "gaussian":
+        # knn only sizes the first neighbour search of a fixed-bandwidth kernel (which is
+        # then widened to the kernel's radius): cap it for small classes
+        kw["knn"] = min(kw["knn"], task.size - 1)
+    with contextlib.ExitStack() as stack:
+        if inner_n_jobs == 1:
+            stack.enter_context(numba_threads(1))
+            stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
+        graph = DiffusionGraph(Z[rows], t_hint=ts, n_jobs=inner_n_jobs, random_state=rng, **kw)
+        res = graph.dse(ts, base=base)
+    bias = res.info.get("quadrature_bias")
+    return _TaskResult(
+        cls=task.cls,
+        rep=task.rep,
+        value=np.atleast_1d(np.asarray(res.value, dtype=np.float64)),
+        stderr=np.atleast_1d(np.asarray(res.stderr, dtype=np.float64)),
+        mode=res.mode,
+        quadrature_bias=None if bias is None else np.atleast_1d(np.asarray(bias)),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _label_value(label: Any) -> Any:
+    return label.item() if hasattr(label, "item") else label
+
+
+# --------------------------------------------------------------------------- dsmi
 
 
 def dsmi(
@@ -158,6 +257,12 @@ def dsmi(
     y_kind: str = "auto",
     clusters: Any = None,
     base: float = 2.0,
+    neighbors: str = "auto",
+    n_probes: int = 20,
+    n_steps: int = 60,
+    n_deflate: int | str = "auto",
+    n_jobs: int | None = None,
+    progress: bool | None = None,
     random_state: Any = None,
 ) -> DSMIResult:
     r"""Diffusion Spectral Mutual Information between a point cloud Z and a variable Y.
@@ -177,12 +282,18 @@ def dsmi(
     Y : array-like of shape (n,) or (n, d')
         Discrete labels (ints, bools, strings), a continuous 1-D variable
         (min-max binned into ``n_clusters`` bins) or a continuous
-        multi-dimensional variable (spectral clustering into ``n_clusters``).
-        Ignored when ``clusters`` is given.
+        multi-dimensional variable (clustered into ``n_clusters`` by
+        :func:`fastdse.cluster.spectral_clusters`). Ignored when ``clusters``
+        is given.
     t : float or sequence of float, default 1
-        Diffusion time(s).
+        Diffusion time(s); a sequence costs no more DSE evaluations.
     mode, kernel, knn, decay, sigma, thresh, anisotropy
-        As in :func:`fastdse.dse`, applied to every class and subset.
+        As in :func:`fastdse.dse`, applied to every class and subset. With
+        ``mode="auto"`` each class and subset runs exact up to
+        :data:`fastdse.graph.AUTO_EXACT_MAX_N` points and approximate above.
+        Every class needs at least ``knn + 1`` points with the alpha-decay
+        kernel (2 with the Gaussian kernel), otherwise a ``ValueError`` names
+        the class and its size.
     n_clusters : int, default 10
         Bins or clusters for a continuous Y.
     num_repetitions : int, default 5
@@ -190,18 +301,39 @@ def dsmi(
     y_kind : {"auto", "discrete", "continuous"}, default "auto"
         How to read Y, see :func:`discretize`.
     clusters : array-like of shape (n,), optional
-        Precomputed labels to use instead of discretising Y (reuse them across
-        calls, e.g. every epoch against the same inputs).
+        Precomputed labels to use instead of discretising Y. Clustering a
+        multi-dimensional Y is the costly part and does not depend on Z:
+        compute it once with :func:`discretize` and reuse it across calls
+        (e.g. every epoch against the same inputs).
     base : float, default 2
         Logarithm base (2: bits).
+    neighbors, n_probes, n_steps, n_deflate
+        Settings of ``mode="approx"``, as in :func:`fastdse.dse`.
+    n_jobs : int, optional
+        DSE evaluations run at a time, through joblib. ``None``: one at a
+        time, each using all cores in its kernels (or the ``n_jobs`` of an
+        active ``joblib.parallel_config`` / ``parallel_backend`` context, e.g.
+        every worker thread of a Dask cluster); ``1``: one at a time on one
+        core; ``k > 1`` (``-1``: all cores): ``k`` at a time, each on one core.
+        The result does not depend on ``n_jobs`` or the backend.
+    progress : bool, optional
+        Progress bar over the DSE evaluations, on stderr. ``None``: only when
+        stderr is a terminal; ``True``: always (e.g. in a notebook);
+        ``False``: never.
     random_state : None, int or numpy.random.Generator
-        Seed for the subsets (and clustering, approximate modes).
+        Seed for the subsets, the clustering and the approximate modes.
 
     Returns
     -------
     DSMIResult
-        ``.value``, ``.stderr`` (over the random subsets), ``.per_class`` (label,
-        size, conditional DSE, matched unconditional DSE) and ``.clusters``.
+        ``.value``, ``.stderr``, ``.per_class`` (label, size, conditional DSE,
+        matched unconditional DSE) and ``.clusters``. ``.stderr`` combines, per
+        class, the probe noise of the class's estimate and the uncertainty of
+        the mean over subsets (their spread, which holds their probe noise,
+        and never less than that probe noise alone), weighted by
+        :math:`p(y)^2`. ``.info`` has ``n_evaluations``, ``n_jobs`` (tasks at a
+        time), ``timings`` and, for approximate evaluations, the largest
+        ``quadrature_bias`` indicator.
 
     Examples
     --------
@@ -212,20 +344,40 @@ def dsmi(
     >>> Z = rng.normal(size=(300, 5)) + 20 * labels[:, None]
     >>> res = fastdse.dsmi(Z, labels, kernel="gaussian", sigma=5, random_state=0)
     >>> round(res.value, 2)  # three equal, separated classes: log2(3) = 1.58 bits
-    1.53
+    1.52
     >>> shuffled = fastdse.dsmi(Z, rng.permutation(labels), kernel="gaussian", sigma=5,
     ...                         random_state=0)
     >>> abs(shuffled.value) < 0.05
     True
     """
+    start = time.perf_counter()
     Zc = check_points(Z, "Z")
     n = Zc.shape[0]
     ts, scalar = check_t(t)
-    check_choice(mode, "mode", MODES)
-    check_choice(kernel, "kernel", KERNELS)
+    mode = check_choice(mode, "mode", MODES)
+    kernel = check_choice(kernel, "kernel", KERNELS)
+    knn = check_int(knn, "knn", low=1)
+    decay = check_float(decay, "decay", low=0.0, low_open=True)
+    if sigma is not None:
+        sigma = check_float(sigma, "sigma", low=0.0, low_open=True)
+    if thresh is not None:
+        thresh = check_float(thresh, "thresh", low=0.0, high=1.0, high_open=True)
+    anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
+    neighbors = check_choice(neighbors, "neighbors", NEIGHBOR_METHODS)
+    n_probes = check_int(n_probes, "n_probes", low=2)
+    n_steps = check_int(n_steps, "n_steps", low=2)
+    if isinstance(n_deflate, str):
+        check_choice(n_deflate, "n_deflate", ("auto",))
+    else:
+        n_deflate = check_int(n_deflate, "n_deflate", low=0)
     num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
     base = check_float(base, "base", low=0.0, low_open=True)
+    if base == 1.0:
+        raise ValueError("base must be a positive number other than 1; got 1.0")
+    n_jobs = _parallel.check_n_jobs(n_jobs)
+    show = _parallel.show_progress(progress)
     rng = check_random_state(random_state)
+
     if clusters is not None:
         labels = np.asarray(clusters)
         if labels.ndim == 2 and labels.shape[1] == 1:
@@ -240,21 +392,24 @@ def dsmi(
                 f"Z and Y must have the same number of points; got Z with {n} and Y with "
                 f"{y_len if y_len is not None else 'a scalar'}"
             )
-        labels = discretize(Y, n_clusters=n_clusters, kind=y_kind, random_state=rng)
+        labels = discretize(Y, n_clusters=n_clusters, kind=y_kind, random_state=rng,
+                            n_jobs=n_jobs)
         name = "Y"
     if labels.shape[0] != n:
         raise ValueError(
             f"Z and {name} must have the same number of points; got Z with {n} and {name} "
             f"with {labels.shape[0]}"
         )
+    t_labels = time.perf_counter() - start
     try:
         classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     except TypeError as exc:
         raise TypeError(f"{name} labels must be mutually comparable (one type); {exc}") from exc
+    inverse = inverse.reshape(-1)
     if classes.shape[0] < 2:
-        only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
         raise ValueError(
-            f"{name} has a single class ({only!r}); DSMI needs at least 2 classes"
+            f"{name} has a single class ({_label_value(classes[0])!r}); DSMI needs at least "
+            "2 classes"
         )
     min_size = knn + 1 if kernel == "alpha_decay" else 2
     small = counts < min_size
@@ -262,50 +417,95 @@ def dsmi(
         i = int(np.argmax(small))
         need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
                 if kernel == "alpha_decay" else "at least 2 points")
-        bad_label = classes[i].item() if hasattr(classes[i], "item") else classes[i]
         raise ValueError(
-            f"class {bad_label!r} of {name} has {counts[i]} point(s); every class needs {need}. "
-            "Merge rare classes, use fewer bins (n_clusters) or a smaller knn."
+            f"class {_label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
+            f"class needs {need}. Merge rare classes, use fewer bins (n_clusters) or a "
+            "smaller knn."
+        )
+    if not isinstance(n_deflate, str) and n_deflate > counts.min() - 1:
+        i = int(np.argmin(counts))
+        raise ValueError(
+            f"n_deflate must be <= {counts[i] - 1} (the size of the smallest class, "
+            f"{_label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
+            f"{n_deflate}"
         )
     graph_kw = dict(
         mode=mode, kernel=kernel, knn=knn, decay=decay, sigma=sigma, thresh=thresh,
-        anisotropy=anisotropy,
+        anisotropy=anisotropy, neighbors=neighbors, n_probes=n_probes, n_steps=n_steps,
+        n_deflate=n_deflate,
     )
-    # one independent stream per class: results do not depend on evaluation order
-    seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(classes.shape[0])
-    per_class = []
-    cond = np.empty((classes.shape[0], ts.shape[0]))
-    uncond = np.empty_like(cond)
-    var = np.zeros_like(cond)
+    n_classes = classes.shape[0]
+    # one independent stream per class, and per task within it: results depend neither on
+    # n_jobs nor on the order in which tasks finish
+    class_seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(n_classes)
+    tasks = []
+    for c in range(n_classes):
+        task_seeds = class_seeds[c].spawn(num_repetitions + 1)
+        tasks.append(_Task(c, -1, int(counts[c]), task_seeds[0]))
+        tasks.extend(_Task(c, r, int(counts[c]), task_seeds[r + 1])
+                     for r in range(num_repetitions))
+    # largest first: balances the load when tasks run side by side (order changes no number)
+    tasks.sort(key=lambda task: -task.size)
+    outer = _parallel.outer_n_jobs(n_jobs)
+    inner = 1 if (outer > 1 or n_jobs == 1) else None
+    t_tasks = time.perf_counter()
+    results = _parallel.run_tasks(
+        _dse_task, (Zc, inverse, graph_kw, ts, base, inner), tasks, n_jobs=n_jobs,
+        progress=show, desc="DSMI", unit="DSE",
+    )
+    t_tasks = time.perf_counter() - t_tasks
+
+    m = ts.shape[0]
+    cond = np.empty((n_classes, m))
+    cond_err = np.empty((n_classes, m))
+    reps = np.empty((n_classes, num_repetitions, m))
+    rep_err = np.empty((n_classes, num_repetitions, m))
     modes = set()
-    for c, label in enumerate(classes):
-        crng = np.random.default_rng(seeds[c])
-        res_c = DiffusionGraph(Zc[inverse == c], random_state=crng, **graph_kw).dse(ts, base=base)
-        modes.add(res_c.mode)
-        reps = np.empty((num_repetitions, ts.shape[0]))
-        rep_var = np.zeros(ts.shape[0])
-        for r in range(num_repetitions):
-            idx = crng.choice(n, size=int(counts[c]), replace=False)
-            res_r = DiffusionGraph(Zc[idx], random_state=crng, **graph_kw).dse(ts, base=base)
-            reps[r] = res_r.value
-            rep_var += np.asarray(res_r.stderr) ** 2
-        cond[c] = res_c.value
-        uncond[c] = reps.mean(axis=0)
-        # uncertainty of the matched unconditional mean (subset variation) and of estimates
-        sub_var = reps.var(axis=0, ddof=1) / num_repetitions if num_repetitions > 1 else 0.0
-        var[c] = sub_var + rep_var / num_repetitions**2 + np.asarray(res_c.stderr) ** 2
-        per_class.append(
-            ClassTerm(
-                label=label.item() if hasattr(label, "item") else label,
-                size=int(counts[c]),
-                conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
-                unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
-                unconditional_reps=reps[:, 0].copy() if scalar else reps,
-            )
+    bias = np.zeros(m)
+    for res in results:
+        modes.add(res.mode)
+        if res.quadrature_bias is not None:
+            bias = np.maximum(bias, res.quadrature_bias)
+        if res.rep < 0:
+            cond[res.cls], cond_err[res.cls] = res.value, res.stderr
+        else:
+            reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
+    uncond = reps.mean(axis=1)
+    # the mean over subsets: its spread holds the subsets' variation and their probe noise;
+    # never less than the probe noise alone (the only part left with one repetition)
+    probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
+    if num_repetitions > 1:
+        uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
+    else:
+        uncond_var = probe_var
+    var = uncond_var + cond_err**2
+    per_class = [
+        ClassTerm(
+            label=_label_value(classes[c]),
+            size=int(counts[c]),
+            conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
+            unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
+            unconditional_reps=reps[c, :, 0].copy() if scalar else reps[c].copy(),
         )
+        for c in range(n_classes)
+    ]
     p = counts / n
     value = (p[:, None] * (uncond - cond)).sum(axis=0)
     stderr = np.sqrt((p[:, None] ** 2 * var).sum(axis=0))
+    info: dict[str, Any] = {
+        "num_repetitions": num_repetitions,
+        "n_classes": int(n_classes),
+        "n_evaluations": len(tasks),
+        "n_jobs": outer,
+        "timings": {
+            "labels": t_labels,
+            "dse_wall": t_tasks,
+            "dse_sum": float(sum(r.seconds for r in results)),
+            "total": time.perf_counter() - start,
+        },
+    }
+    if "approx" in modes:
+        info["quadrature_bias"] = float(bias[0]) if scalar else bias
     return DSMIResult(
         value=float(value[0]) if scalar else value,
         stderr=float(stderr[0]) if scalar else stderr,
@@ -315,5 +515,5 @@ def dsmi(
         n=n,
         mode=modes.pop() if len(modes) == 1 else "mixed",
         base=base,
-        info={"num_repetitions": num_repetitions, "n_classes": int(classes.shape[0])},
+        info=info,
     )
