@@ -88,3 +88,37 @@ def alpha_decay_from_dist_inplace(D, bandwidth, decay, thresh):  # pragma: no co
             v = 0.5 * (kij + kji)
             D[i, j] = v
             D[j, i] = v
+
+
+@pjit
+def gaussian_from_gram_inplace(G, sq, rel_floor, two_sigma_sq, thresh):  # pragma: no cover
+    """Fused Gram -> squared distance -> Gaussian affinity, in place; returns row sums.
+
+    One pass instead of three (see :func:`gram_to_sqdist_inplace` for the rounding
+    floor); the degrees come for free from the same pass.
+    """
+    n = G.shape[0]
+    deg = np.empty(n, dtype=np.float64)
+    for i in prange(n):
+        acc = 0.0
+        for j in range(n):
+            v = G[i, j] * -2.0 + sq[i] + sq[j]
+            if i == j or not v > rel_floor * (sq[i] + sq[j]):
+                v = 0.0
+            k = np.exp(-v / two_sigma_sq)
+            if k < thresh:
+                k = 0.0
+            G[i, j] = k
+            acc += k
+        deg[i] = acc
+    return deg
+
+
+@pjit
+def scale_sym_dense_inplace(K, s):  # pragma: no cover - jitted
+    """``K <- diag(s) K diag(s)`` in one pass."""
+    n = K.shape[0]
+    for i in prange(n):
+        si = s[i]
+        for j in range(n):
+            K[i, j] = K[i, j] * si * s[j]

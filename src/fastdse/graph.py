@@ -44,15 +44,16 @@ AUTO_EXACT_MAX_N = 3000
 def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
     """Dense kernel, in-place normalisation, one symmetric eigvalsh."""
     _memory.check_dense_fits(graph.n, graph.X_.shape[1])
-    K = dense_affinity(
+    K, degrees = dense_affinity(
         graph.X_,
         graph.kernel,
         knn=graph.knn,
         decay=graph.decay,
         sigma=graph.sigma_,
         thresh=graph.thresh_,
+        return_degrees=True,
     )
-    graph.degrees_ = normalize_dense_inplace(K, graph.anisotropy)
+    graph.degrees_ = normalize_dense_inplace(K, graph.anisotropy, degrees)
     measure = exact_measure(K, overwrite=True)
     del K
     return measure

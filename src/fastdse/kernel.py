@@ -69,6 +69,20 @@ def pairwise_sqdist_inplace_gram(X: np.ndarray) -> np.ndarray:
     return G
 
 
+def _gaussian_dense_fused(X: np.ndarray, sigma: float, thresh: float
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Dense Gaussian affinity and its row sums from one Gram product and one fused pass."""
+    X = np.asarray(X, dtype=np.float64)
+    Xc = X - X.mean(axis=0)
+    sq = np.einsum("ij,ij->i", Xc, Xc)
+    G = Xc @ Xc.T
+    del Xc
+    rel_floor = 16.0 * X.shape[1] * np.finfo(np.float64).eps
+    deg = _dense_jit.gaussian_from_gram_inplace(G, sq, rel_floor, 2.0 * sigma * sigma,
+                                                float(thresh))
+    return G, deg
+
+
 def dense_affinity(
     X: np.ndarray,
     kernel: str,
@@ -77,7 +91,8 @@ def dense_affinity(
     decay: float = 40.0,
     sigma: float = DEFAULT_SIGMA,
     thresh: float = 0.0,
-) -> np.ndarray:
+    return_degrees: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Dense symmetric affinity matrix of the rows of ``X`` (validated input).
 
     Parameters
@@ -92,12 +107,19 @@ def dense_affinity(
         Gaussian bandwidth.
     thresh : float
         Affinities below this value are set to zero.
+    return_degrees : bool
+        Also return the row sums (computed in the same pass for the Gaussian kernel).
 
     Returns
     -------
     numpy.ndarray of shape (n, n)
         Symmetric, non-negative, ones on the diagonal (zero only if ``thresh > 1``).
+    numpy.ndarray of shape (n,)
+        Row sums, with ``return_degrees=True``.
     """
+    if kernel == "gaussian":
+        K, deg = _gaussian_dense_fused(X, sigma, thresh)
+        return (K, deg) if return_degrees else K
     D = pairwise_sqdist_inplace_gram(X)
     _dense_jit.sqrt_inplace(D)
     if kernel == "gaussian":
@@ -108,7 +130,7 @@ def dense_affinity(
         _dense_jit.alpha_decay_from_dist_inplace(D, bandwidth, float(decay), float(thresh))
     else:  # validated upstream
         raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
-    return D
+    return (D, D.sum(axis=1)) if return_degrees else D
 
 
 # =========================================================================== sparse path

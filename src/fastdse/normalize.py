@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from . import _sparse_jit
+from . import _dense_jit, _sparse_jit
 from ._validation import check_float, check_points, check_random_state
 from .kernel import _check_sparse_params, _sparse_affinity
 from .neighbors import numba_threads
@@ -31,12 +31,13 @@ __all__ = [
 
 
 def _scale_rows_cols_inplace(K: np.ndarray, s: np.ndarray) -> None:
-    """``K <- diag(s) K diag(s)`` without forming a diagonal matrix."""
-    K *= s[:, None]
-    K *= s[None, :]
+    """``K <- diag(s) K diag(s)`` in one pass, without forming a diagonal matrix."""
+    _dense_jit.scale_sym_dense_inplace(K, np.ascontiguousarray(s, dtype=np.float64))
 
 
-def normalize_dense_inplace(K: np.ndarray, anisotropy: float = 0.0) -> np.ndarray:
+def normalize_dense_inplace(
+    K: np.ndarray, anisotropy: float = 0.0, degrees: np.ndarray | None = None
+) -> np.ndarray:
     """Turn a dense symmetric affinity into ``A = D^-1/2 K_alpha D^-1/2`` in place.
 
     Parameters
@@ -44,6 +45,8 @@ def normalize_dense_inplace(K: np.ndarray, anisotropy: float = 0.0) -> np.ndarra
     K : numpy.ndarray of shape (n, n)
         Symmetric non-negative affinity with a positive diagonal; overwritten.
     anisotropy : float in [0, 1]
+    degrees : numpy.ndarray of shape (n,), optional
+        Row sums of ``K`` if already known (e.g. from the fused Gaussian kernel).
 
     Returns
     -------
@@ -51,7 +54,8 @@ def normalize_dense_inplace(K: np.ndarray, anisotropy: float = 0.0) -> np.ndarra
         Row sums of the (anisotropy-corrected) kernel; ``sqrt(degrees)`` spans
         the eigenvector of eigenvalue 1.
     """
-    degrees = K.sum(axis=1)
+    if degrees is None:
+        degrees = K.sum(axis=1)
     if anisotropy != 0.0:
         _scale_rows_cols_inplace(K, degrees ** (-anisotropy))
         degrees = K.sum(axis=1)
