@@ -44,17 +44,6 @@ def sqrt_inplace(D):  # pragma: no cover - jitted
 
 
 @pjit
-def gaussian_from_dist_inplace(D, two_sigma_sq, thresh):  # pragma: no cover - jitted
-    """``exp(-d^2 / (2 sigma^2))`` from distances ``d``, in place; entries below thresh -> 0."""
-    n = D.shape[0]
-    for i in prange(n):
-        for j in range(D.shape[1]):
-            d = D[i, j]
-            v = np.exp(-(d * d) / two_sigma_sq)
-            D[i, j] = v if v >= thresh else 0.0
-
-
-@pjit
 def kth_smallest_per_row(D, k):  # pragma: no cover - jitted
     """The ``k``-th smallest entry (0-based) of every row, without copying the matrix."""
     n = D.shape[0]

@@ -52,19 +52,28 @@ DEFAULT_THRESH = {"alpha_decay": 1e-4, "gaussian": 0.0}
 DEFAULT_SIGMA = 10.0
 
 
-def pairwise_sqdist_inplace_gram(X: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances of the rows of ``X`` as one n x n float64 array.
+def _centred_gram(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Gram matrix of the centred rows, their squared norms, and the rounding floor.
 
-    Uses one symmetric rank-k product ``X X^T`` of the centred data and converts
-    it in place. Squared distances below the rounding floor of that expansion
-    (``16 d eps (|x_i|^2 + |x_j|^2)``, norms about the centroid) are set to zero.
+    Squared distances ``|x_i|^2 + |x_j|^2 - 2 x_i.x_j`` below
+    ``rel_floor * (|x_i|^2 + |x_j|^2)`` (``rel_floor = 16 d eps``, norms about the
+    centroid) are rounding noise of the expansion and are to be read as zero.
     """
     X = np.asarray(X, dtype=np.float64)
     Xc = X - X.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)
     G = Xc @ Xc.T
-    del Xc
-    rel_floor = 16.0 * X.shape[1] * np.finfo(np.float64).eps
+    return G, sq, 16.0 * X.shape[1] * np.finfo(np.float64).eps
+
+
+def pairwise_sqdist_inplace_gram(X: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances of the rows of ``X`` as one n x n float64 array.
+
+    Uses one symmetric rank-k product ``X X^T`` of the centred data and converts
+    it in place; values below the rounding floor (see :func:`_centred_gram`) are
+    set to zero.
+    """
+    G, sq, rel_floor = _centred_gram(X)
     _dense_jit.gram_to_sqdist_inplace(G, sq, rel_floor)
     return G
 
@@ -72,12 +81,7 @@ def pairwise_sqdist_inplace_gram(X: np.ndarray) -> np.ndarray:
 def _gaussian_dense_fused(X: np.ndarray, sigma: float, thresh: float
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Dense Gaussian affinity and its row sums from one Gram product and one fused pass."""
-    X = np.asarray(X, dtype=np.float64)
-    Xc = X - X.mean(axis=0)
-    sq = np.einsum("ij,ij->i", Xc, Xc)
-    G = Xc @ Xc.T
-    del Xc
-    rel_floor = 16.0 * X.shape[1] * np.finfo(np.float64).eps
+    G, sq, rel_floor = _centred_gram(X)
     deg = _dense_jit.gaussian_from_gram_inplace(G, sq, rel_floor, 2.0 * sigma * sigma,
                                                 float(thresh))
     return G, deg
@@ -120,16 +124,13 @@ def dense_affinity(
     if kernel == "gaussian":
         K, deg = _gaussian_dense_fused(X, sigma, thresh)
         return (K, deg) if return_degrees else K
+    if kernel != "alpha_decay":  # validated upstream
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
     D = pairwise_sqdist_inplace_gram(X)
     _dense_jit.sqrt_inplace(D)
-    if kernel == "gaussian":
-        _dense_jit.gaussian_from_dist_inplace(D, 2.0 * sigma * sigma, thresh)
-    elif kernel == "alpha_decay":
-        # row-sorted with self first: index knn is the knn-th neighbour
-        bandwidth = _dense_jit.kth_smallest_per_row(D, knn)
-        _dense_jit.alpha_decay_from_dist_inplace(D, bandwidth, float(decay), float(thresh))
-    else:  # validated upstream
-        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}")
+    # row-sorted with self first: index knn is the knn-th neighbour
+    bandwidth = _dense_jit.kth_smallest_per_row(D, knn)
+    _dense_jit.alpha_decay_from_dist_inplace(D, bandwidth, float(decay), float(thresh))
     return (D, D.sum(axis=1)) if return_degrees else D
 
 

@@ -89,7 +89,7 @@ import threadpoolctl
 from . import _lanczos_jit, _memory
 from ._validation import _describe, check_choice, check_int, check_random_state
 from .entropy import dse_from_measure
-from .spectrum import SpectralMeasure, dense_eigenvalues
+from .spectrum import SpectralMeasure, exact_measure
 
 __all__ = [
     "slq_measure",
@@ -633,23 +633,15 @@ def slq_measure(
 def _exact_fallback(A: scipy.sparse.csr_matrix, reason: str, n_steps: int) -> SpectralMeasure:
     _memory.check_dense_fits(A.shape[0], 0, what=f"slq_measure's dense fallback ({reason})")
     start = time.perf_counter()
-    lam = dense_eigenvalues(A.toarray(), overwrite=True)
-    n = lam.shape[0]
-    return SpectralMeasure(
-        nodes=lam,
-        weights=np.ones(n),
-        probe=np.full(n, -1, dtype=np.int64),
-        n=n,
-        n_probes=0,
-        method="exact",
-        info={
-            "fallback": reason,
-            "n_steps": n_steps,
-            "n_probes": 0,
-            "n_deflate": n,
-            "timings": {"dense": time.perf_counter() - start},
-        },
-    )
+    measure = exact_measure(A.toarray(), overwrite=True)
+    measure.info.update({
+        "fallback": reason,
+        "n_steps": n_steps,
+        "n_probes": 0,
+        "n_deflate": measure.n,
+        "timings": {"dense": time.perf_counter() - start},
+    })
+    return measure
 
 
 def _slq_measure(
