@@ -111,6 +111,15 @@ def test_dse_options_reach_the_library(capsys, tmp_path, points):
     assert got["settings"]["anisotropy"] == 0.5
 
 
+def test_dse_auto_t_matches_library(capsys, tmp_path, points):
+    np.save(tmp_path / "x.npy", points)
+    got = run_json(capsys, ["dse", tmp_path / "x.npy", "--t", "auto", "--mode", "exact"])
+    expected = fastdse.dse(points, "auto", mode="exact")
+    assert got["t_auto"] is True
+    assert got["t"] == [expected.t]
+    assert got["value"] == [expected.value]
+
+
 def test_dse_table_output(capsys, tmp_path, points):
     path = tmp_path / "x.npy"
     np.save(path, points)
@@ -273,6 +282,7 @@ def files(tmp_path, points):
         (["dse", "{d}/labels.csv"], "point clouds must be numeric"),
         (["dse", "{d}/x.npy", "--knn", "500"], "knn must be <= 119"),
         (["dse", "{d}/x.npy", "--thresh", "2"], "thresh must be < 1.0"),
+        (["dse", "{d}/x.npy", "--t", "auto", "2"], "--t auto cannot be combined"),
         (["dsmi", "{d}/x.npy", "{d}/y_short.npy"], "same number of points"),
         (["dsmi", "{d}/x.npy", "{d}/missing.csv"], "missing.csv: no such file"),
         (["demo", "--n-points", "5"], "--n-points must be in [20, 1797]"),

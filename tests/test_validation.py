@@ -30,11 +30,13 @@ def test_bad_points(bad, exc, match):
         fastdse.dse(bad, mode="exact", knn=1)
 
 
-def test_sparse_input_is_refused_with_advice():
+def test_complex_sparse_features_are_refused():
     import scipy.sparse
 
-    with pytest.raises(TypeError, match="sparse matrix"):
-        fastdse.dse(scipy.sparse.eye(5, format="csr"))
+    # sparse feature matrices are densified (tests/test_inputs.py); a non-numeric one is not
+    bad = scipy.sparse.csr_matrix(np.eye(5), dtype=complex)
+    with pytest.raises(TypeError, match="X must be real-valued; got a sparse matrix of complex"):
+        fastdse.dse(bad)
 
 
 @pytest.mark.parametrize(

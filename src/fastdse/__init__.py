@@ -8,9 +8,9 @@ Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
 :func:`shannon_entropy`; :mod:`fastdse.compat` replaces ``dse-dsmi``.
 """
 
+from . import landmark as _landmark  # noqa: F401  (registers mode='landmark')
 from ._version import __version__
 from .api import dse
-from . import landmark as _landmark  # registers mode='landmark'
 from .graph import DiffusionGraph
 from .kernel import TruncationWarning
 from .mutual_information import dsmi

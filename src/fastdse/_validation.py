@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = [
     "check_points",
@@ -41,7 +42,9 @@ def check_points(
     Parameters
     ----------
     X : array-like of shape (n, d)
-        Points. Integer, boolean and floating dtypes are accepted.
+        Points. Integer, boolean and floating dtypes are accepted; torch tensors
+        and pandas objects are unwrapped and scipy.sparse feature matrices
+        densified when they fit in memory (:mod:`fastdse._inputs`).
     name : str
         Parameter name used in error messages.
     min_points : int
@@ -53,11 +56,13 @@ def check_points(
     -------
     numpy.ndarray of shape (n, d)
     """
-    if hasattr(X, "toarray") and hasattr(X, "nnz"):
-        raise TypeError(
-            f"{name} must be a dense array of shape (n_points, n_features); got a scipy "
-            "sparse matrix. Convert it with .toarray() if it fits in memory."
-        )
+    from . import _inputs  # deferred: _inputs imports this module
+
+    X = _inputs.to_numpy(X, name)
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_points, n_features); got shape {X.shape}")
+        X = _inputs.densify_features(X, name)
     try:
         arr = np.asarray(X)
     except Exception as exc:  # pragma: no cover - depends on exotic inputs

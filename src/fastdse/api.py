@@ -28,6 +28,7 @@ def dse(
     n_deflate: int | str = "auto",
     n_landmarks: int = 2000,
     landmark_method: str = "operator",
+    use_rep: str | None = None,
     n_jobs: int | None = None,
     random_state: Any = None,
 ) -> DSEResult:
@@ -44,16 +45,24 @@ def dse(
 
     Parameters
     ----------
-    X : array-like of shape (n, d)
-        Points (rows), at least 2. Any integer, boolean or float dtype.
-    t : float or sequence of float, default 1
+    X : array-like of shape (n, d), or affinity of shape (n, n)
+        Points (rows), at least 2: a numpy array of any integer, boolean or
+        float dtype, a pandas DataFrame, a torch tensor (any device, detached
+        for you), an AnnData (``adata.X``, or ``adata.obsm[use_rep]``) or a
+        scipy.sparse feature matrix (densified when it fits in memory). With
+        ``kernel="precomputed"`` a symmetric non-negative affinity matrix
+        (dense or sparse); a ``graphtools.Graph`` is taken as its ``kernel``.
+    t : float, sequence of float or "auto", default 1
         Diffusion time(s), positive; a sequence costs one eigendecomposition.
+        ``"auto"`` picks the knee of the DSE-vs-t curve over ``t = 1..100``
+        (:mod:`fastdse.diffusion_time`) and returns it as ``result.t``.
     mode : {"auto", "exact", "approx", "landmark"}, default "auto"
         ``"exact"``: dense kernel, all eigenvalues (the reference path).
         ``"auto"``: exact for small ``n``, approximate for large ``n``.
-    kernel : {"alpha_decay", "gaussian"}, default "alpha_decay"
+    kernel : {"alpha_decay", "gaussian", "precomputed"}, default "alpha_decay"
         ``"alpha_decay"``: graphtools/PHATE adaptive kernel.
         ``"gaussian"``: fixed ``sigma``, the kernel of ``dse-dsmi``.
+        ``"precomputed"``: ``X`` is the affinity matrix.
     knn : int, default 5
         Alpha-decay bandwidth neighbour (self excluded); must be < n.
     decay : float, default 40
@@ -79,6 +88,8 @@ def dse(
         ``docs/benchmarks/landmark_accuracy.md``.
     landmark_method : {"operator", "nystrom"}, default "operator"
         Coarse operator of ``mode="landmark"``.
+    use_rep : str, optional
+        AnnData only: ``"X"`` (default) or a key of ``adata.obsm``, e.g. ``"X_pca"``.
     n_jobs : int, optional
         Threads (None: all cores).
     random_state : None, int or numpy.random.Generator
@@ -129,7 +140,8 @@ def dse(
         n_deflate=n_deflate,
         n_landmarks=n_landmarks,
         landmark_method=landmark_method,
-        t_hint=t,
+        t_hint=None if isinstance(t, str) else t,
+        use_rep=use_rep,
         n_jobs=n_jobs,
         random_state=random_state,
     )

@@ -56,7 +56,7 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors become one line on stderr, not usage + message."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -71,6 +71,13 @@ def _positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text!r}")
     return value
+
+
+def _t_value(text: str) -> float | str:
+    """Parse a diffusion time, or ``auto`` (the knee of the DSE-vs-t curve)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _positive_float(text)
 
 
 def _float(text: str) -> float:
@@ -122,17 +129,20 @@ _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
-def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,)
-                      ) -> None:
+def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,),
+                      allow_auto_t: bool = False) -> None:
     """Add ``--t``, the diffusion-graph options, ``--base`` and ``--seed``.
 
     Options left out on the command line are not passed to the library, so the
-    library's defaults apply (shown in ``--help``).
+    library's defaults apply (shown in ``--help``). With ``allow_auto_t``,
+    ``--t auto`` selects the knee of the DSE-vs-t curve.
     """
     group = parser.add_argument_group("diffusion operator")
+    auto_help = "; 'auto': the knee of the DSE-vs-t curve" if allow_auto_t else ""
     group.add_argument(
-        "--t", nargs="+", type=_positive_float, default=list(t_default), metavar="T",
-        help=f"diffusion time(s), one spectrum for all (default: "
+        "--t", nargs="+", type=_t_value if allow_auto_t else _positive_float,
+        default=list(t_default), metavar="T",
+        help=f"diffusion time(s), one spectrum for all{auto_help} (default: "
              f"{' '.join(f'{t:g}' for t in t_default)})",
     )
     for flag, name, spec in _GRAPH_OPTIONS:
@@ -185,7 +195,7 @@ def _add_header_options(parser: argparse.ArgumentParser) -> None:
 
 
 def unit_name(base: float) -> str:
-    """Unit of an entropy in logarithm base ``base``."""
+    """Name the unit of an entropy in logarithm base ``base``."""
     if base == 2.0:
         return "bits"
     if base == math.e:
@@ -211,7 +221,7 @@ def jsonable(obj: Any) -> Any:
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A small aligned text table: numbers right-aligned, text left-aligned."""
+    """Format a small aligned text table: numbers right-aligned, text left-aligned."""
 
     def cell(v: Any) -> str:
         if isinstance(v, float):
@@ -268,14 +278,24 @@ def _configure_dse(parser: argparse.ArgumentParser) -> None:
                         help=f"point cloud, one row per point ({', '.join(FORMATS)})")
     parser.add_argument("--key", default=None, help="array name inside a .npz file")
     _add_header_options(parser)
-    add_graph_options(parser)
+    add_graph_options(parser, allow_auto_t=True)
     add_output_options(parser)
 
 
+def cli_t(values: Sequence[float | str]) -> Any:
+    """Turn ``--t`` values into the library's ``t``: a list of floats, or ``"auto"`` alone."""
+    if "auto" in values:
+        if len(values) > 1:
+            raise ValueError("--t auto cannot be combined with other diffusion times")
+        return "auto"
+    return list(values)
+
+
 def _run_dse(args: argparse.Namespace) -> int:
+    t = cli_t(args.t)
     X = load_array(args.file, key=args.key, header=args.header)
     start = time.perf_counter()
-    res = dse(X, args.t, **graph_kwargs(args))
+    res = dse(X, t, **graph_kwargs(args))
     elapsed = time.perf_counter() - start
     payload = {
         "command": "dse",
@@ -286,6 +306,7 @@ def _run_dse(args: argparse.Namespace) -> int:
         "base": res.base,
         "unit": unit_name(res.base),
         "t": _as_list(res.t),
+        "t_auto": t == "auto",
         "value": _as_list(res.value),
         "stderr": _as_list(res.stderr),
         "time_s": elapsed,
@@ -417,7 +438,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         X, y = X[idx], y[idx]
     timings["load"] = time.perf_counter() - start
     # exact mode: the digits are small, and the demo should show reference values
-    settings = {"mode": "exact", "kernel": "alpha_decay"}
+    settings: dict[str, Any] = {"mode": "exact", "kernel": "alpha_decay"}
 
     start = time.perf_counter()
     res_x = dse(X, _DEMO_T, **settings)
@@ -548,7 +569,7 @@ _HELP = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``fastdse`` argument parser with every subcommand of :data:`SUBCOMMANDS`."""
+    """Build the ``fastdse`` argument parser with every subcommand of :data:`SUBCOMMANDS`."""
     parser = _Parser(
         prog=PROG,
         description="Diffusion Spectral Entropy (DSE) and Mutual Information (DSMI).",

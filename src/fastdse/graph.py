@@ -12,8 +12,10 @@ import time
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
-from . import _memory
+from . import _inputs, _memory
 from ._validation import (
     check_choice,
     check_float,
@@ -22,9 +24,10 @@ from ._validation import (
     check_random_state,
     check_t,
 )
+from .diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from .entropy import dse_from_measure
 from .kernel import DEFAULT_SIGMA, DEFAULT_THRESH, KERNELS, dense_affinity
-from .normalize import normalize_dense_inplace
+from .normalize import normalize_dense_inplace, normalize_sparse, top_eigenvectors
 from .results import DSEResult
 from .spectrum import SpectralMeasure, exact_measure
 
@@ -43,9 +46,13 @@ AUTO_EXACT_MAX_N = 3000
 
 def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
     """Dense kernel, in-place normalisation, one symmetric eigvalsh."""
-    _memory.check_dense_fits(graph.n, graph.X_.shape[1])
+    if graph.affinity_ is not None:
+        return _build_exact_precomputed(graph)
+    X = graph.X_
+    assert X is not None  # points, since no affinity was given
+    _memory.check_dense_fits(graph.n, X.shape[1])
     K, degrees = dense_affinity(
-        graph.X_,
+        X,
         graph.kernel,
         knn=graph.knn,
         decay=graph.decay,
@@ -59,8 +66,32 @@ def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
     return measure
 
 
+def _build_exact_precomputed(graph: DiffusionGraph) -> SpectralMeasure:
+    """Build the exact measure of a precomputed affinity: one dense copy, eigvalsh."""
+    _memory.check_dense_fits(graph.n, 0)
+    K0 = graph.affinity_
+    K = K0.toarray() if sp.issparse(K0) else np.array(K0, order="C", copy=True)
+    graph.degrees_ = normalize_dense_inplace(K, graph.anisotropy)
+    measure = exact_measure(K, overwrite=True)
+    del K
+    return measure
+
+
+def _precomputed_operator(graph: DiffusionGraph) -> tuple[Any, np.ndarray, np.ndarray, dict]:
+    """Sparse operator of a precomputed affinity (the approx path's first stage)."""
+    start = time.perf_counter()
+    K0 = graph.affinity_
+    A, degrees = normalize_sparse(sp.csr_matrix(K0) if not sp.issparse(K0) else K0,
+                                  graph.anisotropy, copy=True)
+    n_comp, labels = connected_components(A, directed=False)
+    V = top_eigenvectors(degrees, labels)
+    info = {"kernel": "precomputed", "anisotropy": graph.anisotropy,
+            "n_components": int(n_comp), "timings": {"normalize": time.perf_counter() - start}}
+    return A, degrees, V, info
+
+
 def _seed(graph: DiffusionGraph, stage: str) -> int:
-    """A seed per pipeline stage, drawn once from the graph's generator (fixed order)."""
+    """Return the seed of a pipeline stage, drawn once from the graph's generator."""
     if stage not in graph._seeds:
         for name in ("neighbors", "spectrum", "landmarks"):
             graph._seeds[name] = int(graph.rng_.integers(2**31 - 1))
@@ -73,18 +104,21 @@ def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
     from .normalize import build_sparse_operator
 
     start = time.perf_counter()
-    A, degrees, known, op_info = build_sparse_operator(
-        graph.X_,
-        kernel=graph.kernel,
-        knn=graph.knn,
-        decay=graph.decay,
-        sigma=graph.sigma_,
-        thresh=graph.thresh,
-        anisotropy=graph.anisotropy,
-        neighbors=graph.neighbors,
-        random_state=_seed(graph, "neighbors"),
-        n_jobs=graph.n_jobs,
-    )
+    if graph.affinity_ is not None:
+        A, degrees, known, op_info = _precomputed_operator(graph)
+    else:
+        A, degrees, known, op_info = build_sparse_operator(
+            graph.X_,
+            kernel=graph.kernel,
+            knn=graph.knn,
+            decay=graph.decay,
+            sigma=graph.sigma_,
+            thresh=graph.thresh,
+            anisotropy=graph.anisotropy,
+            neighbors=graph.neighbors,
+            random_state=_seed(graph, "neighbors"),
+            n_jobs=graph.n_jobs,
+        )
     graph.timings_["operator"] = time.perf_counter() - start
     graph.degrees_ = degrees
     graph.operator_ = A
@@ -119,15 +153,21 @@ class DiffusionGraph:
 
     Parameters
     ----------
-    X : array-like of shape (n, d)
-        Points (rows). Integer, boolean and float dtypes are accepted and
-        converted to float64.
+    X : array-like of shape (n, d), or affinity of shape (n, n)
+        Points (rows): a numpy array of any integer, boolean or float dtype, a
+        pandas DataFrame, a torch tensor (any device; detached), an AnnData
+        (``adata.X`` or ``adata.obsm[use_rep]``) or a scipy.sparse feature
+        matrix (densified if it fits in memory). With ``kernel="precomputed"``:
+        a symmetric non-negative affinity (dense or scipy.sparse); a
+        ``graphtools.Graph`` is always taken as its precomputed ``kernel``.
     mode : {"auto", "exact", "approx", "landmark"}, default "auto"
         ``"exact"``: dense kernel and all ``n`` eigenvalues (O(n^2) memory,
         O(n^3) time). ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_N` points,
         approximate above (when available).
-    kernel : {"alpha_decay", "gaussian"}, default "alpha_decay"
-        Affinity kernel, see :mod:`fastdse.kernel`.
+    kernel : {"alpha_decay", "gaussian", "precomputed"}, default "alpha_decay"
+        Affinity kernel, see :mod:`fastdse.kernel`. ``"precomputed"``: ``X`` is
+        the affinity itself (``knn``, ``decay``, ``sigma``, ``thresh`` unused);
+        ``mode="auto"`` then runs exact for a dense affinity.
     knn : int, default 5
         Alpha-decay bandwidth: distance to the ``knn``-th nearest neighbour
         (self excluded). Must be smaller than ``n``.
@@ -159,6 +199,9 @@ class DiffusionGraph:
     t_hint : float or sequence of float, optional
         Diffusion times that will be asked for (tunes the deflation); None
         means (1, 2, 5, 10, 50).
+    use_rep : str, optional
+        AnnData input only: ``"X"`` (the default) or a key of ``adata.obsm``
+        such as ``"X_pca"`` (scanpy's keyword).
     n_jobs : int, optional
         Threads for the numba kernels and neighbour search (None: all cores).
     random_state : None, int or numpy.random.Generator
@@ -170,6 +213,11 @@ class DiffusionGraph:
         Number of points.
     mode_ : str
         The mode that runs (``"auto"`` resolved).
+    kernel_ : str
+        The kernel that runs (``"precomputed"`` for an affinity or graphtools graph).
+    input_type_ : str
+        What ``X`` was: ``"array"``, ``"pandas"``, ``"torch"``, ``"anndata"``,
+        ``"sparse"`` or ``"graphtools"``.
     degrees_ : numpy.ndarray of shape (n,)
         Degrees of the (anisotropy-corrected) kernel, after the operator is built.
 
@@ -204,13 +252,45 @@ class DiffusionGraph:
         n_landmarks: int = 2000,
         landmark_method: str = "operator",
         t_hint: Any = None,
+        use_rep: str | None = None,
         n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
-        self.X_ = check_points(X, "X")
-        self.n = self.X_.shape[0]
         self.mode = check_choice(mode, "mode", MODES)
-        self.kernel = check_choice(kernel, "kernel", KERNELS)
+        self.kernel = check_choice(kernel, "kernel", (*KERNELS, "precomputed"))
+        self.anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
+        self.use_rep = use_rep
+        resolved = _inputs.resolve(X, "X", use_rep=use_rep,
+                                   precomputed=self.kernel == "precomputed")
+        self.input_type_ = resolved.source
+        self.affinity_: Any = None
+        self.X_: np.ndarray | None = None
+        if resolved.affinity is not None:
+            if resolved.source == "graphtools" and self.kernel not in ("alpha_decay",
+                                                                       "precomputed"):
+                raise ValueError(
+                    f"X is a graphtools graph, which carries its own kernel; kernel must be "
+                    f"'precomputed' (or left at its default); got kernel={self.kernel!r}"
+                )
+            if resolved.graph_anisotropy and self.anisotropy:
+                raise ValueError(
+                    f"X is a graphtools graph whose kernel already has anisotropy="
+                    f"{resolved.graph_anisotropy}; applying anisotropy={self.anisotropy} on "
+                    "top would normalise twice. Pass anisotropy=0 (or build the graph with "
+                    "anisotropy=0)"
+                )
+            if self.mode == "landmark":
+                raise ValueError(
+                    "mode='landmark' needs the points to place landmarks; X is a precomputed "
+                    "affinity. Use mode='exact' or mode='approx'"
+                )
+            self.affinity_ = _inputs.check_affinity(resolved.affinity, "X")
+            self.kernel_ = "precomputed"
+            self.n = self.affinity_.shape[0]
+        else:
+            self.X_ = check_points(resolved.points, "X")
+            self.kernel_ = self.kernel
+            self.n = self.X_.shape[0]
         self.knn = check_int(
             knn, "knn", low=1, high=self.n - 1,
             high_note=f" (n - 1, the number of other points; X has n={self.n})",
@@ -223,10 +303,9 @@ class DiffusionGraph:
         )
         self.thresh = thresh
         self.thresh_ = (
-            DEFAULT_THRESH[self.kernel] if thresh is None
+            DEFAULT_THRESH.get(self.kernel_, 0.0) if thresh is None
             else check_float(thresh, "thresh", low=0.0, high=1.0, high_open=True)
         )
-        self.anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
         self.neighbors = check_choice(neighbors, "neighbors", NEIGHBOR_METHODS)
         self.n_probes = check_int(n_probes, "n_probes", low=2)
         self.n_steps = check_int(n_steps, "n_steps", low=2)
@@ -262,12 +341,14 @@ class DiffusionGraph:
     def _resolve_mode(self) -> str:
         if self.mode != "auto":
             return self.mode
+        if self.affinity_ is not None and not sp.issparse(self.affinity_):
+            return "exact"  # a dense affinity is already n x n: eigvalsh beats O(n^2) matvecs
         if self.n <= AUTO_EXACT_MAX_N or "approx" not in _MEASURE_BUILDERS:
             return "exact"
         return "approx"
 
     def spectral_measure(self) -> SpectralMeasure:
-        """The spectral measure of the diffusion operator (computed once, then cached)."""
+        """Return the spectral measure of the diffusion operator (computed once, cached)."""
         if self._measure is None:
             start = time.perf_counter()
             self._measure = _MEASURE_BUILDERS[self.mode_](self)
@@ -288,15 +369,35 @@ class DiffusionGraph:
 
         Parameters
         ----------
-        t : float or sequence of float, default 1
+        t : float, sequence of float or "auto", default 1
             Diffusion time(s), positive. A sequence costs one spectral measure.
+            ``"auto"``: the knee of the DSE-vs-t curve over ``t = 1..100``
+            (:mod:`fastdse.diffusion_time`); the result's ``t`` is the chosen
+            time and ``info`` holds ``t_auto`` and the whole curve
+            (``curve_t``, ``curve_value``, ``curve_stderr``).
         base : float, default 2
             Logarithm base: 2 for bits, ``numpy.e`` for nats.
 
         Returns
         -------
         DSEResult
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastdse import DiffusionGraph
+        >>> X = np.random.default_rng(0).normal(size=(300, 5))
+        >>> res = DiffusionGraph(X, mode="exact").dse("auto")
+        >>> res.t == res.info["t_auto"], 1 <= res.t <= 100
+        (True, True)
         """
+        if isinstance(t, str):
+            if t != "auto":
+                raise TypeError(
+                    f"t must be a positive finite number, a sequence of them, or 'auto'; "
+                    f"got {t!r}"
+                )
+            return self._dse_auto(base)
         ts, scalar = check_t(t)
         base = check_float(base, "base", low=0.0, low_open=True)
         if base == 1.0:
@@ -310,7 +411,7 @@ class DiffusionGraph:
             extra["quadrature_bias"] = np.abs(values - half_values)
             extra["probe_stderr"] = stderr.copy()
         info = {
-            "kernel": self.kernel,
+            "kernel": self.kernel_,
             "knn": self.knn,
             "decay": self.decay,
             "sigma": self.sigma_,
@@ -332,8 +433,53 @@ class DiffusionGraph:
             info=info,
         )
 
+    def dse_curve(self, t_max: int = T_AUTO_MAX, *, base: float = 2.0) -> DSEResult:
+        """DSE at every integer ``t = 1, ..., t_max`` from one spectral measure.
+
+        The curve ``t="auto"`` takes its knee from; plot it with
+        :func:`fastdse.plotting.plot_dse_curve`.
+
+        Parameters
+        ----------
+        t_max : int, default 100
+            Largest diffusion time (at least 5).
+        base : float, default 2
+            Logarithm base.
+
+        Returns
+        -------
+        DSEResult
+            ``.t`` is ``[1, 2, ..., t_max]`` and ``.value`` the curve.
+        """
+        t_max = check_int(t_max, "t_max", low=5)
+        return self.dse(auto_t_grid(t_max), base=base)
+
+    def _dse_auto(self, base: float) -> DSEResult:
+        curve = self.dse_curve(T_AUTO_MAX, base=base)
+        ts = np.asarray(curve.t)
+        values = np.asarray(curve.value)
+        stderr = np.asarray(curve.stderr)
+        k = knee_point(ts, values)
+        info = dict(curve.info)
+        for key in ("quadrature_bias", "probe_stderr"):
+            if key in info:
+                info[key] = float(np.asarray(info[key])[k])
+        info.update(t_auto=float(ts[k]), t_rule="knee of DSE(t), t = 1..100",
+                    curve_t=ts, curve_value=values, curve_stderr=stderr)
+        return DSEResult(
+            value=float(values[k]),
+            stderr=float(stderr[k]),
+            t=float(ts[k]),
+            n=curve.n,
+            mode=curve.mode,
+            eigenvalues=curve.eigenvalues,
+            base=curve.base,
+            info=info,
+        )
+
     def __repr__(self) -> str:
+        shape = "precomputed affinity" if self.X_ is None else f"d={self.X_.shape[1]}"
         return (
-            f"DiffusionGraph(n={self.n}, d={self.X_.shape[1]}, mode={self.mode_!r}, "
-            f"kernel={self.kernel!r})"
+            f"DiffusionGraph(n={self.n}, {shape}, mode={self.mode_!r}, "
+            f"kernel={self.kernel_!r})"
         )

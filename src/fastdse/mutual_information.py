@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import threadpoolctl
+import threadpoolctl  # type: ignore[import-untyped]
 
-from . import _parallel
+from . import _inputs, _parallel
 from ._validation import (
     _describe,
     check_choice,
@@ -66,7 +66,7 @@ _Y_KINDS = ("auto", "discrete", "continuous")
 
 
 def _bin_1d(y: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Min-max scale and cut into ``n_clusters`` equal bins (ids 1..n_clusters, as the reference)."""
+    """Min-max scale, cut into ``n_clusters`` equal bins (ids 1..n_clusters, as the reference)."""
     lo, hi = float(y.min()), float(y.max())
     if hi == lo:
         return np.ones(y.shape[0], dtype=np.int64)
@@ -125,7 +125,7 @@ def discretize(
     array(['cat', 'dog', 'cat'], dtype='<U3')
     """
     kind = check_choice(kind, "kind", _Y_KINDS)
-    arr = np.asarray(Y)
+    arr = np.asarray(_inputs.to_numpy(Y, "Y"))
     if arr.ndim == 0 or arr.ndim > 2:
         raise ValueError(
             f"Y must be 1-D (labels or a scalar variable) or 2-D (n, d'); got {_describe(arr)}"
@@ -261,6 +261,7 @@ def dsmi(
     n_probes: int = 20,
     n_steps: int = 60,
     n_deflate: int | str = "auto",
+    use_rep: str | None = None,
     n_jobs: int | None = None,
     progress: bool | None = None,
     random_state: Any = None,
@@ -278,9 +279,14 @@ def dsmi(
     Parameters
     ----------
     Z : array-like of shape (n, d)
-        Points (e.g. embeddings).
-    Y : array-like of shape (n,) or (n, d')
-        Discrete labels (ints, bools, strings), a continuous 1-D variable
+        Points (e.g. embeddings): anything :func:`fastdse.dse` accepts as
+        points (numpy, pandas, torch, AnnData with ``use_rep``, scipy.sparse
+        features); not a precomputed affinity, since every class and subset
+        gets its own kernel.
+    Y : array-like of shape (n,) or (n, d'), or str
+        Discrete labels (ints, bools, strings, a pandas Series or categorical,
+        a torch tensor; a column name of ``Z.obs`` when ``Z`` is an AnnData),
+        a continuous 1-D variable
         (min-max binned into ``n_clusters`` bins) or a continuous
         multi-dimensional variable (clustered into ``n_clusters`` by
         :func:`fastdse.cluster.spectral_clusters`). Ignored when ``clusters``
@@ -298,6 +304,8 @@ def dsmi(
         Bins or clusters for a continuous Y.
     num_repetitions : int, default 5
         Random subsets per class for the unconditional term.
+    use_rep : str, optional
+        AnnData ``Z`` only: ``"X"`` (default) or a key of ``Z.obsm``.
     y_kind : {"auto", "discrete", "continuous"}, default "auto"
         How to read Y, see :func:`discretize`.
     clusters : array-like of shape (n,), optional
@@ -351,7 +359,28 @@ def dsmi(
     True
     """
     start = time.perf_counter()
-    Zc = check_points(Z, "Z")
+    if isinstance(Y, str) and _inputs.is_anndata(Z):
+        if Y not in Z.obs:
+            raise ValueError(
+                f"Y={Y!r} is not a column of Z.obs; available columns: "
+                f"{list(Z.obs.columns) or 'none'}"
+            )
+        Y = Z.obs[Y]
+    if clusters is None:
+        Y = _inputs.to_numpy(Y, "Y")
+    if isinstance(t, str):
+        raise TypeError(
+            f"t must be a positive number or a sequence of them for dsmi; got {t!r}. Choose t "
+            "on the whole cloud first, e.g. t = fastdse.dse(Z, t='auto').t"
+        )
+    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep)
+    if resolved.affinity is not None:
+        raise TypeError(
+            "Z must be points for dsmi; got a graphtools graph. DSMI rebuilds the kernel on "
+            "every class and random subset, which needs the points themselves (pass the "
+            "data the graph was built from)"
+        )
+    Zc = check_points(resolved.points, "Z")
     n = Zc.shape[0]
     ts, scalar = check_t(t)
     mode = check_choice(mode, "mode", MODES)
@@ -379,7 +408,7 @@ def dsmi(
     rng = check_random_state(random_state)
 
     if clusters is not None:
-        labels = np.asarray(clusters)
+        labels = np.asarray(_inputs.to_numpy(clusters, "clusters"))
         if labels.ndim == 2 and labels.shape[1] == 1:
             labels = labels[:, 0]
         if labels.ndim != 1:

@@ -1,0 +1,233 @@
+"""Every accepted input kind gives the number the plain float64 array gives."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastdse
+from fastdse import _inputs, _memory
+from fastdse.kernel import dense_affinity
+
+N = 200
+T = [1, 5]
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(3).normal(size=(N, 6))
+
+
+@pytest.fixture(scope="module")
+def reference(X):
+    return fastdse.dse(X, T, mode="exact").value
+
+
+def test_integer_and_float32_dtypes():
+    Xi = np.random.default_rng(0).integers(0, 20, size=(150, 4))
+    a = fastdse.dse(Xi, 1, mode="exact").value
+    b = fastdse.dse(Xi.astype(np.float64), 1, mode="exact").value
+    assert a == b
+    X32 = np.random.default_rng(1).normal(size=(150, 4)).astype(np.float32)
+    assert fastdse.dse(X32, 1, mode="exact").value == fastdse.dse(
+        X32.astype(np.float64), 1, mode="exact").value
+
+
+# ------------------------------------------------------------------------ pandas
+
+def test_pandas_dataframe(X, reference):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    res = fastdse.dse(df, T, mode="exact")
+    np.testing.assert_array_equal(res.value, reference)
+    # nullable float dtype without missing values works too
+    np.testing.assert_array_equal(
+        fastdse.dse(df.astype("Float64"), T, mode="exact").value, reference)
+
+
+def test_pandas_non_numeric_column_is_named(X):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X[:, :2], columns=["a", "b"])
+    df["kind"] = "x"
+    with pytest.raises(TypeError, match=r"non-numeric column\(s\): 'kind'.*select_dtypes"):
+        fastdse.dse(df, mode="exact")
+
+
+def test_pandas_missing_values_rejected(X):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X[:, :2]).astype("Float64")
+    df.iloc[3, 1] = pd.NA
+    with pytest.raises(ValueError, match="X contains 1 NaN"):
+        fastdse.dse(df, mode="exact")
+
+
+# ------------------------------------------------------------------------- torch
+
+def test_torch_tensor_with_grad(X, reference):
+    torch = pytest.importorskip("torch")
+    tensor = torch.tensor(X, requires_grad=True)
+    res = fastdse.dse(tensor * 1.0, T, mode="exact")  # a non-leaf tensor with grad_fn
+    np.testing.assert_array_equal(res.value, reference)
+    assert fastdse.DiffusionGraph(tensor, mode="exact").input_type_ == "torch"
+
+
+def test_torch_half_precision_widened(X):
+    torch = pytest.importorskip("torch")
+    tensor = torch.tensor(X, dtype=torch.bfloat16)
+    expected = fastdse.dse(tensor.to(torch.float32).numpy().astype(np.float64), 1,
+                           mode="exact").value
+    assert fastdse.dse(tensor, 1, mode="exact").value == expected
+
+
+def test_torch_sparse_tensor_rejected(X):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="sparse torch tensor"):
+        fastdse.dse(torch.tensor(X).to_sparse(), mode="exact")
+
+
+def test_torch_labels_in_dsmi(X):
+    torch = pytest.importorskip("torch")
+    labels = np.repeat([0, 1], N // 2)
+    a = fastdse.dsmi(X, labels, mode="exact", random_state=0).value
+    b = fastdse.dsmi(torch.tensor(X), torch.tensor(labels), mode="exact", random_state=0).value
+    assert a == b
+
+
+# ----------------------------------------------------------------------- AnnData
+
+@pytest.fixture(scope="module")
+def adata(X):
+    anndata = pytest.importorskip("anndata")
+    pd = pytest.importorskip("pandas")
+    obs = pd.DataFrame({"cell_type": np.repeat(["B", "T"], N // 2)},
+                       index=[f"c{i}" for i in range(N)])
+    ad = anndata.AnnData(X=np.random.default_rng(9).normal(size=(N, 30)), obs=obs)
+    ad.obsm["X_pca"] = X
+    return ad
+
+
+def test_anndata_obsm_and_X(adata, X, reference):
+    np.testing.assert_array_equal(
+        fastdse.dse(adata, T, mode="exact", use_rep="X_pca").value, reference)
+    np.testing.assert_array_equal(
+        fastdse.dse(adata, T, mode="exact").value,
+        fastdse.dse(np.asarray(adata.X), T, mode="exact").value)
+
+
+def test_anndata_sparse_X(adata):
+    anndata = pytest.importorskip("anndata")
+    dense = np.asarray(adata.X)
+    sparse = anndata.AnnData(X=sp.csr_matrix(dense))
+    assert fastdse.dse(sparse, 1, mode="exact").value == fastdse.dse(dense, 1,
+                                                                      mode="exact").value
+
+
+def test_anndata_bad_use_rep(adata, X):
+    with pytest.raises(ValueError, match=r"use_rep='X_umap' is not a key of X.obsm.*X_pca"):
+        fastdse.dse(adata, use_rep="X_umap")
+    with pytest.raises(ValueError, match="use_rep='X_pca' applies to AnnData input only"):
+        fastdse.dse(X, use_rep="X_pca")
+
+
+def test_anndata_dsmi_with_obs_column(adata, X):
+    labels = np.asarray(adata.obs["cell_type"])
+    expected = fastdse.dsmi(X, labels, mode="exact", random_state=1).value
+    got = fastdse.dsmi(adata, "cell_type", mode="exact", use_rep="X_pca", random_state=1)
+    assert got.value == expected
+    with pytest.raises(ValueError, match="Y='tissue' is not a column of Z.obs"):
+        fastdse.dsmi(adata, "tissue", use_rep="X_pca")
+
+
+# ----------------------------------------------------------------- sparse features
+
+def test_sparse_features_equal_dense(X, reference):
+    Xs = X.copy()
+    Xs[np.abs(Xs) < 0.5] = 0.0
+    for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+        np.testing.assert_array_equal(
+            fastdse.dse(fmt(Xs), T, mode="exact").value,
+            fastdse.dse(Xs, T, mode="exact").value)
+    assert fastdse.DiffusionGraph(sp.csr_matrix(Xs), mode="exact").input_type_ == "sparse"
+
+
+def test_sparse_features_too_large_to_densify(monkeypatch, X):
+    monkeypatch.setattr(_memory, "available_memory", lambda: 1000)
+    with pytest.raises(ValueError, match=r"sparse 200 x 6 feature matrix.*TruncatedSVD"):
+        fastdse.dse(sp.csr_matrix(X), mode="exact")
+
+
+# ---------------------------------------------------------- precomputed affinity
+
+@pytest.fixture(scope="module")
+def K(X):
+    return dense_affinity(X, "alpha_decay", knn=5, decay=40.0, thresh=1e-4)
+
+
+def test_precomputed_dense_equals_points(K, reference):
+    K_before = K.copy()
+    res = fastdse.dse(K, T, kernel="precomputed")
+    assert res.mode == "exact"  # a dense affinity runs exact under mode="auto"
+    np.testing.assert_allclose(res.value, reference, rtol=1e-12)
+    np.testing.assert_array_equal(K, K_before)  # the caller's matrix is untouched
+
+
+def test_precomputed_sparse_exact_and_approx(K, reference):
+    Ks = sp.csr_matrix(K)
+    np.testing.assert_allclose(
+        fastdse.dse(Ks, T, kernel="precomputed", mode="exact").value, reference, rtol=1e-12)
+    approx = fastdse.dse(Ks, T, kernel="precomputed", mode="approx", random_state=0)
+    assert np.all(np.abs(approx.value - reference) <= 0.02 + 3 * approx.stderr)
+
+
+def test_graphtools_graph_matches_points(X, reference):
+    graphtools = pytest.importorskip("graphtools")
+    G = graphtools.Graph(X, knn=5, decay=40, thresh=1e-4, verbose=0)
+    res = fastdse.dse(G, T, mode="exact")
+    # graphtools computes its bandwidths in float32 (kernel entries agree to ~5e-5)
+    np.testing.assert_allclose(res.value, reference, rtol=1e-6)
+    assert fastdse.DiffusionGraph(G).kernel_ == "precomputed"
+
+
+def test_graphtools_anisotropy_matches_ours(X):
+    graphtools = pytest.importorskip("graphtools")
+    G = graphtools.Graph(X, knn=5, decay=40, thresh=1e-4, anisotropy=0.5, verbose=0)
+    ours = fastdse.dse(X, T, mode="exact", anisotropy=0.5).value
+    np.testing.assert_allclose(fastdse.dse(G, T, mode="exact").value, ours, rtol=1e-6)
+    with pytest.raises(ValueError, match="already has anisotropy=0.5"):
+        fastdse.dse(G, mode="exact", anisotropy=0.5)
+    with pytest.raises(ValueError, match="kernel must be 'precomputed'"):
+        fastdse.dse(G, kernel="gaussian")
+    with pytest.raises(TypeError, match="Z must be points for dsmi"):
+        fastdse.dsmi(G, np.repeat([0, 1], N // 2))
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda K: K[:, :-1], ValueError, "square"),
+    (lambda K: K + np.triu(np.full_like(K, 0.1), 1), ValueError, "symmetric affinity"),
+    (lambda K: K - 2.0, ValueError, "non-negative"),
+    (lambda K: np.where(np.isfinite(K), K, 0) * np.nan, ValueError, "NaN or infinite"),
+    (lambda K: K.astype(complex), TypeError, "real numbers"),
+])
+def test_precomputed_bad_affinity(K, make, error, match):
+    with pytest.raises(error, match=match):
+        fastdse.dse(make(K), kernel="precomputed")
+
+
+def test_precomputed_isolated_point(K):
+    K2 = K.copy()
+    K2[0, :] = 0.0
+    K2[:, 0] = 0.0
+    with pytest.raises(ValueError, match=r"1 row\(s\) with zero total affinity"):
+        fastdse.dse(sp.csr_matrix(K2), kernel="precomputed", mode="approx")
+
+
+def test_precomputed_landmark_rejected(K):
+    with pytest.raises(ValueError, match="mode='landmark' needs the points"):
+        fastdse.dse(K, kernel="precomputed", mode="landmark")
+
+
+def test_resolve_is_lazy_about_optional_modules():
+    # recognising containers never imports the optional libraries
+    assert not _inputs.is_torch_tensor(np.zeros(3))
+    assert not _inputs.is_pandas([1, 2])
+    assert not _inputs.is_anndata(np.zeros(3))
+    assert not _inputs.is_graphtools_graph(sp.eye(3))
