@@ -425,3 +425,12 @@ def test_load_array_raises_input_error(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([None, 1], dtype=object))
     with pytest.raises(_io.InputError, match="holds Python objects"):
         _io.load_array(tmp_path / "obj.npy")
+
+
+def test_plot_subcommand_is_wired(capsys, tmp_path, points):
+    np.save(tmp_path / "x.npy", points)
+    out = tmp_path / "curve.png"
+    code, _, err = run(capsys, ["plot", "dse-curve", tmp_path / "x.npy", "-o", out,
+                                "--mode", "exact", "--t", "1", "2", "5"])
+    assert code == 0, err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -169,7 +169,7 @@ def _fmt_list(values: Sequence[float], spec: str = ".4g") -> str:
 
 
 def format_results(cases: Sequence[Case], header: bool = True) -> str:
-    """A plain-text table of the cases."""
+    """Format the cases as a plain-text table."""
     cols = ["n", "d", "mode", "seconds", "import s", "dse s", "peak MiB", "value (bits)", "stderr",
             "error vs exact", "status"]
     rows = []
@@ -205,40 +205,32 @@ def write_csv(cases: Sequence[Case], path: str) -> None:
 
 
 def plot_results(cases: Sequence[Case], path: str) -> bool:
-    """Log-log plot of time and peak memory against n, one line per (mode, d).
+    """Write a log-log plot of time and peak memory against n, one line per (mode, d).
+
+    Drawn by :func:`fastdse.plotting.plot_scaling` on a figure of its own (Agg
+    canvas; matplotlib's global backend is left alone).
 
     Returns False (and writes nothing) when matplotlib is not installed.
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         return False
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    groups: dict[tuple[str, int], list[Case]] = {}
-    for c in cases:
-        if c.status == "ok":
-            groups.setdefault((c.mode, c.d), []).append(c)
-    for (mode, d), cs in sorted(groups.items()):
-        cs = sorted(cs, key=lambda c: c.n)
-        ns = [c.n for c in cs]
-        label = f"{mode}, d={d}"
-        if len(ns) >= 2:
-            label += f" (slope {fit_slope(ns, [c.seconds for c in cs]):.2f})"
-        axes[0].loglog(ns, [c.seconds for c in cs], "o-", label=label)
-        axes[1].loglog(ns, [c.peak_mib / 1024 for c in cs], "o-", label=f"{mode}, d={d}")
-    axes[0].set_xlabel("n (points)")
-    axes[0].set_ylabel("seconds, end to end in a new process")
-    axes[1].set_xlabel("n (points)")
-    axes[1].set_ylabel("peak memory (GiB)")
+    from .plotting import plot_scaling
+
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
+    ok = [c for c in cases if c.status == "ok"]
+    if ok:
+        plot_scaling(ok, ax=axes[0], x="n", y="seconds", by=("mode", "d"))
+        plot_scaling(ok, ax=axes[1], x="n", y="peak_mib", by=("mode", "d"), slope=False)
     for ax in axes:
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+        ax.set_xlabel("n (points)")
+    axes[0].set_ylabel("seconds, end to end in a new process")
+    axes[1].set_ylabel("peak memory (MiB)")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return True
 
 

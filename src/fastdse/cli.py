@@ -130,20 +130,21 @@ _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,),
-                      allow_auto_t: bool = False) -> None:
+                      allow_auto_t: bool = False, t_help: str | None = None) -> None:
     """Add ``--t``, the diffusion-graph options, ``--base`` and ``--seed``.
 
     Options left out on the command line are not passed to the library, so the
     library's defaults apply (shown in ``--help``). With ``allow_auto_t``,
-    ``--t auto`` selects the knee of the DSE-vs-t curve.
+    ``--t auto`` selects the knee of the DSE-vs-t curve; ``t_help`` replaces
+    the help text of ``--t``.
     """
     group = parser.add_argument_group("diffusion operator")
     auto_help = "; 'auto': the knee of the DSE-vs-t curve" if allow_auto_t else ""
     group.add_argument(
         "--t", nargs="+", type=_t_value if allow_auto_t else _positive_float,
         default=list(t_default), metavar="T",
-        help=f"diffusion time(s), one spectrum for all{auto_help} (default: "
-             f"{' '.join(f'{t:g}' for t in t_default)})",
+        help=t_help or f"diffusion time(s), one spectrum for all{auto_help} (default: "
+                       f"{' '.join(f'{t:g}' for t in t_default)})",
     )
     for flag, name, spec in _GRAPH_OPTIONS:
         kw = dict(spec)
@@ -552,12 +553,25 @@ def _run_bench(args: argparse.Namespace) -> int:
     return EXIT_OK if all(c.status == "ok" for c in cases) else EXIT_ERROR
 
 
+def _configure_plot(parser: argparse.ArgumentParser) -> None:
+    from . import _cli_plot  # deferred: _cli_plot imports this module
+
+    _cli_plot.configure(parser)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from . import _cli_plot
+
+    return _cli_plot.run(args)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None],
                              Callable[[argparse.Namespace], int]]] = {
     "dse": (_configure_dse, _run_dse),
     "dsmi": (_configure_dsmi, _run_dsmi),
     "demo": (_configure_demo, _run_demo),
     "bench": (_configure_bench, _run_bench),
+    "plot": (_configure_plot, _run_plot),
 }
 
 _HELP = {
@@ -565,6 +579,7 @@ _HELP = {
     "dsmi": "Diffusion Spectral Mutual Information between a point cloud and a variable",
     "demo": "DSE and DSMI of scikit-learn's digits (no file needed)",
     "bench": "scaling benchmark over sizes, dimensions and modes (time, memory, accuracy)",
+    "plot": "plots to an image file: spectrum, DSE vs t, scaling, training history",
 }
 
 

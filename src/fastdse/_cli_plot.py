@@ -1,0 +1,250 @@
+"""The ``fastdse plot`` subcommand: write a plot of a point cloud, a benchmark or a history.
+
+::
+
+    fastdse plot spectrum FILE -o spectrum.png [--kind density] [--t T] [graph options]
+    fastdse plot dse-curve FILE -o dse.png [--t 1 2 5 10 ... | --auto] [graph options]
+    fastdse plot scaling BENCH.csv -o scaling.png [--y peak_mib] [--by mode d]
+    fastdse plot history HISTORY.csv -o history.png [--metrics dse dsmi_y]
+
+Figures are drawn on a :class:`matplotlib.figure.Figure` with an Agg canvas of
+its own, so matplotlib's global backend is never switched. The output format
+follows the extension of ``-o`` (png, pdf, svg, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import cli as _cli  # attributes are looked up at call time: cli may import this module
+from ._io import FORMATS, InputError, load_array
+
+__all__ = ["configure", "run"]
+
+KINDS = ("spectrum", "dse-curve", "scaling", "history")
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _add_common(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("file", metavar=what.split()[0], help=what)
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="image to write; the format follows the extension (png, pdf, svg)")
+    group = parser.add_argument_group("figure")
+    group.add_argument("--dpi", type=_cli._positive_float, default=120.0, metavar="DPI",
+                       help="resolution of raster images (default: 120)")
+    group.add_argument("--figsize", type=_cli._positive_float, nargs=2, default=None,
+                       metavar=("W", "H"), help="figure size in inches (default: matplotlib's)")
+    group.add_argument("--title", default=None, help="figure title")
+    _cli.add_output_options(parser)
+
+
+def _add_points_input(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--key", default=None, help="array name inside a .npz file")
+    _cli._add_header_options(parser)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``plot`` kinds (``spectrum``, ``dse-curve``, ``scaling``, ``history``)."""
+    sub = parser.add_subparsers(dest="plot_kind", metavar="KIND", required=True)
+
+    p = sub.add_parser("spectrum", help="eigenvalues or spectral density of the operator",
+                       description="Plot the eigenvalues (descending) or the spectral density "
+                                   "of the diffusion operator of a point cloud.")
+    _add_common(p, f"POINTS file, one row per point ({', '.join(FORMATS)})")
+    _add_points_input(p)
+    p.add_argument("--kind", dest="spectrum_kind", choices=("eigenvalues", "density"),
+                   default="eigenvalues",
+                   help="eigenvalues need mode exact; density works for every mode "
+                        "(default: eigenvalues)")
+    p.add_argument("--bins", type=_cli._int, default=50, metavar="B",
+                   help="histogram bins of --kind density (default: 50)")
+    _cli.add_graph_options(p, t_default=(), t_help="plot |lambda|^T instead of lambda (one value)")
+
+    p = sub.add_parser("dse-curve", help="DSE against the diffusion time t",
+                       description="Plot DSE of a point cloud against the diffusion time t "
+                                   "(one spectrum for every t).")
+    _add_common(p, f"POINTS file, one row per point ({', '.join(FORMATS)})")
+    _add_points_input(p)
+    _cli.add_graph_options(
+        p, t_default=(), t_help="diffusion times (default: 25 log-spaced integers from 1 to 100)")
+    p.add_argument("--auto", action="store_true",
+                   help="plot the curve over t = 1..100 and mark the t chosen by t='auto' "
+                        "(its knee)")
+
+    p = sub.add_parser("scaling", help="log-log time or memory against n from a bench CSV",
+                       description="Plot the CSV written by 'fastdse bench --out PREFIX' on "
+                                   "log-log axes, one line per group.")
+    _add_common(p, "CSV written by fastdse bench")
+    p.add_argument("--x", default="n", metavar="COLUMN", help="horizontal axis (default: n)")
+    p.add_argument("--y", default="seconds", metavar="COLUMN",
+                   help="vertical axis, e.g. peak_mib (default: seconds)")
+    p.add_argument("--by", nargs="+", default=["mode"], metavar="COLUMN",
+                   help="columns defining the lines (default: mode)")
+
+    p = sub.add_parser("history", help="DSE / DSMI over training epochs",
+                       description="Plot a training history: a CSV with a header row holding "
+                                   "'epoch' and metric columns (dse, dsmi_y, ...).")
+    _add_common(p, "HISTORY csv file with a header row")
+    p.add_argument("--metrics", nargs="+", default=None, metavar="COLUMN",
+                   help="metric columns to plot (default: chosen by plot_history)")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def read_history(path: str) -> dict[str, list[float]]:
+    """Read a history CSV (header row with ``"epoch"``) into column -> list of floats.
+
+    Empty cells become NaN. Problems with the file raise
+    :class:`fastdse._io.InputError` naming the file.
+    """
+    _check_file(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            rows = [row for row in reader if row and any(cell.strip() for cell in row)]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise InputError(f"{path}: malformed CSV ({exc})") from exc
+    if not rows:
+        raise InputError(f"{path}: the file is empty")
+    header = [cell.strip() for cell in rows[0]]
+    if "epoch" not in header:
+        raise InputError(
+            f"{path}: the header row must name an 'epoch' column; got columns: "
+            + ", ".join(repr(h) for h in header)
+        )
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}: duplicated column names in the header row")
+    if len(rows) < 2:
+        raise InputError(f"{path}: the file holds a header row but no data")
+    columns: dict[str, list[float]] = {name: [] for name in header}
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"{path}: line {i} has {len(row)} field(s) but the header has {len(header)}"
+            )
+        for name, cell in zip(header, row):
+            text = cell.strip()
+            try:
+                columns[name].append(float(text) if text else math.nan)
+            except ValueError:
+                raise InputError(
+                    f"{path}: non-numeric value {text!r} on line {i}, column {name!r}"
+                ) from None
+    return columns
+
+
+def _check_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a file")
+
+
+def _check_output(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"-o/--output: the folder {folder} does not exist")
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _draw_spectrum(args: argparse.Namespace, ax: Any) -> None:
+    from .graph import DiffusionGraph
+    from .plotting import plot_spectrum
+
+    if args.base is not None:
+        raise ValueError("--base applies to 'fastdse plot dse-curve' only")
+    if len(args.t) > 1:
+        raise ValueError(f"--t takes one value for a spectrum (the power); got {len(args.t)}")
+    X = load_array(args.file, key=args.key, header=args.header)
+    graph = DiffusionGraph(X, **_cli.graph_kwargs(args))
+    plot_spectrum(graph, ax=ax, kind=args.spectrum_kind, t=args.t[0] if args.t else None,
+                  bins=args.bins)
+
+
+def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> None:
+    from .graph import DiffusionGraph
+    from .plotting import plot_dse_curve
+
+    X = load_array(args.file, key=args.key, header=args.header)
+    kwargs = _cli.graph_kwargs(args)
+    base = kwargs.pop("base", None)
+    if args.auto and args.t:
+        raise ValueError("--auto and --t exclude each other: --auto chooses t itself")
+    graph = DiffusionGraph(X, **kwargs)
+    plot_dse_curve(graph, "auto" if args.auto else (args.t or None), ax=ax, base=base)
+
+
+def _draw_scaling(args: argparse.Namespace, ax: Any) -> None:
+    from .plotting import plot_scaling
+
+    _check_file(args.file)
+    try:
+        plot_scaling(args.file, ax=ax, x=args.x, y=args.y, by=args.by)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{args.file}: not a UTF-8 text file ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise InputError(f"{args.file}: malformed CSV ({exc})") from exc
+
+
+def _draw_history(args: argparse.Namespace, ax: Any) -> None:
+    from .plotting import plot_history
+
+    history = read_history(args.file)
+    plot_history(history, args.metrics, ax=ax)
+
+
+_DRAW: dict[str, Callable[[argparse.Namespace, Any], None]] = {
+    "spectrum": _draw_spectrum,
+    "dse-curve": _draw_dse_curve,
+    "scaling": _draw_scaling,
+    "history": _draw_history,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plot a spectrum, a DSE curve, a benchmark CSV or a training history to an image.
+
+    Draws the plot of ``args.plot_kind``, writes it to ``args.output`` and
+    returns the exit code.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        print(f"{_cli.PROG}: error: plotting needs matplotlib: pip install 'fastdse[plot]'",
+              file=sys.stderr)
+        return _cli.EXIT_ERROR
+    if args.plot_kind not in _DRAW:
+        raise ValueError(
+            f"plot kind must be one of {', '.join(KINDS)}; got {args.plot_kind!r}"
+        )
+    _check_output(args.output)
+    fig = Figure(figsize=args.figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    try:
+        _DRAW[args.plot_kind](args, ax)
+    except ImportError as exc:  # plot_history without fastdse.monitor
+        if args.plot_kind != "history" or getattr(args, "traceback", False):
+            raise
+        print(f"{_cli.PROG}: error: {exc}", file=sys.stderr)
+        return _cli.EXIT_ERROR
+    if args.title:
+        ax.set_title(args.title)
+    fig.savefig(args.output, dpi=args.dpi)
+    _cli.emit(args, {"command": "plot", "kind": args.plot_kind, "file": args.file,
+                "written": [args.output]}, f"wrote {args.output}")
+    return _cli.EXIT_OK

@@ -1,0 +1,440 @@
+"""fastdse.plotting and the ``fastdse plot`` subcommand: what is drawn, files, errors.
+
+Drawn data is checked against the library's own numbers (DiffusionGraph.dse,
+eigenvalues) on small point clouds.
+"""
+
+import argparse
+import csv
+import sys
+import types
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")  # tests only: the library never switches the backend
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from fastdse import DiffusionGraph, DSEResult, _cli_plot, bench, cli  # noqa: E402
+from fastdse.plotting import (  # noqa: E402
+    DEFAULT_T_GRID,
+    plot_dse_curve,
+    plot_scaling,
+    plot_spectrum,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+T = [1.0, 2.0, 5.0, 10.0, 20.0]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def points():
+    return np.random.default_rng(7).normal(size=(250, 4))
+
+
+@pytest.fixture(scope="module")
+def exact_graph(points):
+    graph = DiffusionGraph(points, mode="exact")
+    graph.spectral_measure()
+    return graph
+
+
+@pytest.fixture(scope="module")
+def approx_graph(points):
+    graph = DiffusionGraph(points, mode="approx", neighbors="exact", n_probes=8,
+                           n_steps=30, random_state=0)
+    graph.spectral_measure()
+    return graph
+
+
+@pytest.fixture
+def ax():
+    return Figure().add_subplot()
+
+
+def bench_rows():
+    """Rows as fastdse bench writes them: two modes, one failed case."""
+    rows = []
+    for n in (1000, 2000, 4000, 8000):
+        rows.append({"n": n, "d": 32, "mode": "approx", "seconds": 1e-3 * n,
+                     "peak_mib": 100 + n / 100, "status": "ok"})
+        rows.append({"n": n, "d": 32, "mode": "exact", "seconds": 1e-9 * n**3,
+                     "peak_mib": 8 * n * n / 2**20, "status": "ok"})
+    rows.append({"n": 16000, "d": 32, "mode": "exact", "seconds": float("nan"),
+                 "peak_mib": float("nan"), "status": "timeout"})
+    return rows
+
+
+def bench_cases():
+    return [bench.Case(n=r["n"], d=r["d"], mode=r["mode"], seconds=r["seconds"],
+                       peak_mib=r["peak_mib"], status=r["status"]) for r in bench_rows()]
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="fastdse plot")
+    _cli_plot.configure(parser)
+    return parser.parse_args([str(a) for a in argv])
+
+
+def assert_png(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC
+    assert len(data) > 1000
+
+
+# --------------------------------------------------------------------------- spectrum
+
+
+def test_spectrum_eigenvalues_descending(exact_graph, ax):
+    out = plot_spectrum(exact_graph, ax=ax)
+    assert out is ax
+    line = ax.lines[0]
+    lam = exact_graph.eigenvalues()
+    np.testing.assert_array_equal(line.get_ydata(), lam[::-1])
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(1, lam.size + 1))
+    assert "descending" in ax.get_xlabel()
+
+
+def test_spectrum_sources_agree(exact_graph, ax):
+    lam = exact_graph.eigenvalues()
+    res = exact_graph.dse(1.0)
+    for obj in (res, exact_graph.spectral_measure(), lam, list(lam)):
+        plot_spectrum(obj, ax=ax)
+    for line in ax.lines:
+        np.testing.assert_array_equal(line.get_ydata(), np.sort(lam)[::-1])
+
+
+def test_spectrum_power_t(exact_graph, ax):
+    plot_spectrum(exact_graph, ax=ax, t=3)
+    expected = np.sort(np.abs(exact_graph.eigenvalues()) ** 3)[::-1]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), expected)
+    assert "^{3}" in ax.get_ylabel()
+
+
+def test_spectrum_density_exact_integrates_to_one(exact_graph, ax):
+    plot_spectrum(exact_graph, ax=ax, kind="density", bins=20)
+    data = ax.patches[0].get_data()
+    values, edges = data.values, data.edges
+    assert edges[0] == -1.0 and edges[-1] == 1.0
+    counts = np.histogram(exact_graph.eigenvalues(), bins=20, range=(-1, 1))[0]
+    np.testing.assert_allclose(values * np.diff(edges) * exact_graph.n, counts)
+
+
+def test_spectrum_density_slq_averages_probes(approx_graph, ax):
+    measure = approx_graph.spectral_measure()
+    assert measure.n_probes == 8
+    plot_spectrum(approx_graph, ax=ax, kind="density", bins=10)
+    data = ax.patches[0].get_data()
+    values, edges = data.values, data.edges
+    # deflated eigenvalues count once, each probe's quadrature rule 1 / n_probes
+    fixed, per_probe = measure.per_probe_sums(np.ones_like(measure.nodes))
+    mass = fixed + per_probe.mean()
+    np.testing.assert_allclose((values * np.diff(edges)).sum(), mass / measure.n)
+    assert abs(mass / measure.n - 1.0) < 0.2
+
+
+def test_spectrum_density_power_lives_on_unit_interval(exact_graph, ax):
+    plot_spectrum(exact_graph, ax=ax, kind="density", t=2, bins=5)
+    edges = ax.patches[0].get_data().edges
+    np.testing.assert_allclose(edges, np.linspace(0, 1, 6))
+
+
+def test_spectrum_new_figure_without_ax(exact_graph):
+    out = plot_spectrum(exact_graph)
+    assert out.figure is not None
+    assert len(out.lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"kind": "foo"}, ValueError, r"kind must be one of 'eigenvalues', 'density'; got 'foo'"),
+        ({"t": 0}, ValueError, r"t must be > 0"),
+        ({"bins": 0}, ValueError, r"bins must be >= 1"),
+        ({"ax": "axes"}, TypeError, r"ax must be a matplotlib Axes"),
+        ({"plot_kws": 3}, TypeError, r"plot_kws must be a mapping"),
+    ],
+)
+def test_spectrum_bad_arguments(exact_graph, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        plot_spectrum(exact_graph, **kwargs)
+
+
+def test_spectrum_needs_eigenvalues(approx_graph):
+    res = approx_graph.dse(1.0)
+    with pytest.raises(ValueError, match=r"DSEResult \(mode='approx'\) holds none.*mode='exact'"):
+        plot_spectrum(res)
+    with pytest.raises(ValueError, match=r"mode='approx'.*kind='density'"):
+        plot_spectrum(approx_graph)
+    with pytest.raises(ValueError, match=r"estimated by 'slq\+deflation'.*kind='density'"):
+        plot_spectrum(approx_graph.spectral_measure())
+
+
+@pytest.mark.parametrize(
+    ("obj", "error", "match"),
+    [
+        ({"a": 1}, TypeError, r"obj must be a DiffusionGraph, a DSEResult .* got \{'a': 1\}"),
+        ("eigenvalues", TypeError, r"obj must be a DiffusionGraph"),
+        (np.ones((3, 2)), ValueError, r"1-D array of eigenvalues; got an array of shape \(3, 2\)"),
+        ([0.5, np.nan], ValueError, r"must be finite"),
+    ],
+)
+def test_spectrum_bad_obj(obj, error, match):
+    with pytest.raises(error, match=match):
+        plot_spectrum(obj)
+
+
+# --------------------------------------------------------------------------- DSE curve
+
+
+def test_dse_curve_graph_default_grid(exact_graph, ax):
+    plot_dse_curve(exact_graph, ax=ax)
+    expected = exact_graph.dse(DEFAULT_T_GRID)
+    line = ax.lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), DEFAULT_T_GRID)
+    np.testing.assert_allclose(line.get_ydata(), expected.value)
+    assert ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "DSE (bits)"
+    assert ax.containers == []  # exact: no error bars
+    assert ax.get_legend() is None
+
+
+def test_dse_curve_result_nats(exact_graph, ax):
+    res = exact_graph.dse([1, 2, 5], base=np.e)
+    plot_dse_curve(res, ax=ax)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), res.value)
+    assert ax.get_ylabel() == "DSE (nats)"
+    assert ax.get_xscale() == "linear"
+
+
+def test_dse_curve_converts_base(exact_graph, ax):
+    res = exact_graph.dse(T, base=np.e)
+    plot_dse_curve(res, ax=ax, base=2)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), exact_graph.dse(T).value)
+    assert ax.get_ylabel() == "DSE (bits)"
+
+
+def test_dse_curve_result_new_t_from_eigenvalues(exact_graph, ax):
+    res = exact_graph.dse(1.0)
+    plot_dse_curve(res, T, ax=ax)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), exact_graph.dse(T).value)
+
+
+def test_dse_curve_points_build_graph(points, exact_graph, ax):
+    plot_dse_curve(points, T, ax=ax, mode="exact", label="X")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), exact_graph.dse(T).value)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["X"]
+
+
+def test_dse_curve_errorbars_for_approx(approx_graph, ax):
+    res = approx_graph.dse(T)
+    assert np.all(res.stderr > 0)
+    plot_dse_curve(res, ax=ax)
+    (container,) = ax.containers
+    np.testing.assert_allclose(container.lines[0].get_ydata(), res.value)
+    segments = container.lines[2][0].get_segments()
+    half_widths = [(seg[1, 1] - seg[0, 1]) / 2 for seg in segments]
+    np.testing.assert_allclose(half_widths, res.stderr)
+
+
+def test_dse_curve_marks_t_auto(exact_graph, ax):
+    res = exact_graph.dse(T)
+    res = DSEResult(value=res.value, stderr=res.stderr, t=res.t, n=res.n, mode=res.mode,
+                    eigenvalues=res.eigenvalues, base=res.base,
+                    info={**res.info, "t_auto": 5.0})
+    plot_dse_curve(res, ax=ax)
+    marks = [line for line in ax.lines if line.get_label().startswith("t_auto")]
+    assert len(marks) == 1
+    np.testing.assert_array_equal(marks[0].get_xdata(), [5.0, 5.0])
+    assert "t_auto = 5" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_dse_curve_auto_draws_curve_and_knee(exact_graph, ax):
+    res = exact_graph.dse("auto")
+    plot_dse_curve(exact_graph, "auto", ax=ax)
+    curve, mark = ax.lines
+    np.testing.assert_array_equal(curve.get_xdata(), res.info["curve_t"])
+    np.testing.assert_allclose(curve.get_ydata(), res.info["curve_value"])
+    np.testing.assert_array_equal(mark.get_xdata(), [res.t, res.t])
+    assert mark.get_label() == f"t_auto = {res.t:g}"
+
+
+def test_dse_curve_ignores_missing_or_bad_t_auto(exact_graph, ax):
+    res = exact_graph.dse(T)
+    bad = DSEResult(value=res.value, stderr=res.stderr, t=res.t, n=res.n, mode=res.mode,
+                    info={"t_auto": "n/a"})
+    plot_dse_curve(bad, ax=ax)
+    assert len(ax.lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("obj_name", "kwargs", "error", "match"),
+    [
+        ("graph", {"knn": 3}, TypeError, r"graph keyword arguments \(knn\) apply only when obj "
+                                         r"is the points X; got DiffusionGraph"),
+        ("graph", {"base": 1}, ValueError, r"base must be a positive number other than 1"),
+        ("graph", {"base": -2}, ValueError, r"base must be > 0"),
+        ("graph", {"t": None, "plot_kws": ["o"]}, TypeError, r"plot_kws must be a mapping"),
+        ("graph", {"t": [1, -1]}, ValueError, r"t must be positive and finite"),
+        ("graph", {"logx": "yes"}, TypeError, r"logx must be True, False or None"),
+        ("approx_result", {"t": [1, 2]}, ValueError, r"holds no eigenvalues .* leave t=None"),
+        ("object", {}, TypeError, r"obj must be a DiffusionGraph, a DSEResult, a "
+                                  r"SpectralMeasure or the points X"),
+    ],
+)
+def test_dse_curve_bad_arguments(exact_graph, approx_graph, obj_name, kwargs, error, match):
+    obj = {"graph": exact_graph, "approx_result": approx_graph.dse([1.0, 5.0]),
+           "object": object()}[obj_name]
+    with pytest.raises(error, match=match):
+        plot_dse_curve(obj, **kwargs)
+
+
+# --------------------------------------------------------------------------- scaling
+
+
+def test_scaling_rows_log_log_with_slopes(ax):
+    plot_scaling(bench_rows(), ax=ax)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["approx (slope 1.00)", "exact (slope 3.00)"]
+    approx, exact = ax.lines
+    np.testing.assert_array_equal(approx.get_xdata(), [1000, 2000, 4000, 8000])
+    np.testing.assert_allclose(exact.get_ydata(), 1e-9 * np.array([1000, 2000, 4000, 8000.0])**3)
+    assert ax.get_xlabel() == "n (points)"
+
+
+def test_scaling_from_bench_csv(tmp_path, ax):
+    path = tmp_path / "bench.csv"
+    bench.write_csv(bench_cases(), str(path))
+    plot_scaling(path, ax=ax, y="peak_mib", by=("mode", "d"), slope=False)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["approx, d=32", "exact, d=32"]
+    assert ax.get_ylabel() == "peak memory (MiB)"
+    assert len(ax.lines[1].get_xdata()) == 4  # the timed-out case is left out
+
+
+def test_scaling_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"y='secs' is not a column of source; columns: 'n'"):
+        plot_scaling(bench_rows(), y="secs")
+    with pytest.raises(ValueError, match=r"source holds no rows"):
+        plot_scaling([])
+    with pytest.raises(ValueError, match=r"none with status 'ok'"):
+        plot_scaling(bench_rows()[-1:])
+    with pytest.raises(TypeError, match=r"source must be the path of a bench CSV"):
+        plot_scaling(42)
+    with pytest.raises(TypeError, match=r"by must be a column name"):
+        plot_scaling(bench_rows(), by=3)
+    with pytest.raises(ValueError, match=r"column 'seconds' must hold numbers; row 1 has 'fast'"):
+        plot_scaling([{"n": 10, "mode": "exact", "seconds": "fast"}])
+
+
+def test_bench_plot_results_uses_plot_scaling(tmp_path):
+    path = tmp_path / "bench.png"
+    assert bench.plot_results(bench_cases(), str(path))
+    assert_png(path)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture(scope="module")
+def points_file(tmp_path_factory, points):
+    path = tmp_path_factory.mktemp("plot") / "points.npy"
+    np.save(path, points)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["spectrum", "{points}", "--mode", "exact"],
+        ["spectrum", "{points}", "--mode", "exact", "--kind", "density", "--t", "2"],
+        ["dse-curve", "{points}", "--mode", "exact", "--t", "1", "2", "5", "--title", "DSE"],
+        ["dse-curve", "{points}", "--mode", "exact", "--auto", "--base", "e"],
+    ],
+)
+def test_cli_points_writes_png(points_file, tmp_path, capsys, argv):
+    out = tmp_path / "out.png"
+    argv = [str(points_file) if a == "{points}" else a for a in argv]
+    args = parse([*argv, "-o", out])
+    assert _cli_plot.run(args) == 0
+    assert_png(out)
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+
+
+def test_cli_scaling_writes_png(tmp_path):
+    csv_path, out = tmp_path / "bench.csv", tmp_path / "scaling.png"
+    bench.write_csv(bench_cases(), str(csv_path))
+    assert _cli_plot.run(parse(["scaling", csv_path, "-o", out, "--by", "mode", "d"])) == 0
+    assert_png(out)
+
+
+def test_cli_history_reads_csv_and_delegates(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_plot_history(history, metrics=None, *, ax=None):
+        calls.append((history, metrics))
+        ax.plot(history["epoch"], history["dse"])
+        return ax
+
+    monkeypatch.setitem(sys.modules, "fastdse.monitor",
+                        types.SimpleNamespace(plot_history=fake_plot_history))
+    path, out = tmp_path / "history.csv", tmp_path / "history.png"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["epoch", "dse", "dse_stderr"])
+        writer.writerows([[0, 5.5, 0.1], [1, 6.0, ""], [2, 6.5, 0.1]])
+    assert _cli_plot.run(parse(["history", path, "-o", out, "--metrics", "dse"])) == 0
+    assert_png(out)
+    (history, metrics), = calls
+    assert metrics == ["dse"]
+    assert history["epoch"] == [0.0, 1.0, 2.0]
+    assert np.isnan(history["dse_stderr"][1])
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("step,dse\n0,1\n", r"must name an 'epoch' column; got columns: 'step', 'dse'"),
+        ("epoch,dse\n0,high\n", r"non-numeric value 'high' on line 2, column 'dse'"),
+        ("epoch,dse\n", r"header row but no data"),
+        ("epoch,dse\n0,1,2\n", r"line 2 has 3 field"),
+    ],
+)
+def test_cli_history_bad_csv(tmp_path, content, match):
+    path = tmp_path / "history.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        _cli_plot.read_history(str(path))
+
+
+def test_cli_errors_are_one_line(points_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(cli.SUBCOMMANDS, "plot", (_cli_plot.configure, _cli_plot.run))
+    cases = [
+        (["plot", "spectrum", tmp_path / "missing.npy", "-o", tmp_path / "a.png"],
+         "no such file"),
+        (["plot", "spectrum", points_file, "-o", tmp_path / "no" / "a.png"], "does not exist"),
+        (["plot", "spectrum", points_file, "-o", tmp_path / "a.png", "--mode", "approx",
+          "--base", "2"], "--base applies to 'fastdse plot dse-curve' only"),
+        (["plot", "dse-curve", points_file, "-o", tmp_path / "a.png", "--auto", "--t", "2"],
+         "--auto and --t exclude each other"),
+        (["plot", "scaling", tmp_path / "missing.csv", "-o", tmp_path / "a.png"],
+         "no such file"),
+        (["plot", "pie", points_file, "-o", tmp_path / "a.png"], "invalid choice: 'pie'"),
+    ]
+    for argv, match in cases:
+        code = cli.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        assert code != 0 and out == ""
+        assert err.startswith("fastdse: error: ") and err.count("\n") == 1, err
+        assert match in err, err
+    assert not (tmp_path / "a.png").exists()
