@@ -66,11 +66,13 @@ def main():
         "| approx (pynndescent): first / second s |",
         "|---|---:|---:|---:|---:|",
     ]
+
+    def cell(r, key):
+        return f"{r[key][0]:.2f} / {r[key][1]:.2f}" if key in r else "-"
+
     for name, r in rows.items():
-        def cell(key):
-            return f"{r[key][0]:.2f} / {r[key][1]:.2f}" if key in r else "-"
-        lines.append(f"| {name} | {r['import_s']:.2f} | {cell('exact')} | {cell('approx')} | "
-                     f"{cell('pynndescent')} |")
+        lines.append(f"| {name} | {r['import_s']:.2f} | {cell(r, 'exact')} | "
+                     f"{cell(r, 'approx')} | {cell(r, 'pynndescent')} |")
     warm = rows["warm, fastdse kernels"]
     ours = (warm["exact"][0] - warm["exact"][1]) + (warm["approx"][0] - warm["approx"][1])
     cold = rows["cold, fastdse kernels"]

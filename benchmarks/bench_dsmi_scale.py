@@ -252,7 +252,8 @@ def agreement(n=4000, ts=(1.0, 5.0)):
                 diff = float(ap.value[j] - ex.value[j])
                 row = {"shape": shape, "reference": ref, "n": n,
                        "classes": len(ex.per_class), "t": t,
-                       "exact": round(float(ex.value[j]), 5), "approx": round(float(ap.value[j]), 5),
+                       "exact": round(float(ex.value[j]), 5),
+                       "approx": round(float(ap.value[j]), 5),
                        "diff": round(diff, 5), "stderr_exact": round(float(ex.stderr[j]), 5),
                        "stderr_approx": round(float(ap.stderr[j]), 5),
                        "bound": round(0.02 + 3 * comb, 5), "ok": abs(diff) <= 0.02 + 3 * comb,

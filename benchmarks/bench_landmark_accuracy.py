@@ -243,7 +243,7 @@ def main() -> None:
     )
     generated = "\n\n".join([
         header,
-        "### Exact DSE (bits) of each kernel, n = %d" % args.n, exact_table(rows),
+        f"### Exact DSE (bits) of each kernel, n = {args.n:d}", exact_table(rows),
         "### `method=\"operator\"`: landmark DSE minus exact DSE (bits)", table(rows, "operator"),
         "### `method=\"nystrom\"`: landmark DSE minus exact DSE (bits)", table(rows, "nystrom"),
         "### Truncation alone: DSE of the exact top-m |lambda| minus exact DSE (bits)",

@@ -137,7 +137,8 @@ def test_sequence_of_t(blobs):
         (np.full(40, 3.0), {}, ValueError, "single class"),
         (np.repeat(["a", "b"], 20), {"y_kind": "continuous"}, TypeError, "must be numeric"),
         (np.repeat([0, 1], 20), {"y_kind": "sometimes"}, ValueError, "kind must be one of"),
-        (np.repeat([0, 1], 20), {"num_repetitions": 0}, ValueError, "num_repetitions must be >= 1"),
+        (np.repeat([0, 1], 20), {"num_repetitions": 0}, ValueError,
+         "num_repetitions must be >= 1"),
         # continuous multi-dimensional Y
         (np.r_[np.ones((39, 2)), [[np.nan, 0.0]]], {}, ValueError, "Y contains 1 NaN"),
         (np.ones((10, 2)), {}, ValueError, "same number of points.*40.*10"),

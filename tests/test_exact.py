@@ -5,9 +5,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 
 import fastdse
+from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 from fastdse import DiffusionGraph, _memory
 
 

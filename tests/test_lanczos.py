@@ -206,7 +206,6 @@ def test_weights_and_probe_bookkeeping(blobs):
 
 
 def test_breakdown_few_distinct_eigenvalues():
-    n = 400
     values = np.array([-0.5, 0.25, 0.9])
     diag = np.repeat(values, [100, 150, 150])
     A = scipy.sparse.diags(diag, format="csr")

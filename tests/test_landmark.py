@@ -4,8 +4,8 @@ import types
 
 import numpy as np
 import pytest
-from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 
+from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 from fastdse import DiffusionGraph
 from fastdse.entropy import dse_from_measure
 from fastdse.kernel import dense_affinity

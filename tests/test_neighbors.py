@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fastdse.neighbors import knn_search, widen_to_radius, _ExactSearcher
+from fastdse.neighbors import _ExactSearcher, knn_search, widen_to_radius
 
 
 @pytest.fixture

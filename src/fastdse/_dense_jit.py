@@ -45,7 +45,7 @@ def sqrt_inplace(D):  # pragma: no cover - jitted
 
 @pjit
 def kth_smallest_per_row(D, k):  # pragma: no cover - jitted
-    """The ``k``-th smallest entry (0-based) of every row, without copying the matrix."""
+    """Return the ``k``-th smallest entry (0-based) of every row, without copying."""
     n = D.shape[0]
     out = np.empty(n, dtype=np.float64)
     for i in prange(n):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+
 import numpy as np
 
 __all__ = ["InputError", "load_array", "FORMATS"]

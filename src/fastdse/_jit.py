@@ -18,13 +18,22 @@ from __future__ import annotations
 
 import functools
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, TypedDict, cast
 
 import numba
 
 __all__ = ["jit", "jit_sum", "pjit", "PARALLEL_MIN_SIZE"]
 
-_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+class _JitOptions(TypedDict):
+    cache: bool
+    nogil: bool
+    fastmath: bool
+    error_model: Literal["python", "numpy"]
+
+
+_OPTIONS: _JitOptions = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 #: Calls whose largest array argument is smaller than this run serially.
 PARALLEL_MIN_SIZE = 200_000
@@ -44,7 +53,7 @@ and is deterministic for a given build.
 
 
 def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
-    """A copy of ``func`` under another name (numba's cache is keyed by the name)."""
+    """Copy ``func`` under another name (numba's cache is keyed by the name)."""
     twin = types.FunctionType(
         func.__code__, func.__globals__, func.__name__ + suffix, func.__defaults__,
         func.__closure__,
@@ -58,9 +67,12 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
 class _ParallelKernel:
     """A kernel compiled as a row-parallel and a serial version; picks one per call."""
 
-    def __init__(self, func: types.FunctionType) -> None:
+    def __init__(self, func: Callable[..., Any]) -> None:
         self.parallel = numba.njit(parallel=True, **_OPTIONS)(func)
-        self.serial = numba.njit(**_OPTIONS)(_renamed(func, "__serial"))
+        # a ``def`` is a FunctionType at run time; mypy types it as a plain Callable
+        self.serial = numba.njit(**_OPTIONS)(
+            _renamed(cast(types.FunctionType, func), "__serial")
+        )
         functools.update_wrapper(self, func)
 
     def __call__(self, *args: Any) -> Any:
@@ -70,6 +82,6 @@ class _ParallelKernel:
         return self.parallel(*args)
 
 
-def pjit(func: types.FunctionType) -> _ParallelKernel:
+def pjit(func: Callable[..., Any]) -> _ParallelKernel:
     """Decorate a kernel that uses ``numba.prange`` over rows (see the module docstring)."""
     return _ParallelKernel(func)

@@ -44,7 +44,7 @@ def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
 @pjit
 def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
                    out_dist):  # pragma: no cover - jitted
-    """The ``k`` nearest points of each query row, from a block of the Gram matrix.
+    """Find the ``k`` nearest points of each query row from a block of the Gram matrix.
 
     Parameters
     ----------
@@ -125,7 +125,6 @@ def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
     Insertion sort by (distance, index) from column 1 (self stays first); the
     lists are nearly sorted already, so this is ~linear.
     """
-    d = X.shape[1]
     for m in range(1, size):
         dist[m] = np.sqrt(_sqdist(X, i, idx[m]))
     for m in range(2, size):
@@ -195,7 +194,7 @@ def rows_short_of_radius(last_dist, radius, full):  # pragma: no cover - jitted
 
 @pjit
 def decay_kernel_counts(indptr, dist, scale, decay, thresh):  # pragma: no cover - jitted
-    """Number of entries per row with ``exp(-(d / scale_i)^decay) >= thresh``."""
+    """Count the entries per row with ``exp(-(d / scale_i)^decay) >= thresh``."""
     n = indptr.shape[0] - 1
     counts = np.zeros(n, dtype=np.int64)
     for i in prange(n):
@@ -298,7 +297,6 @@ def _two_hop_row(X, idx, i, radius_i, cap1, cand, cd):  # pragma: no cover - jit
     ids = np.sort(cand[:m])
     u = 0
     prev = -1
-    d = X.shape[1]
     for c in range(m):
         j = ids[c]
         if j == prev or j < 0:

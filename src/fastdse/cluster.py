@@ -259,7 +259,7 @@ def spectral_clusters(
 def _spectral_clusters(Yc: np.ndarray, n_clusters: int, knn: int, max_features: int | None,
                        neighbors: str, n_init: int, seeds: list[int],
                        n_jobs: int | None) -> np.ndarray:
-    """Validated inputs -> labels (see :func:`spectral_clusters`)."""
+    """Compute the labels from validated inputs (see :func:`spectral_clusters`)."""
     from sklearn.cluster import KMeans
 
     from .normalize import build_sparse_operator

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
+from numpy.typing import DTypeLike
 
 from . import _dense_jit
 from ._memory import available_memory, dense_bytes_needed, format_bytes
@@ -172,7 +173,7 @@ def _say(verbose: bool, message: str) -> None:
 def _subsample(
     X: np.ndarray | None, max_N: int | None, random_seed: int | None, rng: random.Random
 ) -> np.ndarray | None:
-    """The reference's ``max_N`` subsampling, drawn from ``rng`` instead of ``random``."""
+    """Subsample to ``max_N`` rows as the reference does, drawing from ``rng``, not ``random``."""
     if max_N is not None and X is not None and X.shape[0] > max_N:
         if random_seed is not None:
             rng.seed(random_seed)
@@ -236,7 +237,7 @@ def _diffusion_operator(X: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _chebyshev_eigenvalues(K: np.ndarray) -> np.ndarray:
-    """The reference's ``approx_eigvals``: eigenvalues rebuilt from a Chebyshev density.
+    """Rebuild the eigenvalues from a Chebyshev density, as the reference's ``approx_eigvals``.
 
     ``K`` is overwritten. Entries below 1e-3 in magnitude are dropped, 50
     Chebyshev moments ``tr T_k(K)`` are estimated with 100 Rademacher probes from
@@ -275,7 +276,7 @@ def _chebyshev_eigenvalues(K: np.ndarray) -> np.ndarray:
 
 
 def _knn_adjacency(X: np.ndarray, knn: int) -> np.ndarray:
-    """The reference's binarised kNN adjacency: 1 where ``d_ij`` <= row i's knn-th distance.
+    """Build the reference's binarised kNN adjacency: 1 where ``d_ij`` <= row i's knn-th distance.
 
     Self counts as a neighbour (distance 0) and ties are all kept, so rows may
     hold more than ``knn`` ones and ``A`` is in general not symmetric.
@@ -306,13 +307,15 @@ def _dse(
     X = _subsample(X, max_N, random_seed, rng)
 
     if classic_shannon_entropy:
+        assert X is not None  # None only comes with an existing eigenvalue file
         _say(verbose, "Computing Classic Shannon Entropy...")
         counts = _cell_counts(X, num_bins_per_dim)
         return _entropy_bits(counts / np.sum(counts))
 
     _say(verbose, "Computing Diffusion Spectral Entropy...")
     if matrix_entry_entropy:
-        _check_dense_size(*X.shape, what="diffusion_spectral_entropy")
+        assert X is not None  # None only comes with an existing eigenvalue file
+        _check_dense_size(X.shape[0], X.shape[1], what="diffusion_spectral_entropy")
         P = _diffusion_operator(X, sigma)
         P *= (1.0 / P.sum(axis=1))[:, None]  # row-stochastic P = D^-1 K of the reference
         np.abs(P, out=P)
@@ -326,7 +329,8 @@ def _dse(
         _say(verbose, f"Loading pre-computed eigenvalues from {save_path}")
         eigvals = _load_eigvals(save_path)
     else:
-        _check_dense_size(*X.shape, what="diffusion_spectral_entropy")
+        assert X is not None  # None only comes with an existing eigenvalue file
+        _check_dense_size(X.shape[0], X.shape[1], what="diffusion_spectral_entropy")
         K = _diffusion_operator(X, sigma)
         if chebyshev_approx:
             _say(verbose, "Using Chebyshev approximation.")
@@ -359,8 +363,9 @@ def _ase(
         _say(verbose, f"Loading pre-computed eigenvalues from {save_path}")
         eigvals = _load_eigvals(save_path)
     else:
+        assert X is not None  # None only comes with an existing eigenvalue file
         n = X.shape[0]
-        _check_dense_size(*X.shape, what="adjacency_spectral_entropy")
+        _check_dense_size(n, X.shape[1], what="adjacency_spectral_entropy")
         if use_knn:
             if knn > n:
                 raise ValueError(
@@ -396,7 +401,7 @@ def _as_clusters(
     precomputed_clusters: Any,
     n: int,
 ) -> np.ndarray:
-    """The reference's cluster assignment of the reference variable (STEP 1)."""
+    """Assign the reference variable to clusters as the reference does (STEP 1)."""
     ref = np.asarray(reference_vectors)
     if ref.ndim == 1:
         ref = ref.reshape(ref.shape[0], 1)
@@ -469,7 +474,7 @@ def _mutual_information(
     random_seed: int | None,
     entropy: Callable[[np.ndarray, random.Random], np.float64],
 ) -> np.float64:
-    """The reference's STEP 2: per class, subset entropy minus class entropy, weighted.
+    """Compute the reference's STEP 2: per class, subset entropy minus class entropy, weighted.
 
     ``rng`` stands for the reference's global ``random`` state: it is re-seeded
     with ``random_seed`` before each class, and the inner entropy calls re-seed it
@@ -499,19 +504,19 @@ def _mutual_information(
 
 
 def diffusion_spectral_entropy(
-    embedding_vectors: np.ndarray,
+    embedding_vectors: np.ndarray | None,
     gaussian_kernel_sigma: float = 10,
-    t: int = 1,
-    max_N: int = 10000,
+    t: float = 1,
+    max_N: int | None = 10000,
     chebyshev_approx: bool = False,
-    eigval_save_path: str = None,
-    eigval_save_precision: np.dtype = np.float16,
+    eigval_save_path: str | os.PathLike[str] | None = None,
+    eigval_save_precision: DTypeLike = np.float16,
     classic_shannon_entropy: bool = False,
     matrix_entry_entropy: bool = False,
     num_bins_per_dim: int = 2,
-    random_seed: int = 0,
+    random_seed: int | None = 0,
     verbose: bool = False,
-):
+) -> np.float64:
     r"""Diffusion Spectral Entropy, as ``dse_dsmi.diffusion_spectral_entropy`` (1.1).
 
     .. math::
@@ -623,17 +628,17 @@ def diffusion_spectral_entropy(
 
 
 def adjacency_spectral_entropy(
-    embedding_vectors: np.ndarray,
+    embedding_vectors: np.ndarray | None,
     gaussian_kernel_sigma: float = 10,
     anisotropic: bool = False,
     use_knn: bool = False,
     knn: int = 10,
-    max_N: int = 10000,
-    eigval_save_path: str = None,
-    eigval_save_precision: np.dtype = np.float16,
-    random_seed: int = 0,
+    max_N: int | None = 10000,
+    eigval_save_path: str | os.PathLike[str] | None = None,
+    eigval_save_precision: DTypeLike = np.float16,
+    random_seed: int | None = 0,
     verbose: bool = False,
-):
+) -> np.float64:
     r"""Adjacency spectral entropy, as ``dse_dsmi.adjacency_spectral_entropy`` (1.1).
 
     .. math::
@@ -748,19 +753,19 @@ def _check_mi_common(
 def diffusion_spectral_mutual_information(
     embedding_vectors: np.ndarray,
     reference_vectors: np.ndarray,
-    reference_discrete: bool = None,
+    reference_discrete: bool | None = None,
     gaussian_kernel_sigma: float = 10,
-    t: int = 1,
+    t: float = 1,
     chebyshev_approx: bool = False,
     num_repetitions: int = 5,
     n_clusters: int = 10,
-    precomputed_clusters: np.ndarray = None,
+    precomputed_clusters: np.ndarray | None = None,
     classic_shannon_entropy: bool = False,
     matrix_entry_entropy: bool = False,
     num_bins_per_dim: int = 2,
-    random_seed: int = 0,
+    random_seed: int | None = 0,
     verbose: bool = False,
-):
+) -> tuple[np.float64, np.ndarray]:
     r"""Diffusion Spectral Mutual Information, as ``dse_dsmi`` (1.1).
 
     .. math::
@@ -881,16 +886,16 @@ def diffusion_spectral_mutual_information(
 def adjacency_spectral_mutual_information(
     embedding_vectors: np.ndarray,
     reference_vectors: np.ndarray,
-    reference_discrete: bool = None,
+    reference_discrete: bool | None = None,
     gaussian_kernel_sigma: float = 10,
     use_knn: bool = False,
     anisotropic: bool = False,
     num_repetitions: int = 5,
     n_clusters: int = 10,
-    precomputed_clusters: np.ndarray = None,
-    random_seed: int = 0,
+    precomputed_clusters: np.ndarray | None = None,
+    random_seed: int | None = 0,
     verbose: bool = False,
-):
+) -> tuple[np.float64, np.ndarray]:
     r"""Adjacency spectral mutual information, as ``dse_dsmi`` (1.1).
 
     :func:`diffusion_spectral_mutual_information` with

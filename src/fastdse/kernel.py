@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,6 +85,48 @@ def _gaussian_dense_fused(X: np.ndarray, sigma: float, thresh: float
     deg = _dense_jit.gaussian_from_gram_inplace(G, sq, rel_floor, 2.0 * sigma * sigma,
                                                 float(thresh))
     return G, deg
+
+
+@overload
+def dense_affinity(
+    X: np.ndarray,
+    kernel: str,
+    *,
+    knn: int = ...,
+    decay: float = ...,
+    sigma: float = ...,
+    thresh: float = ...,
+    return_degrees: Literal[False] = ...,
+) -> np.ndarray:
+    ...
+
+
+@overload
+def dense_affinity(
+    X: np.ndarray,
+    kernel: str,
+    *,
+    knn: int = ...,
+    decay: float = ...,
+    sigma: float = ...,
+    thresh: float = ...,
+    return_degrees: Literal[True],
+) -> tuple[np.ndarray, np.ndarray]:
+    ...
+
+
+@overload
+def dense_affinity(
+    X: np.ndarray,
+    kernel: str,
+    *,
+    knn: int = ...,
+    decay: float = ...,
+    sigma: float = ...,
+    thresh: float = ...,
+    return_degrees: bool = ...,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    ...
 
 
 def dense_affinity(
@@ -223,7 +265,7 @@ def _sparse_affinity(
     pynndescent_params: dict[str, Any],
     knn_result: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[sp.csr_matrix, dict[str, Any]]:
-    """Validated core of :func:`sparse_affinity`; returns the kernel and a report."""
+    """Compute :func:`sparse_affinity` from validated input; return the kernel and a report."""
     n = X.shape[0]
     info: dict[str, Any] = {}
     k1 = min(n, SEARCH_MULTIPLIER * (knn + 1))

@@ -77,14 +77,14 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, overload
 
 import numba
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
-import threadpoolctl
+import threadpoolctl  # type: ignore[import-untyped]
 
 from . import _lanczos_jit, _memory
 from ._validation import _describe, check_choice, check_int, check_random_state
@@ -178,7 +178,7 @@ def _numba_threads(n_jobs: int, blas_threads: int | None = None) -> Iterator[Non
 
 
 def _check_n_jobs(n_jobs: Any) -> int:
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at run time
     if n_jobs is None:
         return limit
     n_jobs = check_int(n_jobs, "n_jobs")
@@ -500,6 +500,60 @@ def _check_t_hint(t_hint: Any) -> np.ndarray:
     return ts
 
 
+@overload
+def slq_measure(
+    A: Any,
+    *,
+    n_probes: int = ...,
+    n_steps: int = ...,
+    n_deflate: int | str = ...,
+    known_vectors: Any = ...,
+    probe: str = ...,
+    random_state: Any = ...,
+    n_jobs: int | None = ...,
+    t_hint: Any = ...,
+    tol: float = ...,
+    return_half: Literal[False] = ...,
+) -> SpectralMeasure:
+    ...
+
+
+@overload
+def slq_measure(
+    A: Any,
+    *,
+    n_probes: int = ...,
+    n_steps: int = ...,
+    n_deflate: int | str = ...,
+    known_vectors: Any = ...,
+    probe: str = ...,
+    random_state: Any = ...,
+    n_jobs: int | None = ...,
+    t_hint: Any = ...,
+    tol: float = ...,
+    return_half: Literal[True],
+) -> tuple[SpectralMeasure, SpectralMeasure]:
+    ...
+
+
+@overload
+def slq_measure(
+    A: Any,
+    *,
+    n_probes: int = ...,
+    n_steps: int = ...,
+    n_deflate: int | str = ...,
+    known_vectors: Any = ...,
+    probe: str = ...,
+    random_state: Any = ...,
+    n_jobs: int | None = ...,
+    t_hint: Any = ...,
+    tol: float = ...,
+    return_half: bool = ...,
+) -> SpectralMeasure | tuple[SpectralMeasure, SpectralMeasure]:
+    ...
+
+
 def slq_measure(
     A: Any,
     *,
@@ -655,7 +709,7 @@ def _slq_measure(
     ts: np.ndarray,
     tol: float,
 ) -> tuple[SpectralMeasure, SpectralMeasure]:
-    """Validated inputs -> (measure from n_steps, measure from n_steps // 2)."""
+    """Return the measures from ``n_steps`` and ``n_steps // 2`` steps (validated inputs)."""
     n = A.shape[0]
     n_known = 0 if U is None else U.shape[1]
     if n <= DENSE_MAX_N:
@@ -712,8 +766,8 @@ def _slq_measure(
     fixed_nodes = np.concatenate([np.ones(n_known), lam])
     method = "slq+deflation" if k_got else "slq"
     measures = []
-    for m in (n_steps, max(1, n_steps // 2)):
-        nodes, weights, probe = _quadrature(alpha, beta, steps, norm2, m)
+    for m_steps in (n_steps, max(1, n_steps // 2)):
+        nodes, weights, probe = _quadrature(alpha, beta, steps, norm2, m_steps)
         measures.append(
             SpectralMeasure(
                 nodes=np.concatenate([fixed_nodes, nodes]),
@@ -722,7 +776,7 @@ def _slq_measure(
                 n=n,
                 n_probes=n_probes,
                 method=method,
-                info={**info, "n_steps": m},
+                info={**info, "n_steps": m_steps},
             )
         )
     timings["quadrature"] = time.perf_counter() - start

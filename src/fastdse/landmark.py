@@ -152,7 +152,7 @@ def _check_known_vectors(known_vectors: Any, n: int) -> np.ndarray | None:
 
 
 def _seed(rng: np.random.Generator) -> int:
-    """An integer seed for libraries that take ``int | RandomState`` (scikit-learn)."""
+    """Draw an integer seed for libraries that take ``int | RandomState`` (scikit-learn)."""
     return int(rng.integers(0, 2**31 - 1))
 
 
@@ -372,7 +372,7 @@ def _kmeans(coords: np.ndarray, m: int, rng: np.random.Generator) -> tuple[np.nd
 
 def _spectral_clusters(A: Any, d: np.ndarray, m: int, n_svd: int,
                        rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
-    """graphtools' landmark clusters: k-means on the diffusion coordinates ``P V``.
+    """Find graphtools' landmark clusters: k-means on the diffusion coordinates ``P V``.
 
     Unlike graphtools, k-means runs within each connected component (with
     clusters allotted by size), so that no landmark joins points that the

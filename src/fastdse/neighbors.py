@@ -90,7 +90,7 @@ def numba_threads(n_jobs: int | None) -> Iterator[None]:
     if n_jobs is None:
         yield
         return
-    top = numba.config.NUMBA_NUM_THREADS
+    top = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at run time
     want = n_jobs if n_jobs > 0 else max(1, top + 1 + n_jobs)
     old = numba.get_num_threads()
     numba.set_num_threads(min(want, top))
@@ -115,7 +115,7 @@ def _check_n_jobs(n_jobs: Any) -> int | None:
 
 def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k1`` nearest points (self first) of the points ``rows``, by blocked BLAS."""
+    """Find the ``k1`` nearest points (self first) of the points ``rows`` by blocked BLAS."""
     n = X.shape[0]
     b = len(rows)
     idx = np.empty((b, k1), dtype=np.int64)
@@ -169,7 +169,7 @@ class _PynndescentSearcher:
         self._exact: _ExactSearcher | None = None
 
     def graph(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``k1`` columns of the index's graph: self first, float64 distances."""
+        """Return the first ``k1`` columns of the index's graph: self first, float64 distances."""
         idx, dist = self.index.neighbor_graph
         idx = np.ascontiguousarray(idx[:, :k1], dtype=np.int64)
         dist = np.ascontiguousarray(dist[:, :k1], dtype=np.float64)
@@ -214,7 +214,7 @@ def _resolve_method(method: str, n: int, d: int = 64) -> str:
 def _search(X: np.ndarray, k1: int, method: str, rng: np.random.Generator,
             n_jobs: int | None, params: dict[str, Any], *, at_least: bool = False
             ) -> tuple[np.ndarray, np.ndarray, Any]:
-    """Validated core of :func:`knn_search`; also returns the searcher for widening.
+    """Run :func:`knn_search` on validated input; also return the searcher for widening.
 
     With ``at_least``, an approximate search returns its whole graph (at least
     ``k1`` columns) rather than exactly ``k1``.
@@ -241,7 +241,7 @@ def knn_search(
     n_jobs: int | None = None,
     **pynndescent_params: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest neighbours of every point, the point itself included first.
+    """Find the ``k`` nearest neighbours of every point, the point itself included first.
 
     Parameters
     ----------

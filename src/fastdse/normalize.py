@@ -172,7 +172,7 @@ def build_sparse_operator(
     n_jobs: int | None = None,
     **pynndescent_params: Any,
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
-    """The sparse symmetric diffusion operator of a point cloud, for ``mode="approx"``.
+    """Build the sparse symmetric diffusion operator of a point cloud, for ``mode="approx"``.
 
     Runs neighbours -> :func:`fastdse.kernel.sparse_affinity` ->
     :func:`normalize_sparse` (in place) -> connected components.

@@ -43,7 +43,7 @@ def _bin_codes(X: np.ndarray, bins_per_dim: int) -> np.ndarray:
 
 
 def _cell_counts(X: np.ndarray, bins_per_dim: int) -> np.ndarray:
-    """Number of points in each occupied grid cell (cells in lexicographic order)."""
+    """Count the points in each occupied grid cell (cells in lexicographic order)."""
     codes = _bin_codes(X, bins_per_dim)
     return np.unique(codes, axis=0, return_counts=True)[1]
 
