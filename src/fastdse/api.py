@@ -30,6 +30,8 @@ def dse(
     landmark_method: str = "operator",
     use_rep: str | None = None,
     n_jobs: int | None = None,
+    progress: bool | None = None,
+    verbose: bool | int = False,
     random_state: Any = None,
 ) -> DSEResult:
     r"""Diffusion Spectral Entropy of a point cloud.
@@ -92,6 +94,10 @@ def dse(
         AnnData only: ``"X"`` (default) or a key of ``adata.obsm``, e.g. ``"X_pca"``.
     n_jobs : int, optional
         Threads (None: all cores).
+    progress : bool, optional
+        Progress bars for the long steps (``None``: when stderr is a terminal).
+    verbose : bool or int, default False
+        Log stages and timings to stderr (``logging`` logger ``"fastdse"``).
     random_state : None, int or numpy.random.Generator
         Seed for every random choice (approximate modes); same seed, same number.
 
@@ -143,6 +149,8 @@ def dse(
         t_hint=None if isinstance(t, str) else t,
         use_rep=use_rep,
         n_jobs=n_jobs,
+        progress=progress,
+        verbose=verbose,
         random_state=random_state,
     )
     return graph.dse(t, base=base)

@@ -8,6 +8,7 @@ thin wrapper around it.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from . import _inputs, _memory
+from . import _inputs, _memory, _parallel, _progress
 from ._validation import (
     check_choice,
     check_float,
@@ -204,6 +205,14 @@ class DiffusionGraph:
         such as ``"X_pca"`` (scanpy's keyword).
     n_jobs : int, optional
         Threads for the numba kernels and neighbour search (None: all cores).
+    progress : bool, optional
+        tqdm bars on stderr for the long steps (neighbour search, ARPACK,
+        Lanczos); ``None``: only when stderr is a terminal. Loops draw their
+        bar after 2 s, so quick calls stay silent.
+    verbose : bool or int, default False
+        Log what runs and its timings to stderr (``True``/1: INFO, 2: DEBUG)
+        through the ``logging`` logger ``"fastdse"``, which receives the
+        messages in any case.
     random_state : None, int or numpy.random.Generator
         Seed for every random choice (approximate modes).
 
@@ -254,8 +263,14 @@ class DiffusionGraph:
         t_hint: Any = None,
         use_rep: str | None = None,
         n_jobs: int | None = None,
+        progress: bool | None = None,
+        verbose: bool | int = False,
         random_state: Any = None,
     ) -> None:
+        self.progress = progress
+        self.verbose = _progress.check_verbose(verbose)
+        self._show_progress = _parallel.show_progress(progress)
+        self._log_level = logging.INFO
         self.mode = check_choice(mode, "mode", MODES)
         self.kernel = check_choice(kernel, "kernel", (*KERNELS, "precomputed"))
         self.anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
@@ -350,10 +365,30 @@ class DiffusionGraph:
     def spectral_measure(self) -> SpectralMeasure:
         """Return the spectral measure of the diffusion operator (computed once, cached)."""
         if self._measure is None:
-            start = time.perf_counter()
-            self._measure = _MEASURE_BUILDERS[self.mode_](self)
-            self.timings_["spectral_measure"] = time.perf_counter() - start
+            with _progress.reporting(self._show_progress, self.verbose):
+                start = time.perf_counter()
+                self._measure = _MEASURE_BUILDERS[self.mode_](self)
+                self.timings_["spectral_measure"] = time.perf_counter() - start
+                self._log_measure(self._measure)
         return self._measure
+
+    def _log_measure(self, measure: SpectralMeasure) -> None:
+        """One log line: what ran and how long it took (INFO; DEBUG inside DSMI)."""
+        if not _progress.logger.isEnabledFor(self._log_level):
+            return
+        info = measure.info
+        parts = [f"{self!r}: {measure.method}"]
+        if self.mode != self.mode_:
+            parts.append(f"(mode='auto' -> {self.mode_!r} for n={self.n})")
+        op = info.get("operator", {})
+        if op:
+            parts.append(f"neighbours={op.get('neighbors', 'n/a')}, nnz={info.get('nnz')}")
+        if "n_deflate" in info:
+            parts.append(f"deflated {info['n_deflate']}, {info.get('n_probes')} probes x "
+                         f"{info.get('n_steps')} steps")
+        timings = {**self.timings_, **info.get("timings", {})}
+        parts.append("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+        _progress.logger.log(self._log_level, " ".join(parts))
 
     def eigenvalues(self) -> np.ndarray:
         """All ``n`` eigenvalues of the diffusion operator, ascending (exact mode only)."""

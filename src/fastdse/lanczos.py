@@ -86,7 +86,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 import threadpoolctl  # type: ignore[import-untyped]
 
-from . import _lanczos_jit, _memory
+from . import _lanczos_jit, _memory, _progress
 from ._validation import _describe, check_choice, check_int, check_random_state
 from .entropy import dse_from_measure
 from .spectrum import SpectralMeasure, exact_measure
@@ -135,6 +135,10 @@ def _gaussian(rng: np.random.Generator, n: int, p: int) -> np.ndarray:
 
 #: probe name -> function ``(rng, n, p) -> (n, p)`` block of probe vectors.
 PROBES = {"rademacher": _rademacher, "gaussian": _gaussian}
+
+
+#: ARPACK deflation shows its one-step progress bar at once above this n * k.
+LONG_DEFLATION = 2_000_000
 
 
 def max_deflate(n: int) -> int:
@@ -265,9 +269,11 @@ def _deflate(
         if opts["ncv"] <= k:
             continue
         try:
-            vals, vecs = scipy.sparse.linalg.eigsh(
-                lin, k=k, which="LM", v0=v0, tol=tol, return_eigenvectors=True, **opts
-            )
+            with _progress.stage(f"ARPACK deflation (top {k} of n={n})",
+                                 long=n * k >= LONG_DEFLATION):
+                vals, vecs = scipy.sparse.linalg.eigsh(
+                    lin, k=k, which="LM", v0=v0, tol=tol, return_eigenvectors=True, **opts
+                )
             info["attempts"] = attempt + 1
             error = None
             break
@@ -305,7 +311,8 @@ def _deflate(
 
 
 def _lanczos_block(
-    op: _CSROperator, V: np.ndarray, m: int, U: np.ndarray | None, tol: float
+    op: _CSROperator, V: np.ndarray, m: int, U: np.ndarray | None, tol: float,
+    desc: str = "Lanczos",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``m`` Lanczos steps for every column of ``V`` in lock-step.
 
@@ -313,6 +320,8 @@ def _lanczos_block(
     ----------
     V : numpy.ndarray of shape (n, p)
         Starting vectors, already in the complement of ``U`` (not normalised).
+    desc : str
+        Label of the progress bar (one tick per step).
 
     Returns
     -------
@@ -337,7 +346,9 @@ def _lanczos_block(
     Q_prev = np.zeros_like(Q)
     W = np.empty_like(Q)
     beta_prev = np.zeros(p)
+    bar = _progress.bar(m, f"{desc} ({p} probes, n={n})", unit="step")
     for j in range(m):
+        bar.update()
         op.matmat(Q, out=W)
         _project_out(U, W)
         a = _lanczos_jit.column_dots(Q, W)
@@ -358,6 +369,7 @@ def _lanczos_block(
         beta_prev = b
         if not np.any(live):
             break
+    bar.close()
     return alpha, beta, steps, norm2
 
 
@@ -408,7 +420,7 @@ def _auto_n_deflate(
         return 0, {"pilot_k": 0, "k_max": max(kmax, 0)}
     V = probe_fn(rng, n, AUTO_PILOT_PROBES)
     _project_out(U, V)
-    alpha, beta, steps, norm2 = _lanczos_block(op, V, n_steps, U, tol)
+    alpha, beta, steps, norm2 = _lanczos_block(op, V, n_steps, U, tol, desc="Lanczos pilot")
     nodes, weights, _ = _quadrature(alpha, beta, steps, norm2, n_steps)
     order = np.argsort(-np.abs(nodes), kind="stable")
     absn, w = np.abs(nodes[order]), weights[order]

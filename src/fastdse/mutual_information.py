@@ -38,6 +38,7 @@ once per machine, cached on disk).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,7 @@ from typing import Any
 import numpy as np
 import threadpoolctl  # type: ignore[import-untyped]
 
-from . import _inputs, _parallel
+from . import _inputs, _parallel, _progress
 from ._validation import (
     _describe,
     check_choice,
@@ -219,7 +220,9 @@ def _dse_task(
         if inner_n_jobs == 1:
             stack.enter_context(numba_threads(1))
             stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
-        graph = DiffusionGraph(Z[rows], t_hint=ts, n_jobs=inner_n_jobs, random_state=rng, **kw)
+        graph = DiffusionGraph(Z[rows], t_hint=ts, n_jobs=inner_n_jobs, random_state=rng,
+                               progress=False, **kw)
+        graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
         res = graph.dse(ts, base=base)
     bias = res.info.get("quadrature_bias")
     return _TaskResult(
@@ -231,6 +234,10 @@ def _dse_task(
         quadrature_bias=None if bias is None else np.atleast_1d(np.asarray(bias)),
         seconds=time.perf_counter() - start,
     )
+
+
+def _fmt(values: np.ndarray) -> str:
+    return ", ".join(f"{v:.4g}" for v in values)
 
 
 def _label_value(label: Any) -> Any:
@@ -264,6 +271,7 @@ def dsmi(
     use_rep: str | None = None,
     n_jobs: int | None = None,
     progress: bool | None = None,
+    verbose: bool | int = False,
     random_state: Any = None,
 ) -> DSMIResult:
     r"""Diffusion Spectral Mutual Information between a point cloud Z and a variable Y.
@@ -328,6 +336,10 @@ def dsmi(
         Progress bar over the DSE evaluations, on stderr. ``None``: only when
         stderr is a terminal; ``True``: always (e.g. in a notebook);
         ``False``: never.
+    verbose : bool or int, default False
+        Log the plan (classes, evaluations, workers) and timings to stderr
+        (``True``/1: INFO; 2: DEBUG adds one line per DSE evaluation) through
+        the ``logging`` logger ``"fastdse"``.
     random_state : None, int or numpy.random.Generator
         Seed for the subsets, the clustering and the approximate modes.
 
@@ -381,7 +393,6 @@ def dsmi(
             "data the graph was built from)"
         )
     Zc = check_points(resolved.points, "Z")
-    n = Zc.shape[0]
     ts, scalar = check_t(t)
     mode = check_choice(mode, "mode", MODES)
     kernel = check_choice(kernel, "kernel", KERNELS)
@@ -405,7 +416,24 @@ def dsmi(
         raise ValueError("base must be a positive number other than 1; got 1.0")
     n_jobs = _parallel.check_n_jobs(n_jobs)
     show = _parallel.show_progress(progress)
+    verbose = _progress.check_verbose(verbose)
     rng = check_random_state(random_state)
+    with _progress.reporting(False, verbose):
+        return _dsmi(Zc, Y, ts, scalar, start, mode=mode, kernel=kernel, knn=knn, decay=decay,
+                     sigma=sigma, thresh=thresh, anisotropy=anisotropy, n_clusters=n_clusters,
+                     num_repetitions=num_repetitions, y_kind=y_kind, clusters=clusters,
+                     base=base, neighbors=neighbors, n_probes=n_probes, n_steps=n_steps,
+                     n_deflate=n_deflate, n_jobs=n_jobs, show=show, rng=rng)
+
+
+def _dsmi(Zc: np.ndarray, Y: Any, ts: np.ndarray, scalar: bool, start: float, *, mode: str,
+          kernel: str, knn: int, decay: float, sigma: float | None, thresh: float | None,
+          anisotropy: float, n_clusters: int, num_repetitions: int, y_kind: str,
+          clusters: Any, base: float, neighbors: str, n_probes: int, n_steps: int,
+          n_deflate: int | str, n_jobs: int | None, show: bool, rng: np.random.Generator
+          ) -> DSMIResult:
+    """Compute DSMI from validated arguments (see :func:`dsmi`)."""
+    n = Zc.shape[0]
 
     if clusters is not None:
         labels = np.asarray(_inputs.to_numpy(clusters, "clusters"))
@@ -430,6 +458,7 @@ def dsmi(
             f"with {labels.shape[0]}"
         )
     t_labels = time.perf_counter() - start
+    _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
     try:
         classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     except TypeError as exc:
@@ -478,6 +507,9 @@ def dsmi(
     outer = _parallel.outer_n_jobs(n_jobs)
     inner = 1 if (outer > 1 or n_jobs == 1) else None
     t_tasks = time.perf_counter()
+    _progress.logger.info(
+        "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
+        n, Zc.shape[1], n_classes, len(tasks), num_repetitions + 1, outer)
     results = _parallel.run_tasks(
         _dse_task, (Zc, inverse, graph_kw, ts, base, inner), tasks, n_jobs=n_jobs,
         progress=show, desc="DSMI", unit="DSE",
@@ -535,6 +567,10 @@ def dsmi(
     }
     if "approx" in modes:
         info["quadrature_bias"] = float(bias[0]) if scalar else bias
+    _progress.logger.info(
+        "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
+        _fmt(value), _fmt(stderr), _fmt(ts), info["timings"]["total"], t_tasks,
+        info["timings"]["dse_sum"])
     return DSMIResult(
         value=float(value[0]) if scalar else value,
         stderr=float(stderr[0]) if scalar else stderr,

@@ -27,7 +27,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import _sparse_jit
+from . import _progress, _sparse_jit
 from ._validation import check_choice, check_int, check_points, check_random_state
 
 __all__ = [
@@ -121,11 +121,13 @@ def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
     idx = np.empty((b, k1), dtype=np.int64)
     dist = np.empty((b, k1), dtype=np.float64)
     block = max(1, min(b, _BLOCK_BYTES // (8 * n)))
-    for start in range(0, b, block):
-        r = rows[start:start + block]
-        G = X[r] @ X.T
-        _sparse_jit.topk_from_gram(G, sq[r], sq, r, X, idx[start:start + block],
-                                   dist[start:start + block])
+    with _progress.bar(b, f"kNN (exact, n={n})", unit="pt") as bar:
+        for start in range(0, b, block):
+            r = rows[start:start + block]
+            G = X[r] @ X.T
+            _sparse_jit.topk_from_gram(G, sq[r], sq, r, X, idx[start:start + block],
+                                       dist[start:start + block])
+            bar.update(len(r))
     return idx, dist
 
 
@@ -164,8 +166,10 @@ class _PynndescentSearcher:
         opts["n_neighbors"] = min(max(opts["n_neighbors"], k1), X.shape[0] - 1)
         self.X = X
         self.k1 = k1
-        self.index = NNDescent(X, metric="euclidean", random_state=seed, n_jobs=n_jobs,
-                               **opts)
+        with _progress.stage(f"kNN index (pynndescent, n={X.shape[0]}, d={X.shape[1]})",
+                             long=True):
+            self.index = NNDescent(X, metric="euclidean", random_state=seed, n_jobs=n_jobs,
+                                   **opts)
         self._exact: _ExactSearcher | None = None
 
     def graph(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +195,9 @@ class _PynndescentSearcher:
             if self._exact is None:
                 self._exact = _ExactSearcher(self.X)
             return self._exact.query(rows, k1)
-        idx, dist = self.index.query(self.X[rows], k=k1)
+        with _progress.stage(f"kNN re-query (pynndescent, {len(rows)} rows, k={k1})",
+                             long=True):
+            idx, dist = self.index.query(self.X[rows], k=k1)
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         dist = np.ascontiguousarray(dist, dtype=np.float64)
         _sparse_jit.self_first_rows_inplace(idx, dist, rows)
