@@ -13,6 +13,7 @@ from ._version import __version__
 from .api import dse
 from .graph import DiffusionGraph
 from .kernel import TruncationWarning
+from .monitor import History, TrainingMonitor
 from .mutual_information import dsmi
 from .results import ClassTerm, DSEResult, DSMIResult
 from .shannon import shannon_entropy
@@ -29,4 +30,6 @@ __all__ = [
     "DSEResult",
     "DSMIResult",
     "ClassTerm",
+    "TrainingMonitor",
+    "History",
 ]
