@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import joblib
-import threadpoolctl  # type: ignore[import-untyped]
+import threadpoolctl
 from tqdm import tqdm
 
 from ._validation import _describe, check_int

@@ -84,7 +84,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
-import threadpoolctl  # type: ignore[import-untyped]
+import threadpoolctl
 
 from . import _lanczos_jit, _memory, _progress
 from ._validation import _describe, check_choice, check_int, check_random_state
