@@ -125,3 +125,48 @@ def test_two_hop_widening(rng, monkeypatch):
         found += len(want & set(row.tolist()))
         total += len(want)
     assert found / total > 0.99  # two hops of 20 find nearly all in-radius points in 3-d
+
+
+def test_radius_query_lists_exactly_the_points_in_radius(rng):
+    X = rng.normal(size=(500, 4))
+    X[7] = X[3]  # a duplicate: distance exactly 0, listed after self
+    s = _ExactSearcher(X)
+    rows = np.array([3, 7, 0, 499, 250])
+    radius = np.array([0.9, 0.9, 1.3, 0.01, 2.0])
+    indptr, idx, dist, trunc = s.query_radius(rows, radius, 500)
+    D = np.sqrt(((X[rows][:, None] - X[None]) ** 2).sum(-1))
+    assert not trunc.any()
+    for r, i in enumerate(rows):
+        got = idx[indptr[r]:indptr[r + 1]]
+        d = dist[indptr[r]:indptr[r + 1]]
+        assert got[0] == i and d[0] == 0.0
+        want = np.nonzero(D[r] <= radius[r])[0]
+        assert set(got.tolist()) == set(want.tolist())
+        np.testing.assert_allclose(d, D[r, got], atol=1e-12)
+        order = np.lexsort((got[1:], d[1:]))  # ascending by (distance, index)
+        np.testing.assert_array_equal(order, np.arange(len(got) - 1))
+    assert idx[indptr[0] + 1] == 7 and dist[indptr[0] + 1] == 0.0
+
+
+def test_radius_query_caps_and_reports_truncation(rng):
+    X = rng.normal(size=(300, 2))
+    s = _ExactSearcher(X)
+    rows = np.arange(300)
+    indptr, idx, dist, trunc = s.query_radius(rows, np.full(300, 10.0), 21)
+    assert trunc.all() and np.all(np.diff(indptr) == 21)
+    knn_idx, knn_dist = s.query(rows, 21)  # the cap keeps the 21 nearest
+    np.testing.assert_allclose(dist.reshape(300, 21), knn_dist, atol=1e-12)
+
+
+def test_radius_widening_gives_the_rounds_kernel(rng, monkeypatch):
+    from fastdse import kernel as kn
+
+    X = rng.uniform(size=(700, 64))  # concentrated distances: most rows need widening
+    K_radius, info = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                        return_info=True)
+    assert info["rounds"] == 1 and info["widened_rows"] > 0
+    monkeypatch.delattr(_ExactSearcher, "query_radius")
+    K_rounds, info2 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                         return_info=True)
+    assert info2["rounds"] >= 1
+    assert (K_radius != K_rounds).nnz == 0

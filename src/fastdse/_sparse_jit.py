@@ -108,6 +108,61 @@ def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
         _exact_list_row(X, self_i, out_idx[r], out_dist[r], size)
 
 
+@pjit
+def radius_count_from_gram(G, sq_rows, sq_all, rows, lim_rows):  # pragma: no cover - jitted
+    """Count, per query row, the points whose Gram-expanded squared distance is <= its limit.
+
+    The point itself always counts. ``lim_rows`` holds each row's squared
+    radius with a safety margin; the Gram expansion's rounding (a few ulps of
+    ``sq_i + sq_j``) is allowed for with ``1e-12 * (sq_i + sq_j)``, so no
+    point truly inside the radius is missed.
+    """
+    b, n = G.shape
+    counts = np.zeros(b, dtype=np.int64)
+    for r in prange(b):
+        lim = lim_rows[r]
+        me = rows[r]
+        c = 0
+        for j in range(n):
+            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
+            if j == me or v <= lim + 1e-12 * (sq_rows[r] + sq_all[j]):
+                c += 1
+        counts[r] = c
+    return counts
+
+
+@pjit
+def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx,
+                          out_dist):  # pragma: no cover - jitted
+    """Fill the ragged lists counted by :func:`radius_count_from_gram`.
+
+    Self first with distance 0, then the candidates with Euclidean distances
+    recomputed from differences, ascending by (distance, index).
+    """
+    b, n = G.shape
+    for r in prange(b):
+        lim = lim_rows[r]
+        me = rows[r]
+        lo = indptr[r]
+        p = lo + 1
+        out_idx[lo] = me
+        out_dist[lo] = 0.0
+        for j in range(n):
+            if j == me:
+                continue
+            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
+            if v <= lim + 1e-12 * (sq_rows[r] + sq_all[j]):
+                out_idx[p] = j
+                out_dist[p] = np.sqrt(_sqdist(X, me, j))
+                p += 1
+        # candidates were appended by ascending index: a stable sort keeps index order on ties
+        order = np.argsort(out_dist[lo + 1:p], kind="mergesort")
+        idx_sorted = out_idx[lo + 1:p][order]
+        dist_sorted = out_dist[lo + 1:p][order]
+        out_idx[lo + 1:p] = idx_sorted
+        out_dist[lo + 1:p] = dist_sorted
+
+
 @jit_sum
 def _sqdist(X, i, j):  # pragma: no cover - jitted
     """Squared Euclidean distance between rows ``i`` and ``j`` of ``X`` (vectorisable sum)."""

@@ -131,6 +131,69 @@ def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
     return idx, dist
 
 
+#: Relative margin on the radius of a radius query: points out to ``radius * (1 + margin)``
+#: are listed, so rounding never drops a point the kernel keeps (the kernel's own threshold
+#: test then decides).
+RADIUS_MARGIN = 1e-9
+
+
+def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: np.ndarray,
+                       cap1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """List every point within ``radius[i]`` of each point ``rows[i]``, by blocked BLAS.
+
+    One Gram pass: each block of rows is screened by the Gram expansion of the
+    squared distance (with a margin), the candidates' distances recomputed from
+    differences and sorted, self first. Lists longer than ``cap1`` keep their
+    ``cap1`` nearest.
+
+    Returns
+    -------
+    indptr : int64 (b + 1,)
+    idx : int64 (nnz,)
+    dist : float64 (nnz,)
+    truncated : bool (b,)
+        Rows with more than ``cap1`` points (self included) within their radius.
+    """
+    n = X.shape[0]
+    b = len(rows)
+    lim = (radius * (1.0 + RADIUS_MARGIN)) ** 2
+    block = max(1, min(b, _BLOCK_BYTES // (8 * n)))
+    parts_len, parts_idx, parts_dist = [], [], []
+    truncated = np.zeros(b, dtype=bool)
+    with _progress.bar(b, f"kNN radius (exact, n={n})", unit="pt") as bar:
+        for start in range(0, b, block):
+            r = rows[start:start + block]
+            G = X[r] @ X.T
+            counts = _sparse_jit.radius_count_from_gram(G, sq[r], sq, r, lim[start:start + len(r)])
+            indptr = np.zeros(len(r) + 1, dtype=np.int64)
+            np.cumsum(counts, out=indptr[1:])
+            idx = np.empty(indptr[-1], dtype=np.int64)
+            dist = np.empty(indptr[-1], dtype=np.float64)
+            _sparse_jit.radius_fill_from_gram(G, sq[r], sq, r, lim[start:start + len(r)], X,
+                                              indptr, idx, dist)
+            del G
+            long_rows = np.nonzero(counts > cap1)[0]
+            if len(long_rows):
+                # more than cap1 listed: truncated if the (cap1 + 1)-th is truly inside
+                truncated[start + long_rows] = (
+                    dist[indptr[long_rows] + cap1] <= radius[start + long_rows])
+                keep = np.ones(indptr[-1], dtype=bool)
+                for i in long_rows:
+                    keep[indptr[i] + cap1:indptr[i + 1]] = False
+                idx, dist = idx[keep], dist[keep]
+                counts = np.minimum(counts, cap1)
+            parts_len.append(counts)
+            parts_idx.append(idx)
+            parts_dist.append(dist)
+            bar.update(len(r))
+    lengths = np.concatenate(parts_len) if parts_len else np.zeros(0, dtype=np.int64)
+    out_indptr = np.zeros(b + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_indptr[1:])
+    out_idx = np.concatenate(parts_idx) if parts_idx else np.zeros(0, dtype=np.int64)
+    out_dist = np.concatenate(parts_dist) if parts_dist else np.zeros(0)
+    return out_indptr, out_idx, out_dist, truncated
+
+
 class _ExactSearcher:
     """Exact neighbour queries of points of ``X`` (by row number)."""
 
@@ -142,6 +205,12 @@ class _ExactSearcher:
 
     def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
         return _exact_rows(self.X, self.sq, np.asarray(rows, dtype=np.int64), k1)
+
+    def query_radius(self, rows: np.ndarray, radius: np.ndarray, cap1: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Every point within ``radius[i]`` of ``rows[i]`` (at most ``cap1``), one pass."""
+        return _exact_radius_rows(self.X, self.sq, np.asarray(rows, dtype=np.int64),
+                                  np.asarray(radius, dtype=np.float64), cap1)
 
 
 # --------------------------------------------------------------------------- pynndescent
@@ -186,6 +255,15 @@ class _PynndescentSearcher:
         _sparse_jit.self_first_rows_inplace(idx, dist, rows)
         _sparse_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
         return idx, dist
+
+    def query_radius(self, rows: np.ndarray, radius: np.ndarray, cap1: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Exact radius query when it costs at most EXACT_WIDEN_MAX_PAIRS distances."""
+        if len(rows) * self.X.shape[0] > EXACT_WIDEN_MAX_PAIRS:
+            return None
+        if self._exact is None:
+            self._exact = _ExactSearcher(self.X)
+        return self._exact.query_radius(rows, radius, cap1)
 
     def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
         # Re-search: exact when it costs at most EXACT_WIDEN_MAX_PAIRS distances, else the
@@ -386,6 +464,18 @@ def widen_to_radius(
         truncated.append(need[counts > cap1])
         need = need[~covered & (counts <= cap1)]
     rounds = 0
+    radius_query = getattr(searcher, "query_radius", None)
+    found = radius_query(need, radius[need], cap1) if (
+        radius_query is not None and len(need) and k1 < cap1) else None
+    if found is not None:
+        # one exact pass lists every in-radius point (rather than rounds of growing k-NN)
+        r_indptr, r_idx, r_dist, r_trunc = found
+        final_src[need] = len(sources)
+        final_pos[need] = np.arange(len(need))
+        sources.append((r_indptr, r_idx, r_dist))
+        truncated.append(need[r_trunc])
+        need = need[:0]
+        rounds = 1
     cur = k1
     while len(need) and cur < cap1:
         cur = min(cur * multiplier, cap1)
