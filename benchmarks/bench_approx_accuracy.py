@@ -79,8 +79,8 @@ def main():
 
         threadpool_limits(args.blas_threads)
     sizes = [2000] if args.quick else [n for n in (2000, 5000, 10000, 20000) if n <= args.max_n]
-    # exact eigvalsh at n = 20,000 takes minutes per case on 2 cores: one shape there
-    big_shapes = {"blobs (unequal size, spread)"}
+    # exact eigenvalues at n = 20,000 take minutes per case on 2 cores: two shapes there
+    big_shapes = {"blobs (unequal size, spread)", "swiss roll in 50-d"}
     rows = []
     start_all = time.perf_counter()
     for name, make in SHAPES.items():

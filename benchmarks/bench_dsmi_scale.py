@@ -260,7 +260,8 @@ def agreement(n=4000, ts=(1.0, 5.0)):
                        "exact_s": round(t1 - t0, 1), "approx_s": round(t2 - t1, 1)}
                 rows.append(row)
                 print(row, flush=True)
-    path = OUT / "dsmi_agreement.csv"
+    # n = 2,000 keeps the original file name; other sizes get their own file
+    path = OUT / ("dsmi_agreement.csv" if n == 2000 else f"dsmi_agreement_n{n}.csv")
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
