@@ -229,3 +229,20 @@ def test_row_order_invariance(seed, kernel):
     Kp = sparse_affinity(X[perm], kernel, sigma=0.5, neighbors="exact")
     np.testing.assert_allclose(Kp.toarray(), K.toarray()[np.ix_(perm, perm)], rtol=1e-12,
                                atol=1e-13)
+
+
+def test_approximate_neighbours_get_exact_bandwidths_from_the_radius_pass(rng):
+    from fastdse.neighbors import knn_search
+
+    X = rng.uniform(size=(700, 256))  # concentrated distances: every row is widened
+    exact, info_exact = sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                        return_info=True)
+    # an "approximate" search that missed each point's three nearest neighbours
+    idx, dist = knn_search(X, 24, method="exact")
+    approx = (np.hstack([idx[:, :1], idx[:, 4:]]), np.hstack([dist[:, :1], dist[:, 4:]]))
+    assert np.all(approx[1][:, 5] > dist[:, 5])  # its 5th-neighbour bandwidths are too wide
+    K, info = sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=approx,
+                              return_info=True)
+    assert info["exact_bandwidth_rows"] == 700
+    np.testing.assert_allclose(K.toarray(), exact.toarray(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(info["bandwidth"], info_exact["bandwidth"], rtol=1e-15)

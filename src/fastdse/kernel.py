@@ -217,6 +217,16 @@ def _kernel_scale(kernel: str, dist: np.ndarray, knn: int, decay: float, sigma: 
     return np.full(n, sigma * np.sqrt(2.0)), 2.0
 
 
+def _exact_bandwidths(scale: np.ndarray, rows: np.ndarray, indptr: np.ndarray,
+                      nd: np.ndarray, knn: int) -> np.ndarray:
+    """Alpha-decay bandwidths of ``rows`` from their complete in-radius lists (self first)."""
+    scale = scale.copy()
+    lengths = indptr[rows + 1] - indptr[rows]
+    rows = rows[lengths > knn]
+    scale[rows] = np.maximum(nd[indptr[rows] + knn], np.finfo(np.float64).eps)
+    return scale
+
+
 def _estimate_dropped_mass(
     X: np.ndarray,
     truncated: np.ndarray,
@@ -290,7 +300,17 @@ def _sparse_affinity(
             searcher, idx, dist, radius, max_neighbors=max_neighbors,
             multiplier=SEARCH_MULTIPLIER)
         del idx, dist
+        radius_rows = winfo.pop("radius_rows")
+        corrected = 0
+        if kernel == "alpha_decay" and method != "exact" and len(radius_rows):
+            # An approximate search can overestimate the knn-th neighbour distance (it may
+            # miss closer points). Rows listed by an exact radius query hold every point
+            # within radius >= that distance, so their true knn-th neighbour is in the list:
+            # take the bandwidth from it (the smaller radius is covered by the same list).
+            scale = _exact_bandwidths(scale, radius_rows, indptr, nd, knn)
+            corrected = len(radius_rows)
         info.update(winfo)
+        info["exact_bandwidth_rows"] = corrected
         info["max_neighbors"] = max_neighbors
         counts = _sparse_jit.decay_kernel_counts(indptr, nd, scale, power, thresh)
         out_indptr = np.zeros(n + 1, dtype=np.int64)

@@ -425,7 +425,10 @@ def widen_to_radius(
     truncated : int64 (m,)
         Rows still short of their radius at the cap.
     info : dict
-        ``rounds``, ``widened_rows``, ``two_hop_rows`` and ``widen_seconds``.
+        ``rounds``, ``widened_rows``, ``two_hop_rows``, ``widen_seconds`` and
+        ``radius_rows``: the rows listed by one exact radius query (every point
+        within the radius, so their lists also hold their exact nearest
+        neighbours).
     """
     start = time.perf_counter()
     n, k1 = indices.shape
@@ -464,6 +467,7 @@ def widen_to_radius(
         truncated.append(need[counts > cap1])
         need = need[~covered & (counts <= cap1)]
     rounds = 0
+    radius_rows = np.zeros(0, dtype=np.int64)
     radius_query = getattr(searcher, "query_radius", None)
     found = radius_query(need, radius[need], cap1) if (
         radius_query is not None and len(need) and k1 < cap1) else None
@@ -474,6 +478,7 @@ def widen_to_radius(
         final_pos[need] = np.arange(len(need))
         sources.append((r_indptr, r_idx, r_dist))
         truncated.append(need[r_trunc])
+        radius_rows = need
         need = need[:0]
         rounds = 1
     cur = k1
@@ -506,5 +511,6 @@ def widen_to_radius(
             _sparse_jit.copy_ragged_rows(sp_, si, sd, final_pos[rows], indptr, rows, nbr, dist)
     info = {"rounds": rounds, "two_hop_rows": two_hop_rows,
             "widened_rows": int(np.count_nonzero(final_src > 0)),
+            "radius_rows": radius_rows,
             "widen_seconds": time.perf_counter() - start}
     return indptr, nbr, dist, truncated_rows, info
