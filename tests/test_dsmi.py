@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import fastdse
 from fastdse.mutual_information import discretize
@@ -222,3 +223,22 @@ def test_result_info(blobs):
     assert res.info["n_evaluations"] == 16 and res.info["n_classes"] == 4
     assert res.info["n_jobs"] == 1
     assert set(res.info["timings"]) >= {"labels", "dse_wall", "dse_sum", "total"}
+
+
+def test_precomputed_fixed_bandwidth_affinity_equals_points():
+    from fastdse.kernel import dense_affinity
+
+    rng = np.random.default_rng(5)
+    labels = np.repeat([0, 1, 2], 60)
+    Z = rng.normal(size=(180, 4)) + 3.0 * labels[:, None]
+    K = dense_affinity(Z, "gaussian", knn=5, decay=40.0, sigma=2.0, thresh=0.0)
+    from_points = fastdse.dsmi(Z, labels, [1, 4], kernel="gaussian", sigma=2.0, mode="exact",
+                               random_state=3)
+    from_K = fastdse.dsmi(K, labels, [1, 4], kernel="precomputed", mode="exact",
+                          random_state=3)
+    np.testing.assert_allclose(from_K.value, from_points.value, rtol=1e-10, atol=1e-12)
+    sparse_K = fastdse.dsmi(sp.csr_matrix(K), labels, [1, 4], kernel="precomputed",
+                            mode="exact", random_state=3)
+    np.testing.assert_allclose(sparse_K.value, from_points.value, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="square"):
+        fastdse.dsmi(K[:, :-1], labels, kernel="precomputed")

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import threadpoolctl
 
 from . import _inputs, _parallel, _progress
@@ -212,6 +213,18 @@ def _dse_task(
     else:
         rows = np.sort(rng.choice(Z.shape[0], size=task.size, replace=False))
     kw = dict(graph_kw)
+    if kw["kernel"] == "precomputed":
+        # the induced sub-affinity of the evaluation's points
+        sub = Z[rows][:, rows] if sp.issparse(Z) else Z[np.ix_(rows, rows)]
+        with contextlib.ExitStack() as stack:
+            if inner_n_jobs == 1:
+                stack.enter_context(numba_threads(1))
+                stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
+            graph = DiffusionGraph(sub, t_hint=ts, n_jobs=inner_n_jobs, random_state=rng,
+                                   progress=False, **kw)
+            graph._log_level = logging.DEBUG
+            res = graph.dse(ts, base=base)
+        return _task_result(task, res, start)
     if kw["kernel"] == "gaussian":
         # knn only sizes the first neighbour search of a fixed-bandwidth kernel (which is
         # then widened to the kernel's radius): cap it for small classes
@@ -224,6 +237,10 @@ def _dse_task(
                                progress=False, **kw)
         graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
         res = graph.dse(ts, base=base)
+    return _task_result(task, res, start)
+
+
+def _task_result(task: _Task, res: Any, start: float) -> _TaskResult:
     bias = res.info.get("quadrature_bias")
     return _TaskResult(
         cls=task.cls,
@@ -289,8 +306,11 @@ def dsmi(
     Z : array-like of shape (n, d)
         Points (e.g. embeddings): anything :func:`fastdse.dse` accepts as
         points (numpy, pandas, torch, AnnData with ``use_rep``, scipy.sparse
-        features); not a precomputed affinity, since every class and subset
-        gets its own kernel.
+        features). With ``kernel="precomputed"``: an (n, n) affinity matrix
+        (dense or sparse); every class and subset then uses its induced
+        sub-matrix, which equals rebuilding the kernel on those points for a
+        fixed-bandwidth kernel such as the Gaussian, but not for adaptive
+        kernels (alpha-decay bandwidths depend on which neighbours are present).
     Y : array-like of shape (n,) or (n, d'), or str
         Discrete labels (ints, bools, strings, a pandas Series or categorical,
         a torch tensor; a column name of ``Z.obs`` when ``Z`` is an AnnData),
@@ -385,17 +405,23 @@ def dsmi(
             f"t must be a positive number or a sequence of them for dsmi; got {t!r}. Choose t "
             "on the whole cloud first, e.g. t = fastdse.dse(Z, t='auto').t"
         )
-    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep)
-    if resolved.affinity is not None:
+    kernel = check_choice(kernel, "kernel", (*KERNELS, "precomputed"))
+    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep, precomputed=kernel == "precomputed")
+    if resolved.source == "graphtools":
         raise TypeError(
             "Z must be points for dsmi; got a graphtools graph. DSMI rebuilds the kernel on "
             "every class and random subset, which needs the points themselves (pass the "
-            "data the graph was built from)"
+            "data the graph was built from); a fixed-bandwidth affinity matrix can be passed "
+            "with kernel='precomputed'"
         )
-    Zc = check_points(resolved.points, "Z")
+    if kernel == "precomputed":
+        if mode == "landmark":
+            raise ValueError("mode='landmark' needs points; Z is a precomputed affinity")
+        Zc = _inputs.check_affinity(resolved.affinity, "Z")
+    else:
+        Zc = check_points(resolved.points, "Z")
     ts, scalar = check_t(t)
     mode = check_choice(mode, "mode", MODES)
-    kernel = check_choice(kernel, "kernel", KERNELS)
     knn = check_int(knn, "knn", low=1)
     decay = check_float(decay, "decay", low=0.0, low_open=True)
     if sigma is not None:
@@ -509,7 +535,8 @@ def _dsmi(Zc: np.ndarray, Y: Any, ts: np.ndarray, scalar: bool, start: float, *,
     t_tasks = time.perf_counter()
     _progress.logger.info(
         "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
-        n, Zc.shape[1], n_classes, len(tasks), num_repetitions + 1, outer)
+        n, Zc.shape[1] if kernel != "precomputed" else n, n_classes, len(tasks),
+        num_repetitions + 1, outer)
     results = _parallel.run_tasks(
         _dse_task, (Zc, inverse, graph_kw, ts, base, inner), tasks, n_jobs=n_jobs,
         progress=show, desc="DSMI", unit="DSE",
