@@ -215,16 +215,9 @@ def _dse_task(
     kw = dict(graph_kw)
     if kw["kernel"] == "precomputed":
         # the induced sub-affinity of the evaluation's points
-        sub = Z[rows][:, rows] if sp.issparse(Z) else Z[np.ix_(rows, rows)]
-        with contextlib.ExitStack() as stack:
-            if inner_n_jobs == 1:
-                stack.enter_context(numba_threads(1))
-                stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
-            graph = DiffusionGraph(sub, t_hint=ts, n_jobs=inner_n_jobs, random_state=rng,
-                                   progress=False, **kw)
-            graph._log_level = logging.DEBUG
-            res = graph.dse(ts, base=base)
-        return _task_result(task, res, start)
+        data = Z[rows][:, rows] if sp.issparse(Z) else Z[np.ix_(rows, rows)]
+    else:
+        data = Z[rows]
     if kw["kernel"] == "gaussian":
         # knn only sizes the first neighbour search of a fixed-bandwidth kernel (which is
         # then widened to the kernel's radius): cap it for small classes
@@ -233,14 +226,10 @@ def _dse_task(
         if inner_n_jobs == 1:
             stack.enter_context(numba_threads(1))
             stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
-        graph = DiffusionGraph(Z[rows], t_hint=ts, n_jobs=inner_n_jobs, random_state=rng,
+        graph = DiffusionGraph(data, t_hint=ts, n_jobs=inner_n_jobs, random_state=rng,
                                progress=False, **kw)
         graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
         res = graph.dse(ts, base=base)
-    return _task_result(task, res, start)
-
-
-def _task_result(task: _Task, res: Any, start: float) -> _TaskResult:
     bias = res.info.get("quadrature_bias")
     return _TaskResult(
         cls=task.cls,
