@@ -231,3 +231,16 @@ def test_resolve_is_lazy_about_optional_modules():
     assert not _inputs.is_pandas([1, 2])
     assert not _inputs.is_anndata(np.zeros(3))
     assert not _inputs.is_graphtools_graph(sp.eye(3))
+
+
+def test_tiny_precomputed_affinity_against_numpy():
+    # knn (unused by an affinity) does not limit n; the value is checked independently
+    K = np.array([[1.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.0]])
+    d = K.sum(1)
+    lam = np.abs(np.linalg.eigvalsh(K / np.sqrt(np.outer(d, d))))
+    expected = []
+    for t in (1, 2):
+        p = lam**t / np.sum(lam**t)
+        expected.append(-np.sum(p * np.log2(p)))
+    np.testing.assert_allclose(fastdse.dse(K, [1, 2], kernel="precomputed").value, expected,
+                               rtol=1e-12)

@@ -306,8 +306,8 @@ class DiffusionGraph:
             self.X_ = check_points(resolved.points, "X")
             self.kernel_ = self.kernel
             self.n = self.X_.shape[0]
-        self.knn = check_int(
-            knn, "knn", low=1, high=self.n - 1,
+        self.knn = check_int(  # unused by a precomputed affinity: no bound on n then
+            knn, "knn", low=1, high=self.n - 1 if self.X_ is not None else None,
             high_note=f" (n - 1, the number of other points; X has n={self.n})",
         )
         self.decay = check_float(decay, "decay", low=0.0, low_open=True)
