@@ -32,7 +32,8 @@ import joblib
 import threadpoolctl
 from tqdm import tqdm
 
-from ._validation import _describe, check_int
+from ._validation import _describe
+from ._validation import check_n_jobs as _check_n_jobs
 
 __all__ = ["PREFER", "check_n_jobs", "outer_n_jobs", "show_progress", "run_tasks"]
 
@@ -43,13 +44,7 @@ PREFER = "threads"
 
 def check_n_jobs(n_jobs: Any) -> int | None:
     """Validate ``n_jobs``: None, a positive integer, or a negative one (-1: all cores)."""
-    if n_jobs is None:
-        return None
-    n_jobs = check_int(n_jobs, "n_jobs")
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be None, a positive integer or a negative one (-1: all "
-                         "cores or all Dask worker threads); got 0")
-    return n_jobs
+    return _check_n_jobs(n_jobs, all_of="all cores or all Dask worker threads")
 
 
 def outer_n_jobs(n_jobs: int | None) -> int:

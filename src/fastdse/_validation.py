@@ -21,6 +21,7 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_random_state",
+    "check_n_jobs",
 ]
 
 
@@ -181,6 +182,17 @@ def check_choice(value: Any, name: str, choices: Mapping[str, Any] | Sequence[st
             f"{name} must be one of {', '.join(repr(v) for v in valid)}; got {value!r}"
         )
     return value
+
+
+def check_n_jobs(n_jobs: Any, all_of: str = "all cores") -> int | None:
+    """Validate ``n_jobs``: None, a positive integer, or a negative one (-1: ``all_of``)."""
+    if n_jobs is None:
+        return None
+    n_jobs = check_int(n_jobs, "n_jobs")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be None, a positive integer or a negative one (-1: "
+                         f"{all_of}); got 0")
+    return n_jobs
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

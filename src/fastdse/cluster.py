@@ -35,8 +35,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 from scipy.sparse.csgraph import connected_components
 
-from ._validation import check_choice, check_int, check_points, check_random_state
-from .neighbors import METHODS, _check_n_jobs
+from ._validation import check_choice, check_int, check_n_jobs, check_points, check_random_state
+from .neighbors import METHODS
 
 __all__ = ["spectral_clusters", "randomized_pca", "DENSE_EIGH_MAX_N"]
 
@@ -249,7 +249,7 @@ def spectral_clusters(
         max_features = check_int(max_features, "max_features", low=1)
     neighbors = check_choice(neighbors, "neighbors", ["auto", *METHODS])
     n_init = check_int(n_init, "n_init", low=1)
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = check_n_jobs(n_jobs)
     rng = check_random_state(random_state)
     seeds = [int(s) for s in rng.integers(2**31 - 1, size=4)]  # pca, neighbours, arpack, kmeans
     return _spectral_clusters(Yc, n_clusters, min(knn, n - 1), max_features, neighbors, n_init,

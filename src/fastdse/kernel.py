@@ -24,10 +24,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _dense_jit, _sparse_jit
-from ._validation import check_choice, check_float, check_int, check_points, check_random_state
+from ._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_n_jobs,
+    check_points,
+    check_random_state,
+)
 from .neighbors import (
     METHODS,
-    _check_n_jobs,
     _ExactSearcher,
     _resolve_method,
     _search,
@@ -375,7 +381,7 @@ def _check_sparse_params(n: int, kernel: Any, knn: Any, decay: Any, sigma: Any,
         max_neighbors = check_int(max_neighbors, "max_neighbors", low=knn)
     return {"kernel": kernel, "knn": knn, "decay": decay, "sigma": sigma, "thresh": thresh,
             "method": neighbors, "max_neighbors": max_neighbors,
-            "n_jobs": _check_n_jobs(n_jobs)}
+            "n_jobs": check_n_jobs(n_jobs)}
 
 
 def sparse_affinity(

@@ -28,7 +28,13 @@ import numba
 import numpy as np
 
 from . import _progress, _sparse_jit
-from ._validation import check_choice, check_int, check_points, check_random_state
+from ._validation import (
+    check_choice,
+    check_int,
+    check_n_jobs,
+    check_points,
+    check_random_state,
+)
 
 __all__ = [
     "METHODS",
@@ -98,16 +104,6 @@ def numba_threads(n_jobs: int | None) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(old)
-
-
-def _check_n_jobs(n_jobs: Any) -> int | None:
-    if n_jobs is None:
-        return None
-    n_jobs = check_int(n_jobs, "n_jobs")
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be None, a positive integer or a negative one (-1: all "
-                         "cores); got 0")
-    return n_jobs
 
 
 # --------------------------------------------------------------------------- exact
@@ -378,7 +374,7 @@ def knn_search(
             f"method={method!r} resolves to the exact search for n={n}"
         )
     rng = check_random_state(random_state)
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = check_n_jobs(n_jobs)
     idx, dist, _ = _search(X, k + 1, _resolve_method(method, n, X.shape[1]), rng, n_jobs,
                            pynndescent_params)
     return idx, dist
