@@ -433,168 +433,155 @@ def dsmi(
     show = _parallel.show_progress(progress)
     verbose = _progress.check_verbose(verbose)
     rng = check_random_state(random_state)
-    with _progress.reporting(False, verbose):
-        return _dsmi(Zc, Y, ts, scalar, start, mode=mode, kernel=kernel, knn=knn, decay=decay,
-                     sigma=sigma, thresh=thresh, anisotropy=anisotropy, n_clusters=n_clusters,
-                     num_repetitions=num_repetitions, y_kind=y_kind, clusters=clusters,
-                     base=base, neighbors=neighbors, n_probes=n_probes, n_steps=n_steps,
-                     n_deflate=n_deflate, n_jobs=n_jobs, show=show, rng=rng)
-
-
-def _dsmi(Zc: np.ndarray, Y: Any, ts: np.ndarray, scalar: bool, start: float, *, mode: str,
-          kernel: str, knn: int, decay: float, sigma: float | None, thresh: float | None,
-          anisotropy: float, n_clusters: int, num_repetitions: int, y_kind: str,
-          clusters: Any, base: float, neighbors: str, n_probes: int, n_steps: int,
-          n_deflate: int | str, n_jobs: int | None, show: bool, rng: np.random.Generator
-          ) -> DSMIResult:
-    """Compute DSMI from validated arguments (see :func:`dsmi`)."""
-    n = Zc.shape[0]
-
-    if clusters is not None:
-        labels = np.asarray(_inputs.to_numpy(clusters, "clusters"))
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels[:, 0]
-        if labels.ndim != 1:
-            raise ValueError(f"clusters must be 1-D labels of length n; got {_describe(labels)}")
-        name = "clusters"
-    else:
-        y_len = np.shape(Y)[0] if np.ndim(Y) > 0 else None
-        if y_len != n:
-            raise ValueError(
-                f"Z and Y must have the same number of points; got Z with {n} and Y with "
-                f"{y_len if y_len is not None else 'a scalar'}"
-            )
-        labels = discretize(Y, n_clusters=n_clusters, kind=y_kind, random_state=rng,
-                            n_jobs=n_jobs)
-        name = "Y"
-    if labels.shape[0] != n:
-        raise ValueError(
-            f"Z and {name} must have the same number of points; got Z with {n} and {name} "
-            f"with {labels.shape[0]}"
-        )
-    t_labels = time.perf_counter() - start
-    _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
-    try:
-        classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    except TypeError as exc:
-        raise TypeError(f"{name} labels must be mutually comparable (one type); {exc}") from exc
-    inverse = inverse.reshape(-1)
-    if classes.shape[0] < 2:
-        raise ValueError(
-            f"{name} has a single class ({_label_value(classes[0])!r}); DSMI needs at least "
-            "2 classes"
-        )
-    min_size = knn + 1 if kernel == "alpha_decay" else 2
-    small = counts < min_size
-    if np.any(small):
-        i = int(np.argmax(small))
-        need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
-                if kernel == "alpha_decay" else "at least 2 points")
-        raise ValueError(
-            f"class {_label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
-            f"class needs {need}. Merge rare classes, use fewer bins (n_clusters) or a "
-            "smaller knn."
-        )
-    if not isinstance(n_deflate, str) and n_deflate > counts.min() - 1:
-        i = int(np.argmin(counts))
-        raise ValueError(
-            f"n_deflate must be <= {counts[i] - 1} (the size of the smallest class, "
-            f"{_label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
-            f"{n_deflate}"
-        )
-    graph_kw = dict(
-        mode=mode, kernel=kernel, knn=knn, decay=decay, sigma=sigma, thresh=thresh,
-        anisotropy=anisotropy, neighbors=neighbors, n_probes=n_probes, n_steps=n_steps,
-        n_deflate=n_deflate,
-    )
-    n_classes = classes.shape[0]
-    # one independent stream per class, and per task within it: results depend neither on
-    # n_jobs nor on the order in which tasks finish
-    class_seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(n_classes)
-    tasks = []
-    for c in range(n_classes):
-        task_seeds = class_seeds[c].spawn(num_repetitions + 1)
-        tasks.append(_Task(c, -1, int(counts[c]), task_seeds[0]))
-        tasks.extend(_Task(c, r, int(counts[c]), task_seeds[r + 1])
-                     for r in range(num_repetitions))
-    # largest first: balances the load when tasks run side by side (order changes no number)
-    tasks.sort(key=lambda task: -task.size)
-    outer = _parallel.outer_n_jobs(n_jobs)
-    inner = 1 if (outer > 1 or n_jobs == 1) else None
-    t_tasks = time.perf_counter()
-    _progress.logger.info(
-        "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
-        n, Zc.shape[1] if kernel != "precomputed" else n, n_classes, len(tasks),
-        num_repetitions + 1, outer)
-    results = _parallel.run_tasks(
-        _dse_task, (Zc, inverse, graph_kw, ts, base, inner), tasks, n_jobs=n_jobs,
-        progress=show, desc="DSMI", unit="DSE",
-    )
-    t_tasks = time.perf_counter() - t_tasks
-
-    m = ts.shape[0]
-    cond = np.empty((n_classes, m))
-    cond_err = np.empty((n_classes, m))
-    reps = np.empty((n_classes, num_repetitions, m))
-    rep_err = np.empty((n_classes, num_repetitions, m))
-    modes = set()
-    bias = np.zeros(m)
-    for res in results:
-        modes.add(res.mode)
-        if res.quadrature_bias is not None:
-            bias = np.maximum(bias, res.quadrature_bias)
-        if res.rep < 0:
-            cond[res.cls], cond_err[res.cls] = res.value, res.stderr
+    with _progress.reporting(False, verbose):  # a stderr log handler when verbose
+        n = Zc.shape[0]
+        if clusters is not None:
+            labels = np.asarray(_inputs.to_numpy(clusters, "clusters"))
+            if labels.ndim == 2 and labels.shape[1] == 1:
+                labels = labels[:, 0]
+            if labels.ndim != 1:
+                raise ValueError(
+                    f"clusters must be 1-D labels of length n; got {_describe(labels)}")
+            name = "clusters"
         else:
-            reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
-    uncond = reps.mean(axis=1)
-    # the mean over subsets: its spread holds the subsets' variation and their probe noise;
-    # never less than the probe noise alone (the only part left with one repetition)
-    probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
-    if num_repetitions > 1:
-        uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
-    else:
-        uncond_var = probe_var
-    var = uncond_var + cond_err**2
-    per_class = [
-        ClassTerm(
-            label=_label_value(classes[c]),
-            size=int(counts[c]),
-            conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
-            unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
-            unconditional_reps=reps[c, :, 0].copy() if scalar else reps[c].copy(),
+            y_len = np.shape(Y)[0] if np.ndim(Y) > 0 else None
+            if y_len != n:
+                raise ValueError(
+                    f"Z and Y must have the same number of points; got Z with {n} and Y with "
+                    f"{y_len if y_len is not None else 'a scalar'}"
+                )
+            labels = discretize(Y, n_clusters=n_clusters, kind=y_kind, random_state=rng,
+                                n_jobs=n_jobs)
+            name = "Y"
+        if labels.shape[0] != n:
+            raise ValueError(
+                f"Z and {name} must have the same number of points; got Z with {n} and {name} "
+                f"with {labels.shape[0]}"
+            )
+        t_labels = time.perf_counter() - start
+        _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
+        try:
+            classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        except TypeError as exc:
+            raise TypeError(
+                f"{name} labels must be mutually comparable (one type); {exc}") from exc
+        inverse = inverse.reshape(-1)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"{name} has a single class ({_label_value(classes[0])!r}); DSMI needs at least "
+                "2 classes"
+            )
+        min_size = knn + 1 if kernel == "alpha_decay" else 2
+        small = counts < min_size
+        if np.any(small):
+            i = int(np.argmax(small))
+            need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
+                    if kernel == "alpha_decay" else "at least 2 points")
+            raise ValueError(
+                f"class {_label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
+                f"class needs {need}. Merge rare classes, use fewer bins (n_clusters) or a "
+                "smaller knn."
+            )
+        if not isinstance(n_deflate, str) and n_deflate > counts.min() - 1:
+            i = int(np.argmin(counts))
+            raise ValueError(
+                f"n_deflate must be <= {counts[i] - 1} (the size of the smallest class, "
+                f"{_label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
+                f"{n_deflate}"
+            )
+        graph_kw = dict(
+            mode=mode, kernel=kernel, knn=knn, decay=decay, sigma=sigma, thresh=thresh,
+            anisotropy=anisotropy, neighbors=neighbors, n_probes=n_probes, n_steps=n_steps,
+            n_deflate=n_deflate,
         )
-        for c in range(n_classes)
-    ]
-    p = counts / n
-    value = (p[:, None] * (uncond - cond)).sum(axis=0)
-    stderr = np.sqrt((p[:, None] ** 2 * var).sum(axis=0))
-    info: dict[str, Any] = {
-        "num_repetitions": num_repetitions,
-        "n_classes": int(n_classes),
-        "n_evaluations": len(tasks),
-        "n_jobs": outer,
-        "timings": {
-            "labels": t_labels,
-            "dse_wall": t_tasks,
-            "dse_sum": float(sum(r.seconds for r in results)),
-            "total": time.perf_counter() - start,
-        },
-    }
-    if "approx" in modes:
-        info["quadrature_bias"] = float(bias[0]) if scalar else bias
-    _progress.logger.info(
-        "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
-        _fmt(value), _fmt(stderr), _fmt(ts), info["timings"]["total"], t_tasks,
-        info["timings"]["dse_sum"])
-    return DSMIResult(
-        value=float(value[0]) if scalar else value,
-        stderr=float(stderr[0]) if scalar else stderr,
-        per_class=per_class,
-        clusters=labels,
-        t=float(ts[0]) if scalar else ts,
-        n=n,
-        mode=modes.pop() if len(modes) == 1 else "mixed",
-        base=base,
-        info=info,
-    )
+        n_classes = classes.shape[0]
+        # one independent stream per class, and per task within it: results depend neither on
+        # n_jobs nor on the order in which tasks finish
+        class_seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(n_classes)
+        tasks = []
+        for c in range(n_classes):
+            task_seeds = class_seeds[c].spawn(num_repetitions + 1)
+            tasks.append(_Task(c, -1, int(counts[c]), task_seeds[0]))
+            tasks.extend(_Task(c, r, int(counts[c]), task_seeds[r + 1])
+                         for r in range(num_repetitions))
+        # largest first: balances the load when tasks run side by side (order changes no number)
+        tasks.sort(key=lambda task: -task.size)
+        outer = _parallel.outer_n_jobs(n_jobs)
+        inner = 1 if (outer > 1 or n_jobs == 1) else None
+        t_tasks = time.perf_counter()
+        _progress.logger.info(
+            "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
+            n, Zc.shape[1] if kernel != "precomputed" else n, n_classes, len(tasks),
+            num_repetitions + 1, outer)
+        results = _parallel.run_tasks(
+            _dse_task, (Zc, inverse, graph_kw, ts, base, inner), tasks, n_jobs=n_jobs,
+            progress=show, desc="DSMI", unit="DSE",
+        )
+        t_tasks = time.perf_counter() - t_tasks
+
+        m = ts.shape[0]
+        cond = np.empty((n_classes, m))
+        cond_err = np.empty((n_classes, m))
+        reps = np.empty((n_classes, num_repetitions, m))
+        rep_err = np.empty((n_classes, num_repetitions, m))
+        modes = set()
+        bias = np.zeros(m)
+        for res in results:
+            modes.add(res.mode)
+            if res.quadrature_bias is not None:
+                bias = np.maximum(bias, res.quadrature_bias)
+            if res.rep < 0:
+                cond[res.cls], cond_err[res.cls] = res.value, res.stderr
+            else:
+                reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
+        uncond = reps.mean(axis=1)
+        # the mean over subsets: its spread holds the subsets' variation and their probe noise;
+        # never less than the probe noise alone (the only part left with one repetition)
+        probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
+        if num_repetitions > 1:
+            uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
+        else:
+            uncond_var = probe_var
+        var = uncond_var + cond_err**2
+        per_class = [
+            ClassTerm(
+                label=_label_value(classes[c]),
+                size=int(counts[c]),
+                conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
+                unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
+                unconditional_reps=reps[c, :, 0].copy() if scalar else reps[c].copy(),
+            )
+            for c in range(n_classes)
+        ]
+        p = counts / n
+        value = (p[:, None] * (uncond - cond)).sum(axis=0)
+        stderr = np.sqrt((p[:, None] ** 2 * var).sum(axis=0))
+        info: dict[str, Any] = {
+            "num_repetitions": num_repetitions,
+            "n_classes": int(n_classes),
+            "n_evaluations": len(tasks),
+            "n_jobs": outer,
+            "timings": {
+                "labels": t_labels,
+                "dse_wall": t_tasks,
+                "dse_sum": float(sum(r.seconds for r in results)),
+                "total": time.perf_counter() - start,
+            },
+        }
+        if "approx" in modes:
+            info["quadrature_bias"] = float(bias[0]) if scalar else bias
+        _progress.logger.info(
+            "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
+            _fmt(value), _fmt(stderr), _fmt(ts), info["timings"]["total"], t_tasks,
+            info["timings"]["dse_sum"])
+        return DSMIResult(
+            value=float(value[0]) if scalar else value,
+            stderr=float(stderr[0]) if scalar else stderr,
+            per_class=per_class,
+            clusters=labels,
+            t=float(ts[0]) if scalar else ts,
+            n=n,
+            mode=modes.pop() if len(modes) == 1 else "mixed",
+            base=base,
+            info=info,
+        )
