@@ -47,7 +47,7 @@ AUTO_EXACT_MAX_N = 3000
 
 def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
     """Dense kernel, in-place normalisation, one symmetric eigvalsh."""
-    if graph.affinity_ is not None:
+    if graph.kernel_ == "precomputed":
         return _build_exact_precomputed(graph)
     X = graph.X_
     assert X is not None  # points, since no affinity was given
@@ -67,11 +67,24 @@ def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
     return measure
 
 
+def _take_affinity(graph: DiffusionGraph) -> Any:
+    """Hand the graph's private copy of a precomputed affinity to its operator builder.
+
+    The copy was made by validation (``_inputs.check_affinity``); the builder
+    normalises it in place, so the graph keeps no reference to it.
+    """
+    K = graph.affinity_
+    graph.affinity_ = None
+    return K
+
+
 def _build_exact_precomputed(graph: DiffusionGraph) -> SpectralMeasure:
-    """Build the exact measure of a precomputed affinity: one dense copy, eigvalsh."""
-    _memory.check_dense_fits(graph.n, 0)
-    K0 = graph.affinity_
-    K = K0.toarray() if sp.issparse(K0) else np.array(K0, order="C", copy=True)
+    """Build the exact measure of a precomputed affinity: normalised in place, eigvalsh."""
+    if sp.issparse(graph.affinity_):
+        _memory.check_dense_fits(graph.n, 0)
+    K0 = _take_affinity(graph)
+    K = K0.toarray() if sp.issparse(K0) else K0
+    del K0
     graph.degrees_ = normalize_dense_inplace(K, graph.anisotropy)
     measure = exact_measure(K, overwrite=True)
     del K
@@ -81,9 +94,10 @@ def _build_exact_precomputed(graph: DiffusionGraph) -> SpectralMeasure:
 def _precomputed_operator(graph: DiffusionGraph) -> tuple[Any, np.ndarray, np.ndarray, dict]:
     """Sparse operator of a precomputed affinity (the approx path's first stage)."""
     start = time.perf_counter()
-    K0 = graph.affinity_
+    K0 = _take_affinity(graph)
     A, degrees = normalize_sparse(sp.csr_matrix(K0) if not sp.issparse(K0) else K0,
-                                  graph.anisotropy, copy=True)
+                                  graph.anisotropy, copy=False)
+    del K0
     n_comp, labels = connected_components(A, directed=False)
     V = top_eigenvectors(degrees, labels)
     info = {"kernel": "precomputed", "anisotropy": graph.anisotropy,
@@ -105,7 +119,7 @@ def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
     from .normalize import build_sparse_operator
 
     start = time.perf_counter()
-    if graph.affinity_ is not None:
+    if graph.kernel_ == "precomputed":
         A, degrees, known, op_info = _precomputed_operator(graph)
     else:
         A, degrees, known, op_info = build_sparse_operator(
