@@ -382,7 +382,7 @@ def test_unexpected_errors_keep_their_traceback(monkeypatch):
 def test_header_detection(tmp_path, text, expected):
     path = tmp_path / "t.csv"
     path.write_text(text)
-    rows = _io._read_rows(str(path), ",")
+    rows = _io.read_rows(str(path), ",")
     assert _io._detect_header(rows) is expected
 
 

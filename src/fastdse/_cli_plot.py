@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import cli as _cli  # attributes are looked up at call time: cli may import this module
-from ._io import FORMATS, InputError, load_array
+from ._io import FORMATS, InputError, check_file, load_array, read_rows
 
 __all__ = ["configure", "run"]
 
@@ -106,18 +106,9 @@ def read_history(path: str) -> dict[str, list[float]]:
     Empty cells become NaN. Problems with the file raise
     :class:`fastdse._io.InputError` naming the file.
     """
-    _check_file(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            rows = [row for row in reader if row and any(cell.strip() for cell in row)]
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}: malformed CSV ({exc})") from exc
-    if not rows:
-        raise InputError(f"{path}: the file is empty")
-    header = [cell.strip() for cell in rows[0]]
+    check_file(path)
+    rows = read_rows(path, ",")  # stripped cells, same width on every row
+    header = rows[0]
     if "epoch" not in header:
         raise InputError(
             f"{path}: the header row must name an 'epoch' column; got columns: "
@@ -129,12 +120,7 @@ def read_history(path: str) -> dict[str, list[float]]:
         raise InputError(f"{path}: the file holds a header row but no data")
     columns: dict[str, list[float]] = {name: [] for name in header}
     for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise InputError(
-                f"{path}: line {i} has {len(row)} field(s) but the header has {len(header)}"
-            )
-        for name, cell in zip(header, row):
-            text = cell.strip()
+        for name, text in zip(header, row):
             try:
                 columns[name].append(float(text) if text else math.nan)
             except ValueError:
@@ -142,13 +128,6 @@ def read_history(path: str) -> dict[str, list[float]]:
                     f"{path}: non-numeric value {text!r} on line {i}, column {name!r}"
                 ) from None
     return columns
-
-
-def _check_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a file")
 
 
 def _check_output(path: str) -> None:
@@ -190,7 +169,7 @@ def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> None:
 def _draw_scaling(args: argparse.Namespace, ax: Any) -> None:
     from .plotting import plot_scaling
 
-    _check_file(args.file)
+    check_file(args.file)
     try:
         plot_scaling(args.file, ax=ax, x=args.x, y=args.y, by=args.by)
     except UnicodeDecodeError as exc:

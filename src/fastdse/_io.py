@@ -128,7 +128,20 @@ def _detect_header(rows: list[list[str]]) -> bool:
     return False
 
 
-def _read_rows(path: str, delimiter: str) -> list[list[str]]:
+def check_file(path: str) -> None:
+    """Raise :class:`InputError` unless ``path`` is an existing file."""
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a file")
+
+
+def read_rows(path: str, delimiter: str) -> list[list[str]]:
+    """Read a delimited text file into rows of stripped cells (blank lines skipped).
+
+    Rows must all have the same number of fields; problems raise
+    :class:`InputError` naming the file.
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = [
@@ -185,7 +198,7 @@ def _make_text_loader(delimiter: str) -> Callable[..., np.ndarray]:
     def load(path: str, key: str | None, header: bool | None, labels: bool) -> np.ndarray:
         if key is not None:
             raise InputError(f"{path}: --key applies to .npz files only")
-        rows = _read_rows(path, delimiter)
+        rows = read_rows(path, delimiter)
         has_header = _detect_header(rows) if header is None else header
         if has_header:
             rows = rows[1:]
@@ -246,10 +259,7 @@ def load_array(
             f"{path}: unknown file type {ext or '(no extension)'!r}; supported: "
             f"{', '.join(FORMATS)}"
         )
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a file")
+    check_file(path)
     try:
         return FORMATS[ext](path, key, header, labels)
     except InputError:
