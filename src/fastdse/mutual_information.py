@@ -60,7 +60,7 @@ from ._validation import (
 from .graph import MODES, NEIGHBOR_METHODS, DiffusionGraph
 from .kernel import KERNELS
 from .neighbors import numba_threads
-from .results import ClassTerm, DSMIResult
+from .results import ClassTerm, DSMIResult, _fmt
 
 __all__ = ["dsmi", "discretize"]
 
@@ -240,10 +240,6 @@ def _dse_task(
         quadrature_bias=None if bias is None else np.atleast_1d(np.asarray(bias)),
         seconds=time.perf_counter() - start,
     )
-
-
-def _fmt(values: np.ndarray) -> str:
-    return ", ".join(f"{v:.4g}" for v in values)
 
 
 def _label_value(label: Any) -> Any:
