@@ -158,15 +158,67 @@ def test_radius_query_caps_and_reports_truncation(rng):
     np.testing.assert_allclose(dist.reshape(300, 21), knn_dist, atol=1e-12)
 
 
-def test_radius_widening_gives_the_rounds_kernel(rng, monkeypatch):
+def test_fused_search_radius_query_and_rounds_give_the_same_kernel(rng, monkeypatch):
     from fastdse import kernel as kn
 
     X = rng.uniform(size=(700, 64))  # concentrated distances: most rows need widening
-    K_radius, info = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
-                                        return_info=True)
+    # neighbors="exact": one pass over the Gram matrix (search and widening fused)
+    K_fused, info = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                       return_info=True)
     assert info["rounds"] == 1 and info["widened_rows"] > 0
-    monkeypatch.delattr(_ExactSearcher, "query_radius")
-    K_rounds, info2 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+    first = knn_search(X, 35, method="exact")  # the fused pass's first lists (6 * (knn + 1))
+    # a given first search widened by one radius query ...
+    K_radius, info2 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first,
                                          return_info=True)
-    assert info2["rounds"] >= 1
-    assert (K_radius != K_rounds).nnz == 0
+    assert info2["rounds"] == 1 and info2["widened_rows"] == info["widened_rows"]
+    # ... and by graphtools-style rounds of growing exact k-NN searches
+    monkeypatch.delattr(_ExactSearcher, "query_radius")
+    K_rounds, info3 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first,
+                                         return_info=True)
+    assert info3["rounds"] >= 1
+    for K in (K_radius, K_rounds):
+        assert ((K != 0) != (K_fused != 0)).nnz == 0
+        np.testing.assert_allclose(K.toarray(), K_fused.toarray(), rtol=1e-12, atol=1e-15)
+
+
+
+
+def test_fused_search_widens_only_short_rows_and_threads_do_not_change_it(rng):
+    from fastdse import kernel as kn
+
+    # 64-d uniform points (concentrated distances: widened) and a 2-d Gaussian cloud far
+    # away (the 35th neighbour lies well beyond the radius: not widened)
+    flat = np.zeros((300, 64))
+    flat[:, :2] = rng.normal(size=(300, 2))
+    X = np.vstack([rng.uniform(size=(400, 64)), flat + 50.0])
+    K1, info1 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                   n_jobs=1, return_info=True)
+    K2, info2 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                   n_jobs=2, return_info=True)
+    assert 0 < info1["widened_rows"] < 700 and info1["widened_rows"] == info2["widened_rows"]
+    assert (K1 != K2).nnz == 0  # blocks in threads: the same numbers bit for bit
+    first = knn_search(X, 35, method="exact")
+    K_radius = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first)
+    assert ((K_radius != 0) != (K1 != 0)).nnz == 0
+    np.testing.assert_allclose(K_radius.toarray(), K1.toarray(), rtol=1e-12, atol=1e-15)
+
+
+def test_fused_search_reports_rows_cut_at_max_neighbors(rng):
+    from fastdse import kernel as kn
+
+    X = rng.uniform(size=(300, 64))
+    for cap in (10, 38):  # below the first search's 35 neighbours, and above
+        K, info = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                     max_neighbors=cap, return_info=True)
+        first = knn_search(X, 35, method="exact")
+        Kr, info_r = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first,
+                                        max_neighbors=cap, return_info=True)
+        assert info["truncated_rows"] == info_r["truncated_rows"] > 0
+        np.testing.assert_allclose(K.toarray(), Kr.toarray(), rtol=1e-12, atol=1e-15)
+        D = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+        radius = np.sort(D, axis=1)[:, 5] * np.log(1e4) ** (1 / 40)
+        inside = (D <= radius[:, None]).sum(1)  # self included
+        # a cap below the first lists: a row is reported when its 36th point (self included)
+        # is inside the radius; above: when more than cap + 1 points are
+        want = inside >= 36 if cap < 35 else inside > cap + 1
+        assert info["truncated_rows"] == np.count_nonzero(want)

@@ -41,7 +41,7 @@ def test_progress_bars_drawn_when_asked(capsys, monkeypatch, X):
     fastdse.dse(X, 1, mode="approx", neighbors="exact", n_deflate=0, random_state=0,
                 progress=True)
     err = capsys.readouterr().err
-    assert "kNN (exact, n=1200)" in err
+    assert "kNN + radius (exact, n=1200)" in err
     assert "Lanczos (20 probes, n=1200)" in err
 
 

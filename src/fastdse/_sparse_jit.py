@@ -131,13 +131,22 @@ def radius_count_from_gram(G, sq_rows, sq_all, rows, lim_rows):  # pragma: no co
     return counts
 
 
+#: A listed distance is taken from the Gram expansion ``sq_i + sq_j - 2 x_i.x_j`` when it is
+#: at least this fraction of ``sq_i + sq_j``, and recomputed from differences below. The
+#: expansion's rounding error is a few ulps of ``sq_i + sq_j`` (as in the dense path, which
+#: uses it throughout), so above the cut-off a squared distance is off by at most ~1e-12
+#: relative; below it, where the expansion cancels (near and duplicated points, data far
+#: from the origin), differences give full accuracy and exactly 0 for duplicates.
+GRAM_DISTANCE_MIN_RATIO = 1e-3
+
+
 @pjit
 def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx,
                           out_dist):  # pragma: no cover - jitted
     """Fill the ragged lists counted by :func:`radius_count_from_gram`.
 
-    Self first with distance 0, then the candidates with Euclidean distances
-    recomputed from differences, ascending by (distance, index).
+    Self first with distance 0, then the candidates ascending by (distance,
+    index); distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`.
     """
     b, n = G.shape
     for r in prange(b):
@@ -150,10 +159,14 @@ def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx
         for j in range(n):
             if j == me:
                 continue
-            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
-            if v <= lim + 1e-12 * (sq_rows[r] + sq_all[j]):
+            s = sq_rows[r] + sq_all[j]
+            v = G[r, j] * -2.0 + s
+            if v <= lim + 1e-12 * s:
                 out_idx[p] = j
-                out_dist[p] = np.sqrt(_sqdist(X, me, j))
+                if v >= GRAM_DISTANCE_MIN_RATIO * s:
+                    out_dist[p] = np.sqrt(v)
+                else:
+                    out_dist[p] = np.sqrt(_sqdist(X, me, j))
                 p += 1
         # candidates were appended by ascending index: a stable sort keeps index order on ties
         order = np.argsort(out_dist[lo + 1:p], kind="mergesort")
@@ -415,3 +428,102 @@ def copy_ragged_rows(src_indptr, src_idx, src_dist, src_pos, dst_indptr, dst_row
         for c in range(src_indptr[src_pos[r] + 1] - s):
             out_idx[q + c] = src_idx[s + c]
             out_dist[q + c] = src_dist[s + c]
+
+
+@pjit
+def _sort_rows_by_column(indptr, indices, data, out_indices, out_data):  # pragma: no cover
+    """Copy a CSR matrix's rows into ``out_*`` sorted by column index."""
+    n = indptr.shape[0] - 1
+    for i in prange(n):
+        lo = indptr[i]
+        hi = indptr[i + 1]
+        order = np.argsort(indices[lo:hi])
+        for c in range(hi - lo):
+            out_indices[lo + c] = indices[lo + order[c]]
+            out_data[lo + c] = data[lo + order[c]]
+
+
+@jit
+def _transpose_sorted(n, indptr, indices, data):  # pragma: no cover - jitted
+    """CSR of the transpose; each of its rows comes out sorted by column index."""
+    tptr = np.zeros(n + 1, dtype=np.int64)
+    for p in range(indptr[n]):
+        tptr[indices[p] + 1] += 1
+    for i in range(n):
+        tptr[i + 1] += tptr[i]
+    nxt = tptr[:-1].copy()
+    tind = np.empty(indptr[n], dtype=np.int64)
+    tdat = np.empty(indptr[n], dtype=np.float64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            tind[nxt[j]] = i
+            tdat[nxt[j]] = data[p]
+            nxt[j] += 1
+    return tptr, tind, tdat
+
+
+@pjit
+def _merge_half_sum(aptr, aind, adat, bptr, bind, bdat, out_ptr, out_ind, out_dat,
+                    count_only):  # pragma: no cover - jitted
+    """Row-wise ``(A + B) * 0.5`` of two column-sorted CSR matrices; zero sums dropped.
+
+    With ``count_only`` only the row lengths are written, to ``out_ptr[i + 1]``;
+    otherwise row ``i`` is written from ``out_ptr[i]``.
+    """
+    n = aptr.shape[0] - 1
+    for i in prange(n):
+        p = aptr[i]
+        pe = aptr[i + 1]
+        q = bptr[i]
+        qe = bptr[i + 1]
+        w = out_ptr[i]
+        c = 0
+        while p < pe or q < qe:
+            if q >= qe or (p < pe and aind[p] < bind[q]):
+                col = aind[p]
+                v = adat[p] + 0.0
+                p += 1
+            elif p >= pe or bind[q] < aind[p]:
+                col = bind[q]
+                v = 0.0 + bdat[q]
+                q += 1
+            else:
+                col = aind[p]
+                v = adat[p] + bdat[q]
+                p += 1
+                q += 1
+            if v != 0.0:
+                if not count_only:
+                    out_ind[w + c] = col
+                    out_dat[w + c] = v * 0.5
+                c += 1
+        if count_only:
+            out_ptr[i + 1] = c
+
+
+def symmetrize_half(indptr, indices, data):
+    """``(K + K^T) / 2`` of an ``n x n`` CSR matrix (rows in any column order).
+
+    The same numbers as scipy's ``(K + K.T) * 0.5`` (each sum formed once and
+    halved; sums that are exactly zero dropped), with sorted column indices,
+    in O(nnz) extra memory and without scipy's conversions.
+
+    Returns ``(indptr, indices, data)``: int64, int32 while ``n`` and the
+    number of entries fit in it (else int64), float64.
+    """
+    n = indptr.shape[0] - 1
+    indptr = np.asarray(indptr, dtype=np.int64)
+    s_ind = np.empty(indptr[-1], dtype=np.int64)
+    s_dat = np.empty(indptr[-1], dtype=np.float64)
+    _sort_rows_by_column(indptr, indices, data, s_ind, s_dat)
+    tptr, tind, tdat = _transpose_sorted(n, indptr, s_ind, s_dat)
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    _merge_half_sum(indptr, s_ind, s_dat, tptr, tind, tdat, out_ptr, s_ind[:0], s_dat[:0],
+                    True)
+    np.cumsum(out_ptr, out=out_ptr)
+    small = max(n, out_ptr[-1]) < np.iinfo(np.int32).max
+    out_ind = np.empty(out_ptr[-1], dtype=np.int32 if small else np.int64)
+    out_dat = np.empty(out_ptr[-1], dtype=np.float64)
+    _merge_half_sum(indptr, s_ind, s_dat, tptr, tind, tdat, out_ptr, out_ind, out_dat, False)
+    return (out_ptr.astype(np.int32) if small else out_ptr), out_ind, out_dat

@@ -23,7 +23,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import scipy.sparse as sp
 
-from . import _dense_jit, _sparse_jit
+from . import _blocks, _dense_jit, _sparse_jit
 from ._validation import (
     check_choice,
     check_float,
@@ -37,6 +37,7 @@ from .neighbors import (
     _ExactSearcher,
     _resolve_method,
     _search,
+    exact_knn_radius,
     numba_threads,
     widen_to_radius,
 )
@@ -68,7 +69,7 @@ def _centred_gram(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     X = np.asarray(X, dtype=np.float64)
     Xc = X - X.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)
-    G = Xc @ Xc.T
+    G = _blocks.gram(Xc)
     return G, sq, 16.0 * X.shape[1] * np.finfo(np.float64).eps
 
 
@@ -285,27 +286,50 @@ def _sparse_affinity(
     n = X.shape[0]
     info: dict[str, Any] = {}
     k1 = min(n, SEARCH_MULTIPLIER * (knn + 1))
+    factor = (-np.log(thresh)) ** (1.0 / (decay if kernel == "alpha_decay" else 2.0))
+
+    def radius_of(dist: np.ndarray) -> np.ndarray:
+        return _kernel_scale(kernel, dist, knn, decay, sigma)[0] * factor
+
+    requested = max_neighbors
+
+    def cap(first: int) -> int:
+        # lists may grow to max_neighbors (self excluded); the default never cuts the
+        # first search's lists
+        if requested is not None:
+            return min(requested, n - 1)
+        return min(max(first - 1, min(MAX_NEIGHBORS, MAX_LIST_ENTRIES // n)), n - 1)
+
     with numba_threads(n_jobs):
         if knn_result is None:
             method = _resolve_method(method, n, X.shape[1])
+        if knn_result is None and method == "exact":
+            # one pass over the Gram matrix finds the neighbours and widens to the radius
             t0 = time.perf_counter()
-            idx, dist, searcher = _search(X, k1, method, rng, n_jobs, pynndescent_params,
-                                          at_least=True)
+            max_neighbors = cap(k1)
+            indptr, nbr, nd, truncated, winfo, dist = exact_knn_radius(
+                X, k1, radius_of, max_neighbors)
             info["search_seconds"] = time.perf_counter() - t0
+            scale, power = _kernel_scale(kernel, dist, knn, decay, sigma)
         else:
-            idx, dist = knn_result
-            method = "precomputed"
-            searcher = _ExactSearcher(X)
+            if knn_result is None:
+                t0 = time.perf_counter()
+                idx, dist, searcher = _search(X, k1, method, rng, n_jobs, pynndescent_params,
+                                              at_least=True)
+                info["search_seconds"] = time.perf_counter() - t0
+            else:
+                idx, dist = knn_result
+                method = "precomputed"
+                searcher = _ExactSearcher(X)
+            scale, power = _kernel_scale(kernel, dist, knn, decay, sigma)
+            radius = radius_of(dist)
+            max_neighbors = cap(idx.shape[1])
+            indptr, nbr, nd, truncated, winfo = widen_to_radius(
+                searcher, idx, dist, radius, max_neighbors=max_neighbors,
+                multiplier=SEARCH_MULTIPLIER)
+            del idx
+        del dist
         info["neighbors"] = method
-        scale, power = _kernel_scale(kernel, dist, knn, decay, sigma)
-        radius = scale * (-np.log(thresh)) ** (1.0 / power)
-        if max_neighbors is None:
-            max_neighbors = max(idx.shape[1] - 1, min(MAX_NEIGHBORS, MAX_LIST_ENTRIES // n))
-        max_neighbors = min(max_neighbors, n - 1)
-        indptr, nbr, nd, truncated, winfo = widen_to_radius(
-            searcher, idx, dist, radius, max_neighbors=max_neighbors,
-            multiplier=SEARCH_MULTIPLIER)
-        del idx, dist
         radius_rows = winfo.pop("radius_rows")
         corrected = 0
         if kernel == "alpha_decay" and method != "exact" and len(radius_rows):
@@ -334,11 +358,12 @@ def _sparse_affinity(
         else:
             info.update(truncated_rows=0, dropped_mass_fraction=0.0,
                         max_row_dropped_fraction=0.0)
-    K = sp.csr_matrix((out_data, out_indices, out_indptr), shape=(n, n))
-    # (K + K^T) / 2: scipy's sparse add (no dense temporaries), canonical sorted CSR
-    K = (K + K.T).tocsr()
-    K.data *= 0.5
-    K.sort_indices()
+    # (K + K^T) / 2 in canonical sorted CSR (the numbers of scipy's sparse add, in O(nnz))
+    with numba_threads(n_jobs):
+        sym = _sparse_jit.symmetrize_half(out_indptr, out_indices, out_data)
+    del out_indptr, out_indices, out_data
+    K = sp.csr_matrix((sym[2], sym[1], sym[0]), shape=(n, n))
+    K.has_sorted_indices = True
     info["nnz"] = int(K.nnz)
     if info["dropped_mass_fraction"] > TRUNCATION_TOL:
         if kernel == "gaussian":

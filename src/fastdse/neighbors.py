@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 from . import _progress, _sparse_jit
+from ._blocks import Scratch, kernels, map_row_blocks
 from ._validation import (
     check_choice,
     check_int,
@@ -45,6 +46,7 @@ __all__ = [
     "PYNNDESCENT_MIN_NEIGHBORS",
     "EXACT_WIDEN_MAX_PAIRS",
     "knn_search",
+    "exact_knn_radius",
     "widen_to_radius",
 ]
 
@@ -109,6 +111,11 @@ def numba_threads(n_jobs: int | None) -> Iterator[None]:
 # --------------------------------------------------------------------------- exact
 
 
+def _block_rows(n: int, b: int) -> int:
+    """Rows per Gram block: :data:`_BLOCK_BYTES` of float64 shared by the block threads."""
+    return max(1, min(b, _BLOCK_BYTES // (8 * n * max(1, numba.get_num_threads()))))
+
+
 def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Find the ``k1`` nearest points (self first) of the points ``rows`` by blocked BLAS."""
@@ -116,14 +123,19 @@ def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
     b = len(rows)
     idx = np.empty((b, k1), dtype=np.int64)
     dist = np.empty((b, k1), dtype=np.float64)
-    block = max(1, min(b, _BLOCK_BYTES // (8 * n)))
+
+    scratch = Scratch()
+
+    def run(lo: int, hi: int, serial: bool) -> int:
+        r = rows[lo:hi]
+        (topk,) = kernels(serial, _sparse_jit.topk_from_gram)
+        G = np.matmul(X[r], X.T, out=scratch.array(len(r), n))
+        topk(G, sq[r], sq, r, X, idx[lo:hi], dist[lo:hi])
+        return hi - lo
+
     with _progress.bar(b, f"kNN (exact, n={n})", unit="pt") as bar:
-        for start in range(0, b, block):
-            r = rows[start:start + block]
-            G = X[r] @ X.T
-            _sparse_jit.topk_from_gram(G, sq[r], sq, r, X, idx[start:start + block],
-                                       dist[start:start + block])
-            bar.update(len(r))
+        for done in map_row_blocks(run, b, _block_rows(n, b)):
+            bar.update(done)
     return idx, dist
 
 
@@ -133,14 +145,57 @@ def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
 RADIUS_MARGIN = 1e-9
 
 
+def _radius_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
+                  radius: np.ndarray, cap1: int, serial: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """List the points within ``radius`` of the points ``r`` from their Gram block ``G``.
+
+    Returns per-row lengths, the concatenated lists (self first, ascending),
+    and which rows were cut at ``cap1`` with the ``(cap1 + 1)``-th point truly
+    inside the radius.
+    """
+    lim = (radius * (1.0 + RADIUS_MARGIN)) ** 2
+    count, fill = (kernels(serial, _sparse_jit.radius_count_from_gram,
+                            _sparse_jit.radius_fill_from_gram))
+    counts = count(G, sq[r], sq, r, lim)
+    indptr = np.zeros(len(r) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    idx = np.empty(indptr[-1], dtype=np.int64)
+    dist = np.empty(indptr[-1], dtype=np.float64)
+    fill(G, sq[r], sq, r, lim, X, indptr, idx, dist)
+    truncated = np.zeros(len(r), dtype=bool)
+    long_rows = np.nonzero(counts > cap1)[0]
+    if len(long_rows):
+        # more than cap1 listed: truncated if the (cap1 + 1)-th is truly inside
+        truncated[long_rows] = dist[indptr[long_rows] + cap1] <= radius[long_rows]
+        keep = np.ones(indptr[-1], dtype=bool)
+        for i in long_rows:
+            keep[indptr[i] + cap1:indptr[i + 1]] = False
+        idx, dist = idx[keep], dist[keep]
+        counts = np.minimum(counts, cap1)
+    return counts, idx, dist, truncated
+
+
+def _ragged(lengths: list[np.ndarray], idx: list[np.ndarray], dist: list[np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate blocks of ragged lists into one CSR layout ``(indptr, idx, dist)``."""
+    lens = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    return (indptr,
+            np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64),
+            np.concatenate(dist) if dist else np.zeros(0))
+
+
 def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: np.ndarray,
                        cap1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """List every point within ``radius[i]`` of each point ``rows[i]``, by blocked BLAS.
 
     One Gram pass: each block of rows is screened by the Gram expansion of the
-    squared distance (with a margin), the candidates' distances recomputed from
-    differences and sorted, self first. Lists longer than ``cap1`` keep their
-    ``cap1`` nearest.
+    squared distance (with a margin), the candidates' distances taken from the
+    Gram expansion where it is accurate (recomputed from differences where it
+    cancels, see :func:`fastdse._sparse_jit.radius_fill_from_gram`) and sorted,
+    self first. Lists longer than ``cap1`` keep their ``cap1`` nearest.
 
     Returns
     -------
@@ -152,42 +207,134 @@ def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: 
     """
     n = X.shape[0]
     b = len(rows)
-    lim = (radius * (1.0 + RADIUS_MARGIN)) ** 2
-    block = max(1, min(b, _BLOCK_BYTES // (8 * n)))
-    parts_len, parts_idx, parts_dist = [], [], []
-    truncated = np.zeros(b, dtype=bool)
+
+    scratch = Scratch()
+
+    def run(lo: int, hi: int, serial: bool) -> tuple[np.ndarray, ...]:
+        r = rows[lo:hi]
+        G = np.matmul(X[r], X.T, out=scratch.array(len(r), n))
+        return _radius_block(G, X, sq, r, radius[lo:hi], cap1, serial)
+
+    lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
     with _progress.bar(b, f"kNN radius (exact, n={n})", unit="pt") as bar:
-        for start in range(0, b, block):
-            r = rows[start:start + block]
-            G = X[r] @ X.T
-            counts = _sparse_jit.radius_count_from_gram(G, sq[r], sq, r, lim[start:start + len(r)])
-            indptr = np.zeros(len(r) + 1, dtype=np.int64)
-            np.cumsum(counts, out=indptr[1:])
-            idx = np.empty(indptr[-1], dtype=np.int64)
-            dist = np.empty(indptr[-1], dtype=np.float64)
-            _sparse_jit.radius_fill_from_gram(G, sq[r], sq, r, lim[start:start + len(r)], X,
-                                              indptr, idx, dist)
-            del G
-            long_rows = np.nonzero(counts > cap1)[0]
-            if len(long_rows):
-                # more than cap1 listed: truncated if the (cap1 + 1)-th is truly inside
-                truncated[start + long_rows] = (
-                    dist[indptr[long_rows] + cap1] <= radius[start + long_rows])
-                keep = np.ones(indptr[-1], dtype=bool)
-                for i in long_rows:
-                    keep[indptr[i] + cap1:indptr[i + 1]] = False
-                idx, dist = idx[keep], dist[keep]
-                counts = np.minimum(counts, cap1)
-            parts_len.append(counts)
+        for counts, idx, dist, trunc in map_row_blocks(run, b, _block_rows(n, b)):
+            lengths.append(counts)
             parts_idx.append(idx)
             parts_dist.append(dist)
-            bar.update(len(r))
-    lengths = np.concatenate(parts_len) if parts_len else np.zeros(0, dtype=np.int64)
-    out_indptr = np.zeros(b + 1, dtype=np.int64)
-    np.cumsum(lengths, out=out_indptr[1:])
-    out_idx = np.concatenate(parts_idx) if parts_idx else np.zeros(0, dtype=np.int64)
-    out_dist = np.concatenate(parts_dist) if parts_dist else np.zeros(0)
-    return out_indptr, out_idx, out_dist, truncated
+            parts_trunc.append(trunc)
+            bar.update(len(counts))
+    indptr, idx, dist = _ragged(lengths, parts_idx, parts_dist)
+    truncated = np.concatenate(parts_trunc) if parts_trunc else np.zeros(0, dtype=bool)
+    return indptr, idx, dist, truncated
+
+
+def _replace_lists(idx: np.ndarray, dist: np.ndarray, rows: np.ndarray, lengths: np.ndarray,
+                   new_idx: np.ndarray, new_dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged lists: the ``(b, k1)`` lists with rows ``rows`` replaced by new lists.
+
+    ``lengths`` holds every row's final length; ``new_idx``/``new_dist`` the
+    replacements of ``rows`` (ascending), concatenated. Returns the
+    concatenated lists in row order.
+    """
+    b, k1 = idx.shape
+    if len(rows) == b:
+        return new_idx, new_dist
+    ptr = np.zeros(b + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    out_idx = np.empty(ptr[-1], dtype=np.int64)
+    out_dist = np.empty(ptr[-1], dtype=np.float64)
+    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths[rows], out=new_ptr[1:])
+    kept = np.setdiff1d(np.arange(b, dtype=np.int64), rows)
+    _sparse_jit.copy_ragged_rows(np.arange(b + 1, dtype=np.int64) * k1, idx.reshape(-1),
+                                 dist.reshape(-1), kept, ptr, kept, out_idx, out_dist)
+    _sparse_jit.copy_ragged_rows(new_ptr, new_idx, new_dist, np.arange(len(rows)), ptr, rows,
+                                 out_idx, out_dist)
+    return out_idx, out_dist
+
+
+def exact_knn_radius(
+    X: np.ndarray,
+    k1: int,
+    radius_of: Callable[[np.ndarray], np.ndarray],
+    max_neighbors: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray]:
+    """Exact k-NN search and widening to a radius, in one pass over the Gram matrix.
+
+    The same result as :func:`knn_search` (``method="exact"``) followed by
+    :func:`widen_to_radius` with an exact searcher, but each block of the Gram
+    matrix ``X[rows] @ X.T`` is computed once and serves both: the block's
+    ``k1`` nearest points give each row's radius, and rows whose ``k1``-th
+    point is closer than their radius are listed out to it from the same block.
+
+    Parameters
+    ----------
+    X : float64 (n, d)
+        Validated points.
+    k1 : int
+        Length of the first lists (self included), ``k1 <= n``.
+    radius_of : callable
+        Maps a block of first-list distances, float64 ``(b, k1)``, to the
+        rows' radii ``(b,)``.
+    max_neighbors : int
+        Cap on a list's length, self excluded.
+
+    Returns
+    -------
+    indptr, nbr, dist, truncated, info
+        As :func:`widen_to_radius` (``widen_seconds``: the time spent listing
+        rows out to their radius, inside the one pass).
+    first_dist : float64 (n, k1)
+        The first lists' distances (self first), from which the radii came.
+    """
+    n = X.shape[0]
+    cap1 = min(max_neighbors, n - 1) + 1
+    sq = np.einsum("ij,ij->i", X, X)
+    first_dist = np.empty((n, k1), dtype=np.float64)
+
+    scratch = Scratch()
+
+    def run(lo: int, hi: int, serial: bool) -> tuple[Any, ...]:
+        r = np.arange(lo, hi, dtype=np.int64)
+        G = np.matmul(X[lo:hi], X.T, out=scratch.array(hi - lo, n))
+        idx = np.empty((len(r), k1), dtype=np.int64)
+        dist = first_dist[lo:hi]
+        (topk,) = kernels(serial, _sparse_jit.topk_from_gram)
+        topk(G, sq[r], sq, r, X, idx, dist)
+        radius = np.asarray(radius_of(dist), dtype=np.float64)
+        short = np.nonzero((dist[:, -1] < radius) & (k1 < n))[0]
+        counts = np.full(len(r), k1, dtype=np.int64)
+        truncated = r[short] if k1 >= cap1 else r[:0]  # the cap allows no more than k1
+        seconds = 0.0
+        if len(short) and k1 < cap1:
+            start = time.perf_counter()
+            sub = G if len(short) == len(r) else G[short]
+            s_counts, s_idx, s_dist, s_trunc = _radius_block(sub, X, sq, r[short],
+                                                             radius[short], cap1, serial)
+            truncated = r[short][s_trunc]
+            counts[short] = s_counts
+            idx, dist = _replace_lists(idx, dist, short, counts, s_idx, s_dist)
+            seconds = time.perf_counter() - start
+        n_widened = len(short) if k1 < cap1 else 0
+        return counts, idx.reshape(-1), dist.reshape(-1), truncated, n_widened, seconds
+
+    lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
+    widened = 0
+    widen_seconds = 0.0
+    with _progress.bar(n, f"kNN + radius (exact, n={n})", unit="pt") as bar:
+        for counts, idx, dist, trunc, n_widened, seconds in map_row_blocks(
+                run, n, _block_rows(n, n)):
+            lengths.append(counts)
+            parts_idx.append(idx)
+            parts_dist.append(dist)
+            parts_trunc.append(trunc)
+            widened += n_widened
+            widen_seconds += seconds
+            bar.update(len(counts))
+    indptr, nbr, nd = _ragged(lengths, parts_idx, parts_dist)
+    info = {"rounds": int(widened > 0), "two_hop_rows": 0, "widened_rows": widened,
+            "radius_rows": np.zeros(0, dtype=np.int64), "widen_seconds": widen_seconds}
+    return indptr, nbr, nd, np.concatenate(parts_trunc), info, first_dist
 
 
 class _ExactSearcher:
