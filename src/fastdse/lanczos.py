@@ -114,6 +114,9 @@ DEFAULT_T_HINT = (1.0, 2.0, 5.0, 10.0, 50.0)
 AUTO_SE_FRACTION = 0.25
 #: ``n_deflate="auto"``: probes of the pilot SLQ run.
 AUTO_PILOT_PROBES = 4
+#: ``n_deflate="auto"``: Lanczos steps of the pilot run (at most ``n_steps``). The pilot
+#: only locates the largest |eigenvalues| and their mass, which Lanczos finds first.
+AUTO_PILOT_STEPS = 30
 #: ``n_deflate="auto"``: safety factor on the count read off the pilot measure.
 AUTO_MARGIN = 1.25
 #: Upper bound on the number of deflated eigenpairs (before the memory cap).
@@ -202,8 +205,9 @@ class _CSROperator:
     def __init__(self, A: scipy.sparse.csr_matrix) -> None:
         self.A = A
         self.n = A.shape[0]
-        self.indptr = A.indptr.astype(np.int64, copy=False)
-        self.indices = A.indices.astype(np.int64, copy=False)
+        # int32 or int64 as scipy holds them (numba compiles one kernel for each)
+        self.indptr = A.indptr
+        self.indices = A.indices
         self.data = A.data
         self.n_matvec = 0
 
@@ -420,8 +424,9 @@ def _auto_n_deflate(
         return 0, {"pilot_k": 0, "k_max": max(kmax, 0)}
     V = probe_fn(rng, n, AUTO_PILOT_PROBES)
     _project_out(U, V)
-    alpha, beta, steps, norm2 = _lanczos_block(op, V, n_steps, U, tol, desc="Lanczos pilot")
-    nodes, weights, _ = _quadrature(alpha, beta, steps, norm2, n_steps)
+    m = min(n_steps, AUTO_PILOT_STEPS)
+    alpha, beta, steps, norm2 = _lanczos_block(op, V, m, U, tol, desc="Lanczos pilot")
+    nodes, weights, _ = _quadrature(alpha, beta, steps, norm2, m)
     order = np.argsort(-np.abs(nodes), kind="stable")
     absn, w = np.abs(nodes[order]), weights[order]
     # cut i deflates the nodes 0 .. i-1, i.e. about count_above[i] eigenvalues
@@ -466,8 +471,16 @@ def _check_operator(A: Any) -> scipy.sparse.csr_matrix:
     A = scipy.sparse.csr_matrix(A, dtype=np.float64)  # no copy for CSR float64 input
     if not np.all(np.isfinite(A.data)):
         raise ValueError("A contains NaN or infinite values; all entries must be finite")
-    asym = abs(A - A.T).max() if A.nnz else 0.0
-    scale = abs(A).max() if A.nnz else 0.0
+    asym = 0.0
+    if A.nnz:
+        AT = A.T.tocsr()  # sorted indices
+        if (A.has_canonical_format and np.array_equal(A.indptr, AT.indptr)
+                and np.array_equal(A.indices, AT.indices)):
+            asym = float(np.abs(A.data - AT.data).max())  # same pattern: compare values
+        else:
+            asym = abs(A - AT).max()
+        del AT
+    scale = float(np.abs(A.data).max()) if A.nnz else 0.0
     if asym > 1e-8 * max(scale, 1e-300):
         raise ValueError(
             "A must be symmetric (the symmetric form D^-1/2 K D^-1/2 of the diffusion "
