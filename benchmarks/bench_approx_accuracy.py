@@ -108,6 +108,7 @@ def main():
                         "pass": abs(err[i]) <= tol[i],
                         "covered": abs(err[i]) <= 3 * res.stderr[i] + 0.01,
                         "n_deflate": res.info.get("n_deflate"),
+                        "n_probes": res.info.get("n_probes"),
                         "exact_s": t_exact, "approx_s": t_approx,
                     })
                 print(f"{name:30s} n={len(X):6d} {variant:11s} exact {t_exact:6.1f}s "

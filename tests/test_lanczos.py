@@ -14,6 +14,7 @@ from fastdse.entropy import dse_from_eigenvalues, dse_from_measure
 from fastdse.kernel import dense_affinity
 from fastdse.lanczos import quadrature_bias, slq_measure
 from fastdse.normalize import normalize_dense_inplace
+from fastdse.spectrum import SpectralMeasure
 
 TS = np.array([1.0, 2.0, 5.0, 10.0, 50.0])
 
@@ -146,6 +147,34 @@ def test_auto_deflation_follows_t_hint(blobs):
     assert small.info["n_deflate"] < large.info["n_deflate"]
     assert large.method == "slq+deflation"
     assert large.info["auto"]["t_max"] == 50.0
+
+
+def test_auto_adds_probes_until_the_measured_stderr_meets_the_target(blobs):
+    A, lam, u = blobs
+    ts = np.array([1.0, 5.0])
+    exact = dse_from_eigenvalues(lam, ts)
+    added = []
+    for seed in range(3):
+        mu = slq_measure(A, n_probes=4, known_vectors=u, t_hint=ts, random_state=seed,
+                         n_jobs=1)
+        extra = mu.info["probes_added"]
+        assert mu.n_probes == mu.info["n_probes"] == 4 + extra
+        assert extra <= (lanczos.AUTO_MAX_PROBE_FACTOR - 1) * 4
+        assert set(np.unique(mu.probe[mu.probe >= 0])) == set(range(mu.n_probes))
+        value, se = dse_from_measure(mu, ts)
+        np.testing.assert_array_less(np.abs(value - exact), 3 * se + 0.01)
+        # the rule, checked on the first 4 probes' own estimate (their nodes, reweighted)
+        keep = mu.probe < 4
+        w = np.where(mu.probe[keep] >= 0, mu.weights[keep] * mu.n_probes / 4, 1.0)
+        first = SpectralMeasure(mu.nodes[keep], w, mu.probe[keep], mu.n, 4, mu.method)
+        v4, se4 = dse_from_measure(first, ts)
+        short = np.any(se4 > lanczos.AUTO_SE_FRACTION * np.maximum(0.005 * v4, 0.02))
+        assert short == (extra > 0)
+        added.append(extra)
+    assert max(added) > 0  # 4 probes are too few here
+    fixed = slq_measure(A, n_probes=4, n_deflate=10, known_vectors=u, t_hint=ts,
+                        random_state=0, n_jobs=1)
+    assert fixed.n_probes == 4 and "probes_added" not in fixed.info  # only in auto mode
 
 
 # --------------------------------------------------------------------------- structure

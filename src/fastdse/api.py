@@ -83,7 +83,8 @@ def dse(
         Stochastic Lanczos quadrature: probe vectors and Lanczos steps per probe.
     n_deflate : int or "auto", default "auto"
         Top eigenpairs taken exactly (ARPACK) before quadrature; "auto" picks
-        enough for the largest requested ``t``.
+        enough for the largest requested ``t``, and adds probes (up to 4x
+        ``n_probes``) when the measured standard error misses its target.
     n_landmarks : int, default 2000
         Landmarks of ``mode="landmark"``; its DSE covers only the top of the
         spectrum (``n_landmarks`` atoms) and is fit for large ``t`` only, see

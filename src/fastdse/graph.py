@@ -200,12 +200,15 @@ class DiffusionGraph:
         Neighbour search of the sparse modes: exact (BLAS) for small ``n``,
         pynndescent approximate neighbours for large ``n``.
     n_probes : int, default 20
-        Probe vectors of stochastic Lanczos quadrature (``mode="approx"``).
+        Probe vectors of stochastic Lanczos quadrature (``mode="approx"``);
+        with ``n_deflate="auto"`` the least number, more being added (up to 4x)
+        when the measured standard error misses the automatic target.
     n_steps : int, default 60
         Lanczos steps per probe (``mode="approx"``).
     n_deflate : int or "auto", default "auto"
         Top eigenpairs computed exactly by ARPACK before quadrature
-        (``mode="approx"``); "auto" picks enough for the largest ``t_hint``.
+        (``mode="approx"``); "auto" picks enough for the largest ``t_hint``
+        and adds probes where deflation is not enough.
     n_landmarks : int, default 2000
         Landmarks of ``mode="landmark"`` (capped at ``n - 1``).
     landmark_method : {"operator", "nystrom"}, default "operator"

@@ -48,7 +48,7 @@ one probe's variance is at most :math:`2 \lVert g_t(B) \rVert_F^2 = 2
 \sum_{i > k} g_t(\lambda_i)^2`, so after deflating the ``k`` eigenvalues of
 largest :math:`|\lambda|` the standard error of DSE is at most
 :math:`\sqrt{2 \sum_{i>k} g_t(\lambda_i)^2 / p}`. A pilot SLQ run
-(:data:`AUTO_PILOT_PROBES` probes, ``n_steps`` steps, on the operator deflated
+(:data:`AUTO_PILOT_PROBES` probes, :data:`AUTO_PILOT_STEPS` steps, on the operator deflated
 by the known vectors only) supplies approximate :math:`\lambda_i`, counts and
 :math:`\mathrm{DSE}_t`. For every ``t`` in ``t_hint`` (default 1, 2, 5, 10,
 50) ``k_t`` is the smallest count for which the bound is below
@@ -60,6 +60,12 @@ factor :data:`AUTO_MARGIN` of the best bound reachable under the cap. Then
 :data:`MAX_DEFLATE`, ``n // 4`` and ARPACK's Krylov basis in
 :data:`ARPACK_MEMORY`). At small ``t`` this gives ``k`` near 0; at large ``t``
 the mass sits on the top eigenvalues and the rule deflates them.
+
+The pilot's bound is an estimate. After the main run, ``n_deflate="auto"``
+also checks the measured standard error: when it exceeds the same target at
+some ``t`` in ``t_hint``, more probes are run on the same deflated operator,
+as many as the measured error says are needed (``p (se / target)^2``), up to
+:data:`AUTO_MAX_PROBE_FACTOR` times ``n_probes`` in all (``info["probes_added"]``).
 
 Small problems
 --------------
@@ -119,6 +125,9 @@ AUTO_PILOT_PROBES = 4
 AUTO_PILOT_STEPS = 30
 #: ``n_deflate="auto"``: safety factor on the count read off the pilot measure.
 AUTO_MARGIN = 1.25
+#: ``n_deflate="auto"``: probes may be added after the main run, up to this many times
+#: ``n_probes`` in all, while the measured standard error exceeds the pilot's target.
+AUTO_MAX_PROBE_FACTOR = 4
 #: Upper bound on the number of deflated eigenpairs (before the memory cap).
 MAX_DEFLATE = 400
 
@@ -612,7 +621,9 @@ def slq_measure(
         ``known_vectors``). ``"auto"``: chosen from a pilot SLQ run so that a bound
         on the probe standard error of DSE is below a quarter of
         ``max(0.5 % of DSE, 0.02 bits)`` for every ``t`` in ``t_hint``, where
-        deflation can achieve it (rule in the module docstring).
+        deflation can achieve it; then, if the measured standard error is above
+        that target, more probes (up to :data:`AUTO_MAX_PROBE_FACTOR` times
+        ``n_probes`` in all; rule in the module docstring).
     known_vectors : array of shape (n, c), optional
         Orthonormal eigenvectors with eigenvalue exactly 1 (e.g.
         ``sqrt(degrees)`` restricted to each connected component, normalised);
@@ -723,6 +734,22 @@ def _exact_fallback(A: scipy.sparse.csr_matrix, reason: str, n_steps: int) -> Sp
     return measure
 
 
+def _extra_probes(measure: SpectralMeasure, ts: np.ndarray, n_probes: int) -> int:
+    """Probes to add so the measured standard error meets the automatic target at every t.
+
+    The target is the pilot's: :data:`AUTO_SE_FRACTION` times ``max(0.5 % of
+    DSE, 0.02 bits)``. ``p (se / target)^2`` probes in all are expected to
+    reach it; at most :data:`AUTO_MAX_PROBE_FACTOR` ``* n_probes``.
+    """
+    value, se = dse_from_measure(measure, ts, 2.0)
+    target = AUTO_SE_FRACTION * np.maximum(0.005 * value, 0.02)
+    ratio = float(np.max(se / target))
+    if not np.isfinite(ratio) or ratio <= 1.0:
+        return 0
+    want = math.ceil(n_probes * ratio * ratio)
+    return int(min(want, AUTO_MAX_PROBE_FACTOR * n_probes) - n_probes)
+
+
 def _slq_measure(
     A: scipy.sparse.csr_matrix,
     n_probes: int,
@@ -784,26 +811,37 @@ def _slq_measure(
     probes = probe_fn(rng, n, n_probes)
     _project_out(V, probes)
     alpha, beta, steps, norm2 = _lanczos_block(op, probes, n_steps, V, tol)
+    fixed_nodes = np.concatenate([np.ones(n_known), lam])
+    method = "slq+deflation" if k_got else "slq"
+
+    def measure(m_steps: int) -> SpectralMeasure:
+        nodes, weights, probe = _quadrature(alpha, beta, steps, norm2, m_steps)
+        return SpectralMeasure(
+            nodes=np.concatenate([fixed_nodes, nodes]),
+            weights=np.concatenate([np.ones(fixed_nodes.size), weights]),
+            probe=np.concatenate([np.full(fixed_nodes.size, -1, dtype=np.int64), probe]),
+            n=n,
+            n_probes=alpha.shape[1],
+            method=method,
+            info={**info, "n_steps": m_steps},
+        )
+
+    if fixed_k is None:
+        extra = _extra_probes(measure(n_steps), ts, n_probes)
+        info["probes_added"] = extra
+        if extra:
+            more = probe_fn(rng, n, extra)
+            _project_out(V, more)
+            a2, b2, s2, nn2 = _lanczos_block(op, more, n_steps, V, tol,
+                                             desc="Lanczos, more probes")
+            alpha, beta = np.hstack([alpha, a2]), np.hstack([beta, b2])
+            steps, norm2 = np.concatenate([steps, s2]), np.concatenate([norm2, nn2])
+            info["n_probes"] = alpha.shape[1]
     timings["lanczos"] = time.perf_counter() - start
     info["breakdowns"] = int(np.count_nonzero(steps < n_steps))
 
     start = time.perf_counter()
-    fixed_nodes = np.concatenate([np.ones(n_known), lam])
-    method = "slq+deflation" if k_got else "slq"
-    measures = []
-    for m_steps in (n_steps, max(1, n_steps // 2)):
-        nodes, weights, probe = _quadrature(alpha, beta, steps, norm2, m_steps)
-        measures.append(
-            SpectralMeasure(
-                nodes=np.concatenate([fixed_nodes, nodes]),
-                weights=np.concatenate([np.ones(fixed_nodes.size), weights]),
-                probe=np.concatenate([np.full(fixed_nodes.size, -1, dtype=np.int64), probe]),
-                n=n,
-                n_probes=n_probes,
-                method=method,
-                info={**info, "n_steps": m_steps},
-            )
-        )
+    measures = [measure(n_steps), measure(max(1, n_steps // 2))]
     timings["quadrature"] = time.perf_counter() - start
     info["n_matvec"] = op.n_matvec
     measures[0].info.update(info, timings=timings, n_matvec=op.n_matvec)
