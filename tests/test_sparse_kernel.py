@@ -249,3 +249,31 @@ def test_approximate_neighbours_get_exact_bandwidths_from_the_radius_pass(rng):
     assert ((K != 0) != (exact != 0)).nnz == 0  # the same entries
     np.testing.assert_allclose(K.toarray(), exact.toarray(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(info["bandwidth"], info_exact["bandwidth"], rtol=1e-14)
+
+
+@pytest.mark.parametrize("density", [0.002, 0.05])
+def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, density):
+    from fastdse import _sparse_jit
+
+    n = 400
+    A = sp.random(n, n, density=density, random_state=3, format="csr")
+    A.data[::7] = 0.0  # explicit zeros: scipy's sum drops entries that add to 0
+    lengths = np.diff(A.indptr)
+    starts = 3 * A.indptr[:-1]  # rows with gaps between them, each in shuffled order
+    idx = np.full(3 * A.nnz + 1, -1, dtype=np.int32)
+    val = np.full(3 * A.nnz + 1, np.nan)
+    for i in range(n):
+        row = slice(A.indptr[i], A.indptr[i + 1])
+        perm = rng.permutation(lengths[i])
+        idx[starts[i]:starts[i] + lengths[i]] = A.indices[row][perm]
+        val[starts[i]:starts[i] + lengths[i]] = A.data[row][perm]
+    ptr, ind, dat = _sparse_jit.compact_sorted_rows(starts, lengths, idx, val)
+    K = sp.csr_matrix((dat, ind, ptr), shape=(n, n))
+    assert K.has_sorted_indices and (K != A).nnz == 0
+    ref = (A + A.T).tocsr()
+    ref.data *= 0.5
+    ref.sort_indices()
+    sym_ptr, sym_ind, sym_dat = _sparse_jit.symmetrize_half(ptr, ind, dat)
+    np.testing.assert_array_equal(sym_ptr, ref.indptr)
+    np.testing.assert_array_equal(sym_ind, ref.indices)
+    np.testing.assert_array_equal(sym_dat, ref.data)  # the same floats, not just close

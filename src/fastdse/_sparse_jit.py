@@ -261,25 +261,12 @@ def rows_short_of_radius(last_dist, radius, full):  # pragma: no cover - jitted
 
 
 @pjit
-def decay_kernel_counts(indptr, dist, scale, decay, thresh):  # pragma: no cover - jitted
-    """Count the entries per row with ``exp(-(d / scale_i)^decay) >= thresh``."""
-    n = indptr.shape[0] - 1
-    counts = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
-        s = max(scale[i], _EPS)
-        c = 0
-        for p in range(indptr[i], indptr[i + 1]):
-            if np.exp(-((dist[p] / s) ** decay)) >= thresh:
-                c += 1
-        counts[i] = c
-    return counts
+def decay_kernel_rows(indptr, nbr, dist, scale, decay, thresh, out_indices, out_data,
+                      lengths):  # pragma: no cover - jitted
+    """Kernel rows ``exp(-(d_ij / scale_i)^decay)``, the entries ``>= thresh``, in one pass.
 
-
-@pjit
-def decay_kernel_fill(indptr, nbr, dist, scale, decay, thresh, out_indptr, out_indices,
-                      out_data):  # pragma: no cover - jitted
-    """Fill CSR arrays with ``exp(-(d_ij / scale_i)^decay)`` where it is ``>= thresh``.
-
+    Row ``i`` is written in place of its neighbour list (from ``indptr[i]``;
+    ``out_*`` are as long as the lists) and its length into ``lengths[i]``.
     ``scale_i`` is clipped at machine epsilon (zero bandwidths of duplicated
     points), as in the dense path. The alpha-decay kernel has ``scale`` = the
     bandwidths; the Gaussian ``exp(-d^2 / 2 sigma^2)`` has ``scale = sigma
@@ -288,13 +275,14 @@ def decay_kernel_fill(indptr, nbr, dist, scale, decay, thresh, out_indptr, out_i
     n = indptr.shape[0] - 1
     for i in prange(n):
         s = max(scale[i], _EPS)
-        q = out_indptr[i]
+        q = indptr[i]
         for p in range(indptr[i], indptr[i + 1]):
             v = np.exp(-((dist[p] / s) ** decay))
             if v >= thresh:
                 out_indices[q] = nbr[p]
                 out_data[q] = v
                 q += 1
+        lengths[i] = q - indptr[i]
 
 
 @pjit
@@ -431,16 +419,22 @@ def copy_ragged_rows(src_indptr, src_idx, src_dist, src_pos, dst_indptr, dst_row
 
 
 @pjit
-def _sort_rows_by_column(indptr, indices, data, out_indices, out_data):  # pragma: no cover
-    """Copy a CSR matrix's rows into ``out_*`` sorted by column index."""
+def _sort_rows_by_column(starts, indptr, indices, data, out_indices,
+                         out_data):  # pragma: no cover - jitted
+    """Copy each row to its place in a compact CSR layout, sorted by column index.
+
+    Row ``i`` has ``indptr[i + 1] - indptr[i]`` entries from ``starts[i]`` and
+    goes to ``out_*[indptr[i]:indptr[i + 1]]``.
+    """
     n = indptr.shape[0] - 1
     for i in prange(n):
-        lo = indptr[i]
-        hi = indptr[i + 1]
-        order = np.argsort(indices[lo:hi])
-        for c in range(hi - lo):
-            out_indices[lo + c] = indices[lo + order[c]]
-            out_data[lo + c] = data[lo + order[c]]
+        lo = starts[i]
+        m = indptr[i + 1] - indptr[i]
+        order = np.argsort(indices[lo:lo + m])
+        o = indptr[i]
+        for c in range(m):
+            out_indices[o + c] = indices[lo + order[c]]
+            out_data[o + c] = data[lo + order[c]]
 
 
 @jit
@@ -452,7 +446,7 @@ def _transpose_sorted(n, indptr, indices, data):  # pragma: no cover - jitted
     for i in range(n):
         tptr[i + 1] += tptr[i]
     nxt = tptr[:-1].copy()
-    tind = np.empty(indptr[n], dtype=np.int64)
+    tind = np.empty(indptr[n], dtype=indices.dtype)
     tdat = np.empty(indptr[n], dtype=np.float64)
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
@@ -502,28 +496,46 @@ def _merge_half_sum(aptr, aind, adat, bptr, bind, bdat, out_ptr, out_ind, out_da
             out_ptr[i + 1] = c
 
 
+def index_dtype(n: int, nnz: int) -> type:
+    """int32 while ``n`` and ``nnz`` fit in it (as scipy chooses), else int64."""
+    return np.int32 if max(n, nnz) < np.iinfo(np.int32).max else np.int64
+
+
+def compact_sorted_rows(starts, lengths, indices, data):
+    """Rows stored from ``starts[i]`` with ``lengths[i]`` entries, as sorted CSR.
+
+    Returns ``(indptr, indices, data)``: int64 row pointers, column indices
+    sorted within each row (the dtype of ``indices``), float64 values.
+    """
+    n = lengths.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    out_ind = np.empty(indptr[-1], dtype=indices.dtype)
+    out_dat = np.empty(indptr[-1], dtype=np.float64)
+    _sort_rows_by_column(np.asarray(starts, dtype=np.int64), indptr, indices, data, out_ind,
+                         out_dat)
+    return indptr, out_ind, out_dat
+
+
 def symmetrize_half(indptr, indices, data):
-    """``(K + K^T) / 2`` of an ``n x n`` CSR matrix (rows in any column order).
+    """``(K + K^T) / 2`` of an ``n x n`` CSR matrix whose rows are sorted by column.
 
     The same numbers as scipy's ``(K + K.T) * 0.5`` (each sum formed once and
     halved; sums that are exactly zero dropped), with sorted column indices,
     in O(nnz) extra memory and without scipy's conversions.
 
-    Returns ``(indptr, indices, data)``: int64, int32 while ``n`` and the
-    number of entries fit in it (else int64), float64.
+    Returns ``(indptr, indices, data)``: row pointers and column indices in
+    :func:`index_dtype` (int32 while they fit, as scipy keeps them), float64.
     """
     n = indptr.shape[0] - 1
     indptr = np.asarray(indptr, dtype=np.int64)
-    s_ind = np.empty(indptr[-1], dtype=np.int64)
-    s_dat = np.empty(indptr[-1], dtype=np.float64)
-    _sort_rows_by_column(indptr, indices, data, s_ind, s_dat)
-    tptr, tind, tdat = _transpose_sorted(n, indptr, s_ind, s_dat)
+    tptr, tind, tdat = _transpose_sorted(n, indptr, indices, data)
     out_ptr = np.zeros(n + 1, dtype=np.int64)
-    _merge_half_sum(indptr, s_ind, s_dat, tptr, tind, tdat, out_ptr, s_ind[:0], s_dat[:0],
+    _merge_half_sum(indptr, indices, data, tptr, tind, tdat, out_ptr, indices[:0], data[:0],
                     True)
     np.cumsum(out_ptr, out=out_ptr)
-    small = max(n, out_ptr[-1]) < np.iinfo(np.int32).max
-    out_ind = np.empty(out_ptr[-1], dtype=np.int32 if small else np.int64)
+    itype = index_dtype(n, int(out_ptr[-1]))
+    out_ind = np.empty(out_ptr[-1], dtype=itype)
     out_dat = np.empty(out_ptr[-1], dtype=np.float64)
-    _merge_half_sum(indptr, s_ind, s_dat, tptr, tind, tdat, out_ptr, out_ind, out_dat, False)
-    return (out_ptr.astype(np.int32) if small else out_ptr), out_ind, out_dat
+    _merge_half_sum(indptr, indices, data, tptr, tind, tdat, out_ptr, out_ind, out_dat, False)
+    return out_ptr.astype(itype), out_ind, out_dat

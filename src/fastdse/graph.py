@@ -115,13 +115,15 @@ def _seed(graph: DiffusionGraph, stage: str) -> int:
 
 def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
     """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
-    from .lanczos import slq_measure
+    from .lanczos import _check_operator, _slq_of_checked_operator
     from .normalize import build_sparse_operator
 
     start = time.perf_counter()
     if graph.kernel_ == "precomputed":
         A, degrees, known, op_info = _precomputed_operator(graph)
+        A = _check_operator(A)  # a user's affinity: symmetric only to its own tolerance
     else:
+        # symmetric by construction, (K + K^T) / 2 scaled alike on both sides
         A, degrees, known, op_info = build_sparse_operator(
             graph.X_,
             kernel=graph.kernel,
@@ -137,7 +139,7 @@ def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
     graph.timings_["operator"] = time.perf_counter() - start
     graph.degrees_ = degrees
     graph.operator_ = A
-    measure, half = slq_measure(
+    measure, half = _slq_of_checked_operator(
         A,
         n_probes=graph.n_probes,
         n_steps=graph.n_steps,

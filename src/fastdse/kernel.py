@@ -342,26 +342,27 @@ def _sparse_affinity(
         info.update(winfo)
         info["exact_bandwidth_rows"] = corrected
         info["max_neighbors"] = max_neighbors
-        counts = _sparse_jit.decay_kernel_counts(indptr, nd, scale, power, thresh)
-        out_indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(counts, out=out_indptr[1:])
-        out_indices = np.empty(out_indptr[-1], dtype=np.int64)
-        out_data = np.empty(out_indptr[-1], dtype=np.float64)
-        _sparse_jit.decay_kernel_fill(indptr, nbr, nd, scale, power, thresh, out_indptr,
-                                      out_indices, out_data)
+        # kernel rows in place of the lists (one pass), then compact and sorted by column
+        lengths = np.empty(n, dtype=np.int64)
+        row_idx = np.empty(indptr[-1], dtype=_sparse_jit.index_dtype(n, int(indptr[-1])))
+        row_val = np.empty(indptr[-1], dtype=np.float64)
+        _sparse_jit.decay_kernel_rows(indptr, nbr, nd, scale, power, thresh, row_idx, row_val,
+                                      lengths)
         del nbr, nd
+        k_ptr, k_idx, k_val = _sparse_jit.compact_sorted_rows(indptr[:-1], lengths, row_idx,
+                                                              row_val)
+        del row_idx, row_val
         info["bandwidth"] = scale if kernel == "alpha_decay" else None
         if len(truncated):
-            row_kept = _sparse_jit.row_mass(out_indptr, out_data)
+            row_kept = _sparse_jit.row_mass(k_ptr, k_val)
             info.update(_estimate_dropped_mass(X, truncated, row_kept, scale, power, thresh,
                                                rng))
         else:
             info.update(truncated_rows=0, dropped_mass_fraction=0.0,
                         max_row_dropped_fraction=0.0)
-    # (K + K^T) / 2 in canonical sorted CSR (the numbers of scipy's sparse add, in O(nnz))
-    with numba_threads(n_jobs):
-        sym = _sparse_jit.symmetrize_half(out_indptr, out_indices, out_data)
-    del out_indptr, out_indices, out_data
+        # (K + K^T) / 2 in canonical sorted CSR (the numbers of scipy's sparse add, in O(nnz))
+        sym = _sparse_jit.symmetrize_half(k_ptr, k_idx, k_val)
+        del k_ptr, k_idx, k_val
     K = sp.csr_matrix((sym[2], sym[1], sym[0]), shape=(n, n))
     K.has_sorted_indices = True
     info["nnz"] = int(K.nnz)

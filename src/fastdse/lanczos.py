@@ -685,7 +685,32 @@ def slq_measure(
     >>> bool(stderr[0] > 0)
     True
     """
-    A = _check_operator(A)
+    return _slq_of_checked_operator(
+        _check_operator(A), n_probes=n_probes, n_steps=n_steps, n_deflate=n_deflate,
+        known_vectors=known_vectors, probe=probe, random_state=random_state, n_jobs=n_jobs,
+        t_hint=t_hint, tol=tol, return_half=return_half)
+
+
+def _slq_of_checked_operator(
+    A: scipy.sparse.csr_matrix,
+    *,
+    n_probes: int = DEFAULT_N_PROBES,
+    n_steps: int = DEFAULT_N_STEPS,
+    n_deflate: int | str = "auto",
+    known_vectors: Any = None,
+    probe: str = "rademacher",
+    random_state: Any = None,
+    n_jobs: int | None = None,
+    t_hint: Any = None,
+    tol: float = 1e-10,
+    return_half: bool = False,
+) -> Any:
+    """:func:`slq_measure` of a CSR float64 operator known to be finite and symmetric.
+
+    fastdse's own operators are symmetric by construction (``(K + K^T) / 2``
+    scaled by ``D^-1/2`` on both sides); checking it again costs a transpose
+    of the matrix (0.1 s at n = 10,000 with 4.5 million entries).
+    """
     n = A.shape[0]
     n_probes = check_int(n_probes, "n_probes", low=2)
     n_steps = check_int(n_steps, "n_steps", low=2)
