@@ -40,8 +40,8 @@ NEIGHBOR_METHODS = ("auto", "exact", "pynndescent")
 
 #: ``mode="auto"`` runs the exact path up to this many points. Measured end to end in
 #: fresh processes on a 2-core machine (docs/benchmarks/auto_crossover.csv, d = 32,
-#: t = 1, 2, 5, 10): exact 1.0 s vs approx 1.4 s at n = 2,000; exact 3.5 s vs approx
-#: 1.7 s at 4,000; exact 24.5 s vs approx 1.2 s at 8,000.
+#: t = 1, 2, 5, 10; rerun 2026-11-28): exact 1.15 s vs approx 1.61 s at n = 2,000; exact
+#: 2.69 s vs approx 1.69 s at 4,000; exact 12.9 s vs approx 1.2 s at 8,000.
 AUTO_EXACT_MAX_N = 3000
 
 
