@@ -31,20 +31,21 @@ __all__ = ["map_row_blocks", "gram", "kernels", "Scratch"]
 
 
 class Scratch(threading.local):
-    """A float64 work array per thread, reused across the blocks that thread runs.
+    """A work array per thread (float64 unless told), reused across the blocks it runs.
 
     Large arrays are mapped fresh from the OS on every allocation, and every
     page is faulted in and zeroed on first touch; reusing one buffer per
     thread pays that once.
     """
 
-    def __init__(self) -> None:
-        self.buf = np.empty(0)
+    def __init__(self, dtype: Any = np.float64) -> None:
+        self.dtype = dtype
+        self.buf = np.empty(0, dtype=dtype)
 
     def array(self, rows: int, cols: int) -> np.ndarray:
         """Return a (rows, cols) C-ordered view of this thread's buffer (contents undefined)."""
         if self.buf.size < rows * cols:
-            self.buf = np.empty(rows * cols)
+            self.buf = np.empty(rows * cols, dtype=self.dtype)
         return self.buf[:rows * cols].reshape(rows, cols)
 
 

@@ -41,6 +41,51 @@ def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
             return
 
 
+@jit
+def _topk_row(G, r, sq_r, sq_all, self_i, X, out_idx, out_dist, hd, hi):  # pragma: no cover
+    """Select row ``r``'s nearest points as :func:`topk_from_gram` does (heap buffers given)."""
+    n = G.shape[1]
+    k = out_idx.shape[0]
+    size = 0
+    for j in range(n):
+        if j == self_i:
+            v = -1.0  # self first, whatever duplicates exist
+        else:
+            v = G[r, j] * -2.0 + sq_r + sq_all[j]
+            if v < 0.0:
+                v = 0.0
+        if size < k:
+            # push: sift up
+            pos = size
+            hd[pos] = v
+            hi[pos] = j
+            size += 1
+            while pos > 0:
+                parent = (pos - 1) // 2
+                if hd[pos] > hd[parent] or (hd[pos] == hd[parent] and hi[pos] > hi[parent]):
+                    td = hd[pos]
+                    ti = hi[pos]
+                    hd[pos] = hd[parent]
+                    hi[pos] = hi[parent]
+                    hd[parent] = td
+                    hi[parent] = ti
+                    pos = parent
+                else:
+                    break
+        elif v < hd[0] or (v == hd[0] and j < hi[0]):
+            hd[0] = v
+            hi[0] = j
+            _heap_sift_down(hd, hi, 0, size)
+    # heap sort: pop the maximum to the back
+    for m in range(size - 1, -1, -1):
+        out_dist[m] = np.sqrt(hd[0]) if hd[0] > 0.0 else 0.0
+        out_idx[m] = hi[0]
+        hd[0] = hd[m]
+        hi[0] = hi[m]
+        _heap_sift_down(hd, hi, 0, m)
+    _exact_list_row(X, self_i, out_idx, out_dist, size)
+
+
 @pjit
 def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
                    out_dist):  # pragma: no cover - jitted
@@ -62,50 +107,12 @@ def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
         Filled with neighbour indices and Euclidean distances, ascending by
         (distance, index), self at column 0 with distance exactly 0.
     """
-    b, n = G.shape
+    b = G.shape[0]
     k = out_idx.shape[1]
     for r in prange(b):
         hd = np.empty(k, dtype=np.float64)
         hi = np.empty(k, dtype=np.int64)
-        size = 0
-        self_i = rows[r]
-        for j in range(n):
-            if j == self_i:
-                v = -1.0  # self first, whatever duplicates exist
-            else:
-                v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
-                if v < 0.0:
-                    v = 0.0
-            if size < k:
-                # push: sift up
-                pos = size
-                hd[pos] = v
-                hi[pos] = j
-                size += 1
-                while pos > 0:
-                    parent = (pos - 1) // 2
-                    if hd[pos] > hd[parent] or (hd[pos] == hd[parent] and hi[pos] > hi[parent]):
-                        td = hd[pos]
-                        ti = hi[pos]
-                        hd[pos] = hd[parent]
-                        hi[pos] = hi[parent]
-                        hd[parent] = td
-                        hi[parent] = ti
-                        pos = parent
-                    else:
-                        break
-            elif v < hd[0] or (v == hd[0] and j < hi[0]):
-                hd[0] = v
-                hi[0] = j
-                _heap_sift_down(hd, hi, 0, size)
-        # heap sort: pop the maximum to the back
-        for m in range(size - 1, -1, -1):
-            out_dist[r, m] = np.sqrt(hd[0]) if hd[0] > 0.0 else 0.0
-            out_idx[r, m] = hi[0]
-            hd[0] = hd[m]
-            hi[0] = hi[m]
-            _heap_sift_down(hd, hi, 0, m)
-        _exact_list_row(X, self_i, out_idx[r], out_dist[r], size)
+        _topk_row(G, r, sq_rows[r], sq_all, rows[r], X, out_idx[r], out_dist[r], hd, hi)
 
 
 @pjit
@@ -174,6 +181,90 @@ def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx
         dist_sorted = out_dist[lo + 1:p][order]
         out_idx[lo + 1:p] = idx_sorted
         out_dist[lo + 1:p] = dist_sorted
+
+
+#: Row states written by :func:`knn_radius_rows` into ``lengths`` (a length is >= 1).
+KEEP_FIRST = -1  # the first list reaches the radius (or lists every point)
+CUT_AT_FIRST = -2  # short of the radius, but the cap allows no more than the first list
+OVERFLOW = -3  # more in-radius points than the room holds: list them separately
+
+
+@pjit
+def knn_radius_rows(G, sq_rows, sq_all, rows, X, knn, fixed_scale, factor, margin,
+                    first_idx, first_dist, room_idx, room_dist,
+                    lengths):  # pragma: no cover - jitted
+    """k-NN lists and, where they fall short, in-radius lists, each row in one visit.
+
+    Each row of the Gram block is read while it is in cache: its ``k1``
+    nearest points as :func:`topk_from_gram` (into ``first_*``), its radius
+    ``scale * factor`` (``scale``: ``fixed_scale`` if positive, else the
+    distance to the ``knn``-th neighbour clipped at machine epsilon), and,
+    when the ``k1``-th point is closer than the radius, every point within
+    ``radius * (1 + margin)`` as :func:`radius_fill_from_gram` lists them
+    (self first, ascending by (distance, index)) into the row's ``room_*``
+    (``cap1 + 1`` slots). ``lengths[r]`` receives the list's length or one
+    of :data:`KEEP_FIRST`, :data:`CUT_AT_FIRST` (when ``k1 >= cap1``) and
+    :data:`OVERFLOW`.
+    """
+    b, n = G.shape
+    k1 = first_idx.shape[1]
+    room = room_idx.shape[1]
+    for r in prange(b):
+        hd = np.empty(k1, dtype=np.float64)
+        hi = np.empty(k1, dtype=np.int64)
+        me = rows[r]
+        _topk_row(G, r, sq_rows[r], sq_all, me, X, first_idx[r], first_dist[r], hd, hi)
+        scale = fixed_scale if fixed_scale > 0.0 else max(first_dist[r, knn], _EPS)
+        radius = scale * factor
+        if not (first_dist[r, k1 - 1] < radius and k1 < n):
+            lengths[r] = KEEP_FIRST
+            continue
+        if room - 1 <= k1:
+            lengths[r] = CUT_AT_FIRST
+            continue
+        lim = (radius * (1.0 + margin)) ** 2
+        room_idx[r, 0] = me
+        room_dist[r, 0] = 0.0
+        c = 1
+        for j in range(n):
+            if j == me:
+                continue
+            s = sq_rows[r] + sq_all[j]
+            v = G[r, j] * -2.0 + s
+            if v <= lim + 1e-12 * s:
+                if c < room:
+                    room_idx[r, c] = j
+                    if v >= GRAM_DISTANCE_MIN_RATIO * s:
+                        room_dist[r, c] = np.sqrt(v)
+                    else:
+                        room_dist[r, c] = np.sqrt(_sqdist(X, me, j))
+                c += 1
+        if c > room:
+            lengths[r] = OVERFLOW
+            continue
+        # candidates were appended by ascending index: a stable sort keeps index order on ties
+        order = np.argsort(room_dist[r, 1:c], kind="mergesort")
+        idx_sorted = room_idx[r, 1:c][order]
+        dist_sorted = room_dist[r, 1:c][order]
+        room_idx[r, 1:c] = idx_sorted
+        room_dist[r, 1:c] = dist_sorted
+        lengths[r] = c
+
+
+@pjit
+def gather_lists(first_idx, first_dist, room_idx, room_dist, from_room, indptr, out_idx,
+                 out_dist):  # pragma: no cover - jitted
+    """Concatenate each row's list, from ``room_*`` where ``from_room`` else ``first_*``."""
+    b = indptr.shape[0] - 1
+    for r in prange(b):
+        o = indptr[r]
+        for c in range(indptr[r + 1] - o):
+            if from_room[r]:
+                out_idx[o + c] = room_idx[r, c]
+                out_dist[o + c] = room_dist[r, c]
+            else:
+                out_idx[o + c] = first_idx[r, c]
+                out_dist[o + c] = first_dist[r, c]
 
 
 @jit_sum

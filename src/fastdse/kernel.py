@@ -287,6 +287,7 @@ def _sparse_affinity(
     info: dict[str, Any] = {}
     k1 = min(n, SEARCH_MULTIPLIER * (knn + 1))
     factor = (-np.log(thresh)) ** (1.0 / (decay if kernel == "alpha_decay" else 2.0))
+    fixed_scale = 0.0 if kernel == "alpha_decay" else float(sigma * np.sqrt(2.0))
 
     def radius_of(dist: np.ndarray) -> np.ndarray:
         return _kernel_scale(kernel, dist, knn, decay, sigma)[0] * factor
@@ -308,7 +309,7 @@ def _sparse_affinity(
             t0 = time.perf_counter()
             max_neighbors = cap(k1)
             indptr, nbr, nd, truncated, winfo, dist = exact_knn_radius(
-                X, k1, radius_of, max_neighbors)
+                X, k1, knn, fixed_scale, factor, max_neighbors)
             info["search_seconds"] = time.perf_counter() - t0
             scale, power = _kernel_scale(kernel, dist, knn, decay, sigma)
         else:

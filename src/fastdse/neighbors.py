@@ -256,16 +256,19 @@ def _replace_lists(idx: np.ndarray, dist: np.ndarray, rows: np.ndarray, lengths:
 def exact_knn_radius(
     X: np.ndarray,
     k1: int,
-    radius_of: Callable[[np.ndarray], np.ndarray],
+    knn: int,
+    fixed_scale: float,
+    factor: float,
     max_neighbors: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray]:
     """Exact k-NN search and widening to a radius, in one pass over the Gram matrix.
 
     The same result as :func:`knn_search` (``method="exact"``) followed by
     :func:`widen_to_radius` with an exact searcher, but each block of the Gram
-    matrix ``X[rows] @ X.T`` is computed once and serves both: the block's
-    ``k1`` nearest points give each row's radius, and rows whose ``k1``-th
-    point is closer than their radius are listed out to it from the same block.
+    matrix ``X[rows] @ X.T`` is computed once, and each of its rows is visited
+    once while in cache (:func:`fastdse._sparse_jit.knn_radius_rows`): its
+    ``k1`` nearest points give its radius, and if the ``k1``-th is closer than
+    that, every point within the radius is listed from the same row.
 
     Parameters
     ----------
@@ -273,17 +276,18 @@ def exact_knn_radius(
         Validated points.
     k1 : int
         Length of the first lists (self included), ``k1 <= n``.
-    radius_of : callable
-        Maps a block of first-list distances, float64 ``(b, k1)``, to the
-        rows' radii ``(b,)``.
+    knn, fixed_scale, factor : int, float, float
+        A row's radius is ``scale * factor`` with ``scale = fixed_scale`` when
+        it is positive, else the distance to its ``knn``-th neighbour (clipped
+        at machine epsilon).
     max_neighbors : int
         Cap on a list's length, self excluded.
 
     Returns
     -------
     indptr, nbr, dist, truncated, info
-        As :func:`widen_to_radius` (``widen_seconds``: the time spent listing
-        rows out to their radius, inside the one pass).
+        As :func:`widen_to_radius` (``widen_seconds`` is 0: the widening
+        happens inside the search pass, whose time the caller measures).
     first_dist : float64 (n, k1)
         The first lists' distances (self first), from which the radii came.
     """
@@ -291,50 +295,62 @@ def exact_knn_radius(
     cap1 = min(max_neighbors, n - 1) + 1
     sq = np.einsum("ij,ij->i", X, X)
     first_dist = np.empty((n, k1), dtype=np.float64)
-
-    scratch = Scratch()
+    g_scratch, idx_scratch, dist_scratch = Scratch(), Scratch(np.int64), Scratch()
+    eps = np.finfo(np.float64).eps
 
     def run(lo: int, hi: int, serial: bool) -> tuple[Any, ...]:
+        b = hi - lo
         r = np.arange(lo, hi, dtype=np.int64)
-        G = np.matmul(X[lo:hi], X.T, out=scratch.array(hi - lo, n))
-        idx = np.empty((len(r), k1), dtype=np.int64)
+        G = np.matmul(X[lo:hi], X.T, out=g_scratch.array(b, n))
+        first_idx = np.empty((b, k1), dtype=np.int64)
         dist = first_dist[lo:hi]
-        (topk,) = kernels(serial, _sparse_jit.topk_from_gram)
-        topk(G, sq[r], sq, r, X, idx, dist)
-        radius = np.asarray(radius_of(dist), dtype=np.float64)
-        short = np.nonzero((dist[:, -1] < radius) & (k1 < n))[0]
-        counts = np.full(len(r), k1, dtype=np.int64)
-        truncated = r[short] if k1 >= cap1 else r[:0]  # the cap allows no more than k1
-        seconds = 0.0
-        if len(short) and k1 < cap1:
-            start = time.perf_counter()
-            sub = G if len(short) == len(r) else G[short]
-            s_counts, s_idx, s_dist, s_trunc = _radius_block(sub, X, sq, r[short],
-                                                             radius[short], cap1, serial)
-            truncated = r[short][s_trunc]
-            counts[short] = s_counts
-            idx, dist = _replace_lists(idx, dist, short, counts, s_idx, s_dist)
-            seconds = time.perf_counter() - start
-        n_widened = len(short) if k1 < cap1 else 0
-        return counts, idx.reshape(-1), dist.reshape(-1), truncated, n_widened, seconds
+        room_idx = idx_scratch.array(b, cap1 + 1)
+        room_dist = dist_scratch.array(b, cap1 + 1)
+        state = np.empty(b, dtype=np.int64)
+        (fused,) = kernels(serial, _sparse_jit.knn_radius_rows)
+        fused(G, sq[r], sq, r, X, knn, fixed_scale, factor, RADIUS_MARGIN, first_idx, dist,
+              room_idx, room_dist, state)
+        scale = (np.full(b, fixed_scale) if fixed_scale > 0
+                 else np.maximum(dist[:, knn], eps))
+        radius = scale * factor
+        lengths = np.where(state >= 1, np.minimum(state, cap1), k1)
+        # a full room holds cap1 + 1 points: cut at cap1, truncated if the last is inside
+        full = np.nonzero(state == cap1 + 1)[0]
+        truncated = [r[state == _sparse_jit.CUT_AT_FIRST],
+                     r[full[room_dist[full, cap1] <= radius[full]]]]
+        overflow = np.nonzero(state == _sparse_jit.OVERFLOW)[0]
+        if len(overflow):  # more in-radius points than the room: list them separately
+            o_counts, o_idx, o_dist, o_trunc = _radius_block(
+                G[overflow], X, sq, r[overflow], radius[overflow], cap1, serial)
+            lengths[overflow] = o_counts
+            truncated.append(r[overflow][o_trunc])
+        indptr = np.zeros(b + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        idx = np.empty(indptr[-1], dtype=np.int64)
+        out = np.empty(indptr[-1], dtype=np.float64)
+        (gather, copy) = kernels(serial, _sparse_jit.gather_lists, _sparse_jit.copy_ragged_rows)
+        gather(first_idx, dist, room_idx, room_dist, state >= 1, indptr, idx, out)
+        if len(overflow):
+            o_ptr = np.zeros(len(overflow) + 1, dtype=np.int64)
+            np.cumsum(o_counts, out=o_ptr[1:])
+            copy(o_ptr, o_idx, o_dist, np.arange(len(overflow)), indptr, overflow, idx, out)
+        n_widened = int(np.count_nonzero((state >= 1) | (state == _sparse_jit.OVERFLOW)))
+        return lengths, idx, out, np.concatenate(truncated), n_widened
 
     lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
     widened = 0
-    widen_seconds = 0.0
     with _progress.bar(n, f"kNN + radius (exact, n={n})", unit="pt") as bar:
-        for counts, idx, dist, trunc, n_widened, seconds in map_row_blocks(
-                run, n, _block_rows(n, n)):
+        for counts, idx, dist, trunc, n_widened in map_row_blocks(run, n, _block_rows(n, n)):
             lengths.append(counts)
             parts_idx.append(idx)
             parts_dist.append(dist)
             parts_trunc.append(trunc)
             widened += n_widened
-            widen_seconds += seconds
             bar.update(len(counts))
     indptr, nbr, nd = _ragged(lengths, parts_idx, parts_dist)
     info = {"rounds": int(widened > 0), "two_hop_rows": 0, "widened_rows": widened,
-            "radius_rows": np.zeros(0, dtype=np.int64), "widen_seconds": widen_seconds}
-    return indptr, nbr, nd, np.concatenate(parts_trunc), info, first_dist
+            "radius_rows": np.zeros(0, dtype=np.int64), "widen_seconds": 0.0}
+    return indptr, nbr, nd, np.sort(np.concatenate(parts_trunc)), info, first_dist
 
 
 class _ExactSearcher:
