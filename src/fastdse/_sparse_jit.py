@@ -17,6 +17,17 @@ _EPS = np.finfo(np.float64).eps
 
 
 @jit
+def _heap_swap(hd, hi, a, b):  # pragma: no cover - jitted
+    """Swap entries ``a`` and ``b`` of the heap ``(hd, hi)``."""
+    td = hd[a]
+    ti = hi[a]
+    hd[a] = hd[b]
+    hi[a] = hi[b]
+    hd[b] = td
+    hi[b] = ti
+
+
+@jit
 def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
     """Restore the max-heap property of ``(hd, hi)`` below ``pos``; key is (distance, index)."""
     while True:
@@ -30,12 +41,7 @@ def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
         ):
             big = right
         if hd[big] > hd[pos] or (hd[big] == hd[pos] and hi[big] > hi[pos]):
-            td = hd[pos]
-            ti = hi[pos]
-            hd[pos] = hd[big]
-            hi[pos] = hi[big]
-            hd[big] = td
-            hi[big] = ti
+            _heap_swap(hd, hi, pos, big)
             pos = big
         else:
             return
@@ -63,12 +69,7 @@ def _topk_row(G, r, sq_r, sq_all, self_i, X, out_idx, out_dist, hd, hi):  # prag
             while pos > 0:
                 parent = (pos - 1) // 2
                 if hd[pos] > hd[parent] or (hd[pos] == hd[parent] and hi[pos] > hi[parent]):
-                    td = hd[pos]
-                    ti = hi[pos]
-                    hd[pos] = hd[parent]
-                    hi[pos] = hi[parent]
-                    hd[parent] = td
-                    hi[parent] = ti
+                    _heap_swap(hd, hi, pos, parent)
                     pos = parent
                 else:
                     break
@@ -155,32 +156,50 @@ def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx
     Self first with distance 0, then the candidates ascending by (distance,
     index); distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`.
     """
-    b, n = G.shape
+    b = G.shape[0]
     for r in prange(b):
-        lim = lim_rows[r]
-        me = rows[r]
         lo = indptr[r]
-        p = lo + 1
-        out_idx[lo] = me
-        out_dist[lo] = 0.0
-        for j in range(n):
-            if j == me:
-                continue
-            s = sq_rows[r] + sq_all[j]
-            v = G[r, j] * -2.0 + s
-            if v <= lim + 1e-12 * s:
-                out_idx[p] = j
+        hi = indptr[r + 1]
+        _fill_in_radius(G, r, sq_rows[r], sq_all, rows[r], X, lim_rows[r], out_idx[lo:hi],
+                        out_dist[lo:hi])
+
+
+@jit
+def _fill_in_radius(G, r, sq_r, sq_all, me, X, lim, out_idx, out_dist):  # pragma: no cover
+    """List row ``r``'s points within squared radius ``lim`` into ``out_*`` (1-D views).
+
+    Self first with distance 0, then the candidates (Gram-expanded squared
+    distance at most ``lim``, with a rounding allowance) while they fit, with
+    distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`. Returns the
+    number of points listed or found (self included); when they all fit they
+    are sorted by (distance, index).
+    """
+    n = G.shape[1]
+    room = out_idx.shape[0]
+    out_idx[0] = me
+    out_dist[0] = 0.0
+    c = 1
+    for j in range(n):
+        if j == me:
+            continue
+        s = sq_r + sq_all[j]
+        v = G[r, j] * -2.0 + s
+        if v <= lim + 1e-12 * s:
+            if c < room:
+                out_idx[c] = j
                 if v >= GRAM_DISTANCE_MIN_RATIO * s:
-                    out_dist[p] = np.sqrt(v)
+                    out_dist[c] = np.sqrt(v)
                 else:
-                    out_dist[p] = np.sqrt(_sqdist(X, me, j))
-                p += 1
+                    out_dist[c] = np.sqrt(_sqdist(X, me, j))
+            c += 1
+    if c <= room:
         # candidates were appended by ascending index: a stable sort keeps index order on ties
-        order = np.argsort(out_dist[lo + 1:p], kind="mergesort")
-        idx_sorted = out_idx[lo + 1:p][order]
-        dist_sorted = out_dist[lo + 1:p][order]
-        out_idx[lo + 1:p] = idx_sorted
-        out_dist[lo + 1:p] = dist_sorted
+        order = np.argsort(out_dist[1:c], kind="mergesort")
+        idx_sorted = out_idx[1:c][order]
+        dist_sorted = out_dist[1:c][order]
+        out_idx[1:c] = idx_sorted
+        out_dist[1:c] = dist_sorted
+    return c
 
 
 #: Row states written by :func:`knn_radius_rows` into ``lengths`` (a length is >= 1).
@@ -223,32 +242,8 @@ def knn_radius_rows(G, sq_rows, sq_all, rows, X, knn, fixed_scale, factor, margi
             lengths[r] = CUT_AT_FIRST
             continue
         lim = (radius * (1.0 + margin)) ** 2
-        room_idx[r, 0] = me
-        room_dist[r, 0] = 0.0
-        c = 1
-        for j in range(n):
-            if j == me:
-                continue
-            s = sq_rows[r] + sq_all[j]
-            v = G[r, j] * -2.0 + s
-            if v <= lim + 1e-12 * s:
-                if c < room:
-                    room_idx[r, c] = j
-                    if v >= GRAM_DISTANCE_MIN_RATIO * s:
-                        room_dist[r, c] = np.sqrt(v)
-                    else:
-                        room_dist[r, c] = np.sqrt(_sqdist(X, me, j))
-                c += 1
-        if c > room:
-            lengths[r] = OVERFLOW
-            continue
-        # candidates were appended by ascending index: a stable sort keeps index order on ties
-        order = np.argsort(room_dist[r, 1:c], kind="mergesort")
-        idx_sorted = room_idx[r, 1:c][order]
-        dist_sorted = room_dist[r, 1:c][order]
-        room_idx[r, 1:c] = idx_sorted
-        room_dist[r, 1:c] = dist_sorted
-        lengths[r] = c
+        c = _fill_in_radius(G, r, sq_rows[r], sq_all, me, X, lim, room_idx[r], room_dist[r])
+        lengths[r] = c if c <= room else OVERFLOW
 
 
 @pjit
