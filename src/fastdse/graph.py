@@ -116,7 +116,7 @@ def _seed(graph: DiffusionGraph, stage: str) -> int:
 def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
     """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
     from .lanczos import _check_operator, _slq_of_checked_operator
-    from .normalize import build_sparse_operator
+    from .normalize import _graph_sparse_operator
 
     start = time.perf_counter()
     if graph.kernel_ == "precomputed":
@@ -124,18 +124,7 @@ def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
         A = _check_operator(A)  # a user's affinity: symmetric only to its own tolerance
     else:
         # symmetric by construction, (K + K^T) / 2 scaled alike on both sides
-        A, degrees, known, op_info = build_sparse_operator(
-            graph.X_,
-            kernel=graph.kernel,
-            knn=graph.knn,
-            decay=graph.decay,
-            sigma=graph.sigma_,
-            thresh=graph.thresh,
-            anisotropy=graph.anisotropy,
-            neighbors=graph.neighbors,
-            random_state=_seed(graph, "neighbors"),
-            n_jobs=graph.n_jobs,
-        )
+        A, degrees, known, op_info = _graph_sparse_operator(graph, _seed(graph, "neighbors"))
     graph.timings_["operator"] = time.perf_counter() - start
     graph.degrees_ = degrees
     graph.operator_ = A

@@ -58,7 +58,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ._validation import _describe, check_choice, check_int, check_random_state
-from .normalize import build_sparse_operator, top_eigenvectors
+from .normalize import _graph_sparse_operator, top_eigenvectors
 from .spectrum import SpectralMeasure
 
 __all__ = [
@@ -493,22 +493,8 @@ def build_landmark(graph: Any) -> SpectralMeasure:
     requested = check_int(requested, "n_landmarks", low=2)
     m = min(requested, n - 1)
     method = getattr(graph, "landmark_method", None) or "operator"
-    # a Gaussian graph's default thresh is 0 (dense); the sparse operator needs a
-    # positive one: None lets it use its default (1e-4). An explicit value is kept.
-    thresh = None if getattr(graph, "thresh", None) is None else graph.thresh_
     rng = graph.rng_
-    A, degrees, known, op_info = build_sparse_operator(
-        graph.X_,
-        kernel=graph.kernel,
-        knn=graph.knn,
-        decay=graph.decay,
-        sigma=graph.sigma_,
-        thresh=thresh,
-        anisotropy=graph.anisotropy,
-        neighbors=getattr(graph, "neighbors", "auto"),
-        random_state=rng,
-        n_jobs=getattr(graph, "n_jobs", None),
-    )
+    A, degrees, known, op_info = _graph_sparse_operator(graph, rng)
     graph.degrees_ = degrees
     measure = landmark_measure(
         A, degrees, n_landmarks=m, method=method, known_vectors=known, random_state=rng

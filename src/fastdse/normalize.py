@@ -223,3 +223,27 @@ def build_sparse_operator(
                 knn=p["knn"], anisotropy=anisotropy, n_components=int(n_comp),
                 timings={"kernel": t1 - t0, "normalize": t2 - t1})
     return K, degrees, V, info
+
+
+def _graph_sparse_operator(graph: Any, random_state: Any
+                          ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
+    """:func:`build_sparse_operator` with a :class:`~fastdse.DiffusionGraph`'s settings.
+
+    Reads ``X_``, ``kernel``, ``knn``, ``decay``, ``sigma_``, ``anisotropy`` and,
+    where the object has them, ``thresh``, ``neighbors`` and ``n_jobs``. The
+    graph's ``thresh`` as given is passed on: ``None`` lets the sparse operator
+    use its own default (1e-4), which matters for a Gaussian graph, whose dense
+    default is 0.
+    """
+    return build_sparse_operator(
+        graph.X_,
+        kernel=graph.kernel,
+        knn=graph.knn,
+        decay=graph.decay,
+        sigma=graph.sigma_,
+        thresh=getattr(graph, "thresh", None),
+        anisotropy=graph.anisotropy,
+        neighbors=getattr(graph, "neighbors", "auto"),
+        random_state=random_state,
+        n_jobs=getattr(graph, "n_jobs", None),
+    )
