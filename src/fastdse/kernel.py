@@ -35,6 +35,7 @@ from ._validation import (
 from .neighbors import (
     METHODS,
     _ExactSearcher,
+    _list_radius,
     _resolve_method,
     _search,
     exact_knn_radius,
@@ -288,10 +289,6 @@ def _sparse_affinity(
     k1 = min(n, SEARCH_MULTIPLIER * (knn + 1))
     factor = (-np.log(thresh)) ** (1.0 / (decay if kernel == "alpha_decay" else 2.0))
     fixed_scale = 0.0 if kernel == "alpha_decay" else float(sigma * np.sqrt(2.0))
-
-    def radius_of(dist: np.ndarray) -> np.ndarray:
-        return _kernel_scale(kernel, dist, knn, decay, sigma)[0] * factor
-
     requested = max_neighbors
 
     def cap(first: int) -> int:
@@ -323,7 +320,7 @@ def _sparse_affinity(
                 method = "precomputed"
                 searcher = _ExactSearcher(X)
             scale, power = _kernel_scale(kernel, dist, knn, decay, sigma)
-            radius = radius_of(dist)
+            radius = _list_radius(dist, knn, fixed_scale, factor)
             max_neighbors = cap(idx.shape[1])
             indptr, nbr, nd, truncated, winfo = widen_to_radius(
                 searcher, idx, dist, radius, max_neighbors=max_neighbors,

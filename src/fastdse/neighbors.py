@@ -253,6 +253,18 @@ def _replace_lists(idx: np.ndarray, dist: np.ndarray, rows: np.ndarray, lengths:
     return out_idx, out_dist
 
 
+def _list_radius(dist: np.ndarray, knn: int, fixed_scale: float, factor: float) -> np.ndarray:
+    """Each row's radius ``scale * factor`` from its neighbour list's distances ``(b, k1)``.
+
+    ``scale`` is ``fixed_scale`` when positive, else the distance to the row's
+    ``knn``-th neighbour clipped at machine epsilon (the rule
+    :func:`fastdse._sparse_jit.knn_radius_rows` applies inside the search).
+    """
+    if fixed_scale > 0:
+        return np.full(dist.shape[0], fixed_scale) * factor
+    return np.maximum(dist[:, knn], np.finfo(np.float64).eps) * factor
+
+
 def exact_knn_radius(
     X: np.ndarray,
     k1: int,
@@ -296,7 +308,6 @@ def exact_knn_radius(
     sq = np.einsum("ij,ij->i", X, X)
     first_dist = np.empty((n, k1), dtype=np.float64)
     g_scratch, idx_scratch, dist_scratch = Scratch(), Scratch(np.int64), Scratch()
-    eps = np.finfo(np.float64).eps
 
     def run(lo: int, hi: int, serial: bool) -> tuple[Any, ...]:
         b = hi - lo
@@ -310,9 +321,7 @@ def exact_knn_radius(
         (fused,) = kernels(serial, _sparse_jit.knn_radius_rows)
         fused(G, sq[r], sq, r, X, knn, fixed_scale, factor, RADIUS_MARGIN, first_idx, dist,
               room_idx, room_dist, state)
-        scale = (np.full(b, fixed_scale) if fixed_scale > 0
-                 else np.maximum(dist[:, knn], eps))
-        radius = scale * factor
+        radius = _list_radius(dist, knn, fixed_scale, factor)
         lengths = np.where(state >= 1, np.minimum(state, cap1), k1)
         # a full room holds cap1 + 1 points: cut at cap1, truncated if the last is inside
         full = np.nonzero(state == cap1 + 1)[0]
