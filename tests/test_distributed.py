@@ -39,6 +39,9 @@ def data():
     return Z, labels
 
 
+# agreement between process layouts: rounding only (the subsets are the same to the bit)
+RTOL, ATOL = 1e-12, 1e-12
+
 KW = dict(t=[1, 3], mode="exact", num_repetitions=3, random_state=42, progress=False)
 
 
@@ -52,12 +55,16 @@ def test_dask_backend_matches_serial(client, data):
         with joblib.parallel_backend("dask", scatter=[Z]):
             on_dask = fastdse.dsmi(Z, labels, **KW)
     assert on_dask.info["n_jobs"] == 2  # both workers' threads
-    np.testing.assert_array_equal(on_dask.value, serial.value)
-    np.testing.assert_array_equal(on_dask.stderr, serial.stderr)
+    # same seeds, same subsets, same random choices; the floats agree to rounding only: a
+    # worker's BLAS runs one thread, the serial run's several, and some CPUs' kernels round
+    # the two differently (3e-16 seen on Intel Xeon)
+    np.testing.assert_allclose(on_dask.value, serial.value, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(on_dask.stderr, serial.stderr, rtol=1e-9, atol=ATOL)
     for a, b in zip(on_dask.per_class, serial.per_class):
         assert a.label == b.label and a.size == b.size
-        np.testing.assert_array_equal(a.conditional, b.conditional)
-        np.testing.assert_array_equal(a.unconditional_reps, b.unconditional_reps)
+        np.testing.assert_allclose(a.conditional, b.conditional, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(a.unconditional_reps, b.unconditional_reps, rtol=RTOL,
+                                   atol=ATOL)
     # the DSE evaluations ran on the cluster (joblib sends them in batches)
     assert len(stream.data) >= 2
     assert {d["worker"] for d in stream.data} <= set(client.scheduler_info()["workers"])
@@ -71,4 +78,4 @@ def test_dask_backend_multid_y(client, data):
     with joblib.parallel_config(backend="dask"):
         on_dask = fastdse.dsmi(Z, Y, **kw)
     np.testing.assert_array_equal(on_dask.clusters, serial.clusters)
-    np.testing.assert_array_equal(on_dask.value, serial.value)
+    np.testing.assert_allclose(on_dask.value, serial.value, rtol=RTOL, atol=ATOL)

@@ -125,8 +125,13 @@ def test_spectrum_density_exact_integrates_to_one(exact_graph, ax):
     data = ax.patches[0].get_data()
     values, edges = data.values, data.edges
     assert edges[0] == -1.0 and edges[-1] == 1.0
-    counts = np.histogram(exact_graph.eigenvalues(), bins=20, range=(-1, 1))[0]
-    np.testing.assert_allclose(values * np.diff(edges) * exact_graph.n, counts)
+    mass = values * np.diff(edges) * exact_graph.n
+    # every eigenvalue is counted once: the top one may exceed 1 by rounding (how far
+    # depends on the CPU's BLAS kernels) and is clipped into the last bin, not dropped
+    np.testing.assert_allclose(mass.sum(), exact_graph.n)
+    eig = np.clip(exact_graph.eigenvalues(), -1.0, 1.0)
+    counts = np.histogram(eig, bins=20, range=(-1, 1))[0]
+    np.testing.assert_allclose(mass, counts)
 
 
 def test_spectrum_density_slq_averages_probes(approx_graph, ax):
