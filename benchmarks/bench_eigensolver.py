@@ -4,7 +4,7 @@ The matrix is the one the exact path diagonalises: the normalised Gaussian opera
 ``D^-1/2 K D^-1/2`` of uniform data in d = 256 (sigma = 10, as bench_exact_vs_reference).
 For every n the two solvers run alternately on fresh copies (``--repeats`` times each); the
 table gives median seconds, the ratio and the largest eigenvalue difference. It sets
-``fastdse.spectrum.TWO_STAGE_MIN_N``.
+``fastdse.spectral.dense.TWO_STAGE_MIN_N``.
 
     python benchmarks/bench_eigensolver.py [--sizes 1000 2000 ...] [--out PREFIX]
 """
@@ -20,9 +20,10 @@ import scipy
 import scipy.linalg
 import threadpoolctl
 
-from fastdse import _lapack2stage, spectrum
-from fastdse.kernel import dense_affinity
-from fastdse.normalize import normalize_dense_inplace
+from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.normalize import normalize_dense_inplace
+from fastdse.spectral import _lapack2stage
+from fastdse.spectral import dense as spectrum
 
 
 def operator(n, seed=0):
@@ -84,14 +85,14 @@ def main():
                  "(sigma = 10); median of "
                  f"{args.repeats} alternating runs per solver. One-stage: "
                  "`scipy.linalg.eigvalsh(driver='evd')`; two-stage: LAPACKE `dsyevd_2stage` "
-                 "from the same OpenBLAS (`fastdse._lapack2stage`).\n\n")
+                 "from the same OpenBLAS (`fastdse.spectral._lapack2stage`).\n\n")
         fh.write("| n | one-stage (s) | two-stage (s) | speed-up | max abs eigenvalue diff |\n")
         fh.write("|---:|---:|---:|---:|---:|\n")
         for r in rows:
             fh.write(f"| {r['n']:,} | {r['one_stage_s']:.3f} | {r['two_stage_s']:.3f} | "
                      f"{r['speedup']:.2f} | {r['max_abs_diff']:.1e} |\n")
-        fh.write(f"\n`fastdse.spectrum.TWO_STAGE_MIN_N = {spectrum.TWO_STAGE_MIN_N}`: the exact "
-                 "path switches to the two-stage solver from where it is faster in this "
+        fh.write(f"\n`fastdse.spectral.dense.TWO_STAGE_MIN_N = {spectrum.TWO_STAGE_MIN_N}`: "
+                 "the exact path switches to the two-stage solver from where it is faster in this "
                  "table.\n")
     print(f"wrote {args.out}.csv and {args.out}.md")
 

@@ -3,12 +3,13 @@
 For each data shape (n points) and kernel:
 
 1. the sparse operator ``A`` of ``mode="landmark"`` is built with
-   :func:`fastdse.normalize.build_sparse_operator` (exact neighbours, ``thresh=1e-4``);
-2. the reference is the *same* kernel built densely (:func:`fastdse.kernel.dense_affinity`
-   with the same ``thresh``, :func:`fastdse.normalize.normalize_dense_inplace`) and all its
-   eigenvalues (LAPACK ``eigvalsh``): exact DSE, and the DSE of its ``m`` largest
-   ``|lambda|`` ("top-m exact": the best any ``m``-atom measure of the top can do);
-3. :func:`fastdse.landmark.landmark_measure` runs for every ``m`` and method (seed 0) and
+   :func:`fastdse.operator.build.build_sparse_operator` (exact neighbours, ``thresh=1e-4``);
+2. the reference is the *same* kernel built densely
+   (:func:`fastdse.operator.kernel.dense_affinity` with the same ``thresh``,
+   :func:`fastdse.operator.normalize.normalize_dense_inplace`) and all its eigenvalues
+   (LAPACK ``eigvalsh``): exact DSE, and the DSE of its ``m`` largest ``|lambda|``
+   ("top-m exact": the best any ``m``-atom measure of the top can do);
+3. :func:`fastdse.spectral.landmark.landmark_measure` runs for every ``m`` and method (seed 0) and
    its DSE is compared with both, for every ``t``.
 
 Data (seeded): ``blobs`` (``sklearn.datasets.make_blobs``, 10 centres in 10-d, std 1),
@@ -92,10 +93,11 @@ def topm_dse(lam: np.ndarray, m: int, ts: np.ndarray) -> np.ndarray:
 
 def run(n: int, shapes: list[str], ms: list[int], kernels: list[str]) -> list[dict]:
     from fastdse.entropy import dse_from_eigenvalues, dse_from_measure
-    from fastdse.kernel import dense_affinity
-    from fastdse.landmark import landmark_measure
-    from fastdse.normalize import build_sparse_operator, normalize_dense_inplace
-    from fastdse.spectrum import dense_eigenvalues
+    from fastdse.operator.build import build_sparse_operator
+    from fastdse.operator.kernel import dense_affinity
+    from fastdse.operator.normalize import normalize_dense_inplace
+    from fastdse.spectral.dense import dense_eigenvalues
+    from fastdse.spectral.landmark import landmark_measure
 
     ts = np.asarray(TS)
     rows = []

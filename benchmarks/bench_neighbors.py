@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import make_blobs, make_swiss_roll
 
-from fastdse.kernel import sparse_affinity
-from fastdse.neighbors import _ExactSearcher, knn_search
-from fastdse.normalize import normalize_sparse
+from fastdse.operator.kernel import sparse_affinity
+from fastdse.operator.neighbors import _ExactSearcher, knn_search
+from fastdse.operator.normalize import normalize_sparse
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "neighbors.csv"
 K = 15
@@ -46,7 +46,7 @@ def cold_times():
     """Fresh-process times: import + first call, for both searches (numba caches warm)."""
     code = (
         "import time; t=time.perf_counter(); import numpy as np; "
-        "from fastdse.neighbors import _ExactSearcher, knn_search; "
+        "from fastdse.operator.neighbors import _ExactSearcher, knn_search; "
         "X=np.random.default_rng(0).normal(size=(5000,64)); t1=time.perf_counter(); "
         "knn_search(X, 15, method='{m}', random_state=0); t2=time.perf_counter(); "
         "knn_search(X, 15, method='{m}', random_state=0); t3=time.perf_counter(); "

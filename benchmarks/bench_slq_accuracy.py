@@ -3,7 +3,7 @@
 For alpha-decay operators of several shapes (n = 2,000-4,000) this measures the DSE error
 at t in {1, 2, 5, 10, 50} over a grid of (n_probes, n_steps, n_deflate), the calibration
 of the reported standard error, the half-step bias indicator, and the time of each phase.
-It justifies the defaults of :func:`fastdse.lanczos.slq_measure`.
+It justifies the defaults of :func:`fastdse.spectral.lanczos.slq_measure`.
 
 Cost control: one Lanczos run per (operator, deflation, seed) with the largest grid point
 (40 probes, 100 steps); smaller grid points use the first probes and the first steps of
@@ -30,11 +30,11 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse  # noqa: E402
 
-from fastdse import lanczos  # noqa: E402
 from fastdse.entropy import dse_from_eigenvalues, dse_from_measure  # noqa: E402
-from fastdse.kernel import dense_affinity  # noqa: E402
-from fastdse.normalize import normalize_dense_inplace  # noqa: E402
-from fastdse.spectrum import SpectralMeasure  # noqa: E402
+from fastdse.operator.kernel import dense_affinity  # noqa: E402
+from fastdse.operator.normalize import normalize_dense_inplace  # noqa: E402
+from fastdse.spectral import lanczos  # noqa: E402
+from fastdse.spectral.measure import SpectralMeasure  # noqa: E402
 
 numba.set_num_threads(1)
 

@@ -49,7 +49,7 @@ def on_config(config: Any) -> Any:
 
 
 def _help_text(args: list[str]) -> str:
-    from fastdse import cli
+    from fastdse.cli import commands as cli
 
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"  # argparse wraps to the terminal width: make it fixed
@@ -77,7 +77,7 @@ def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if "fastdse-help" not in markdown:
         return markdown
     try:
-        from fastdse import cli
+        from fastdse.cli import commands as cli
     except Exception as exc:  # a broken checkout: say so, fail a --strict build
         log.warning("%s: cannot import fastdse.cli for the help texts: %r", page.file.src_uri, exc)
         return markdown

@@ -72,9 +72,9 @@ def test_narrow_gaussian(rng):
 
 def test_wide_gaussian_warns_instead_of_silently_truncating(rng):
     # more points than the widest neighbourhood the sparse kernel searches
-    n = fastdse.kernel.MAX_NEIGHBORS + 500
+    n = fastdse.operator.kernel.MAX_NEIGHBORS + 500
     X = rng.uniform(size=(n, 4))
-    with pytest.warns(fastdse.kernel.TruncationWarning, match="mass"):
+    with pytest.warns(fastdse.operator.kernel.TruncationWarning, match="mass"):
         fastdse.dse(X, 1, mode="approx", kernel="gaussian", sigma=10.0, random_state=0)
 
 

@@ -1,4 +1,4 @@
-"""Row blocks in threads (fastdse._blocks)."""
+"""Row blocks in threads (fastdse._util.blocks)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from fastdse import _blocks, _sparse_jit
-from fastdse.neighbors import numba_threads
+from fastdse._numba import sparse as _sparse_jit
+from fastdse._util import blocks as _blocks
+from fastdse.operator.neighbors import numba_threads
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

@@ -226,7 +226,7 @@ def test_result_info(blobs):
 
 
 def test_precomputed_fixed_bandwidth_affinity_equals_points():
-    from fastdse.kernel import dense_affinity
+    from fastdse.operator.kernel import dense_affinity
 
     rng = np.random.default_rng(5)
     labels = np.repeat([0, 1, 2], 60)

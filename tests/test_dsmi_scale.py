@@ -119,7 +119,7 @@ def test_spectral_clusters_recovers_blobs_above_dense_cutoff(rng):
 def test_embedding_eigenvectors_match_dense(rng):
     # a connected kNN graph above the dense cutoff: ARPACK's top eigenpairs against eigh
     from fastdse.cluster import DENSE_EIGH_MAX_N, _top_eigenvectors
-    from fastdse.normalize import build_sparse_operator
+    from fastdse.operator.build import build_sparse_operator
 
     Y = rng.uniform(size=(DENSE_EIGH_MAX_N + 500, 2))
     A, _, known, _ = build_sparse_operator(Y, knn=10, random_state=0)

@@ -5,7 +5,8 @@ import pytest
 import scipy.linalg
 
 import fastdse
-from fastdse import _lapack2stage, spectrum
+from fastdse.spectral import _lapack2stage
+from fastdse.spectral import dense as spectrum
 
 
 def sym(n, seed=0):

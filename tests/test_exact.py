@@ -8,7 +8,8 @@ import pytest
 
 import fastdse
 from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
-from fastdse import DiffusionGraph, _memory
+from fastdse import DiffusionGraph
+from fastdse._util import memory as _memory
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ import pytest
 import scipy.sparse as sp
 
 import fastdse
-from fastdse import _inputs, _memory
-from fastdse.kernel import dense_affinity
+from fastdse._util import inputs as _inputs
+from fastdse._util import memory as _memory
+from fastdse.operator.kernel import dense_affinity
 
 N = 200
 T = [1, 5]

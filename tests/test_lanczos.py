@@ -9,12 +9,12 @@ import scipy.sparse
 import scipy.sparse.linalg
 import threadpoolctl
 
-from fastdse import lanczos
 from fastdse.entropy import dse_from_eigenvalues, dse_from_measure
-from fastdse.kernel import dense_affinity
-from fastdse.lanczos import quadrature_bias, slq_measure
-from fastdse.normalize import normalize_dense_inplace
-from fastdse.spectrum import SpectralMeasure
+from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.normalize import normalize_dense_inplace
+from fastdse.spectral import lanczos
+from fastdse.spectral.lanczos import quadrature_bias, slq_measure
+from fastdse.spectral.measure import SpectralMeasure
 
 TS = np.array([1.0, 2.0, 5.0, 10.0, 50.0])
 

@@ -8,9 +8,10 @@ import pytest
 from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 from fastdse import DiffusionGraph
 from fastdse.entropy import dse_from_measure
-from fastdse.kernel import dense_affinity
-from fastdse.landmark import _operator_from_labels, build_landmark, landmark_measure
-from fastdse.normalize import build_sparse_operator, normalize_dense_inplace
+from fastdse.operator.build import build_sparse_operator
+from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.normalize import normalize_dense_inplace
+from fastdse.spectral.landmark import _operator_from_labels, build_landmark, landmark_measure
 
 METHODS = ["operator", "nystrom"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fastdse.neighbors import _ExactSearcher, knn_search, widen_to_radius
+from fastdse.operator.neighbors import _ExactSearcher, knn_search, widen_to_radius
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_pynndescent_self_first_recall_and_seed(rng):
 
 
 def test_two_hop_widening(rng, monkeypatch):
-    import fastdse.neighbors as nb
+    import fastdse.operator.neighbors as nb
 
     X = rng.normal(size=(600, 3))
     s = _ExactSearcher(X)
@@ -159,7 +159,7 @@ def test_radius_query_caps_and_reports_truncation(rng):
 
 
 def test_fused_search_radius_query_and_rounds_give_the_same_kernel(rng, monkeypatch):
-    from fastdse import kernel as kn
+    from fastdse.operator import kernel as kn
 
     X = rng.uniform(size=(700, 64))  # concentrated distances: most rows need widening
     # neighbors="exact": one pass over the Gram matrix (search and widening fused)
@@ -184,7 +184,7 @@ def test_fused_search_radius_query_and_rounds_give_the_same_kernel(rng, monkeypa
 
 
 def test_fused_search_widens_only_short_rows_and_threads_do_not_change_it(rng):
-    from fastdse import kernel as kn
+    from fastdse.operator import kernel as kn
 
     # 64-d uniform points (concentrated distances: widened) and a 2-d Gaussian cloud far
     # away (the 35th neighbour lies well beyond the radius: not widened)
@@ -204,7 +204,7 @@ def test_fused_search_widens_only_short_rows_and_threads_do_not_change_it(rng):
 
 
 def test_fused_search_reports_rows_cut_at_max_neighbors(rng):
-    from fastdse import kernel as kn
+    from fastdse.operator import kernel as kn
 
     X = rng.uniform(size=(300, 64))
     # below the first search's 35 neighbours, and above (where some rows fill their room of

@@ -18,7 +18,10 @@ matplotlib.use("Agg")  # tests only: the library never switches the backend
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from fastdse import DiffusionGraph, DSEResult, _cli_plot, bench, cli  # noqa: E402
+from fastdse import DiffusionGraph, DSEResult  # noqa: E402
+from fastdse.cli import bench  # noqa: E402
+from fastdse.cli import commands as cli  # noqa: E402
+from fastdse.cli import plot as _cli_plot  # noqa: E402
 from fastdse.plotting import (  # noqa: E402
     DEFAULT_T_GRID,
     plot_dse_curve,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastdse
-from fastdse import _progress
+from fastdse._util import progress as _progress
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastdse.kernel import TruncationWarning, dense_affinity, sparse_affinity
-from fastdse.neighbors import knn_search
-from fastdse.normalize import (
-    build_sparse_operator,
+from fastdse.operator.build import build_sparse_operator
+from fastdse.operator.kernel import TruncationWarning, dense_affinity, sparse_affinity
+from fastdse.operator.neighbors import knn_search
+from fastdse.operator.normalize import (
     normalize_dense_inplace,
     normalize_sparse,
     top_eigenvectors,
@@ -232,7 +232,7 @@ def test_row_order_invariance(seed, kernel):
 
 
 def test_approximate_neighbours_get_exact_bandwidths_from_the_radius_pass(rng):
-    from fastdse.neighbors import knn_search
+    from fastdse.operator.neighbors import knn_search
 
     X = rng.uniform(size=(700, 256))  # concentrated distances: every row is widened
     exact, info_exact = sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
@@ -253,7 +253,7 @@ def test_approximate_neighbours_get_exact_bandwidths_from_the_radius_pass(rng):
 
 @pytest.mark.parametrize("density", [0.002, 0.05])
 def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, density):
-    from fastdse import _sparse_jit
+    from fastdse._numba import sparse as _sparse_jit
 
     n = 400
     A = sp.random(n, n, density=density, random_state=3, format="csr")

@@ -8,16 +8,15 @@ Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
 :func:`shannon_entropy`; :mod:`fastdse.compat` replaces ``dse-dsmi``.
 """
 
-from . import landmark as _landmark  # noqa: F401  (registers mode='landmark')
-from ._version import __version__
-from .api import dse
-from .graph import DiffusionGraph
-from .kernel import TruncationWarning
-from .monitor import History, TrainingMonitor
-from .mutual_information import dsmi
-from .results import ClassTerm, DSEResult, DSMIResult
-from .shannon import shannon_entropy
-from .spectrum import SpectralMeasure
+from fastdse._version import __version__
+from fastdse.api import dse
+from fastdse.graph import DiffusionGraph
+from fastdse.monitor import History, TrainingMonitor
+from fastdse.mutual_information import dsmi
+from fastdse.operator.kernel import TruncationWarning
+from fastdse.results import ClassTerm, DSEResult, DSMIResult
+from fastdse.shannon import shannon_entropy
+from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = [
     "__version__",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph import DiffusionGraph
-from .results import DSEResult
+from fastdse.graph import DiffusionGraph
+from fastdse.results import DSEResult
 
 __all__ = ["dse"]
 

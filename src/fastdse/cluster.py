@@ -8,7 +8,7 @@ not scale to n = 1,000,000 (the reference's choice stays available in
 :mod:`fastdse.compat`)::
 
     Y (n, d') --[randomized PCA, only if d' > max_features]--> (n, max_features)
-      --> kNN alpha-decay graph, A = D^-1/2 K D^-1/2      (fastdse.normalize)
+      --> kNN alpha-decay graph, A = D^-1/2 K D^-1/2      (fastdse.operator.normalize)
       --> top n_clusters eigenvectors of A                 (known eigenvalue-1 vectors
                                                             + seeded ARPACK on the rest)
       --> random-walk embedding D^-1/2 U, one row per point
@@ -35,8 +35,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 from scipy.sparse.csgraph import connected_components
 
-from ._validation import check_choice, check_int, check_n_jobs, check_points, check_random_state
-from .neighbors import METHODS
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import check_choice, check_int, check_n_jobs, check_random_state
+from fastdse.operator.neighbors import METHODS
 
 __all__ = ["spectral_clusters", "randomized_pca", "DENSE_EIGH_MAX_N"]
 
@@ -262,7 +263,7 @@ def _spectral_clusters(Yc: np.ndarray, n_clusters: int, knn: int, max_features: 
     """Compute the labels from validated inputs (see :func:`spectral_clusters`)."""
     from sklearn.cluster import KMeans
 
-    from .normalize import build_sparse_operator
+    from fastdse.operator.build import build_sparse_operator
 
     n, d = Yc.shape
     if max_features is not None and d > max_features and max_features < n:

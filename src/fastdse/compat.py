@@ -52,13 +52,14 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import DTypeLike
 
-from . import _dense_jit
-from ._memory import available_memory, dense_bytes_needed, format_bytes
-from ._validation import _describe, check_float, check_int, check_points
-from .kernel import dense_affinity
-from .normalize import normalize_dense_inplace
-from .shannon import _cell_counts
-from .spectrum import dense_eigenvalues
+from fastdse._numba import dense as _dense_jit
+from fastdse._util.inputs import check_points
+from fastdse._util.memory import available_memory, dense_bytes_needed, format_bytes
+from fastdse._util.validation import check_float, check_int, describe
+from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.normalize import normalize_dense_inplace
+from fastdse.shannon import _cell_counts
+from fastdse.spectral.dense import dense_eigenvalues
 
 __all__ = [
     "diffusion_spectral_entropy",
@@ -92,7 +93,7 @@ _INNER_KNN = 10
 
 def _check_flag(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {_describe(value)}")
+        raise TypeError(f"{name} must be True or False; got {describe(value)}")
     return bool(value)
 
 
@@ -123,7 +124,7 @@ def _check_save(path: Any, precision: Any) -> tuple[str | None, np.dtype]:
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(
-                f"eigval_save_path must be None, a str or an os.PathLike; got {_describe(path)}"
+                f"eigval_save_path must be None, a str or an os.PathLike; got {describe(path)}"
             )
         path = os.fspath(path)
         if not isinstance(path, str):
@@ -135,7 +136,7 @@ def _check_save(path: Any, precision: Any) -> tuple[str | None, np.dtype]:
     except TypeError as exc:
         raise TypeError(
             "eigval_save_precision must be a floating-point dtype such as np.float16 or "
-            f"np.float64; got {_describe(precision)}"
+            f"np.float64; got {describe(precision)}"
         ) from exc
     if dtype.kind != "f":
         raise ValueError(
@@ -580,9 +581,9 @@ def diffusion_spectral_entropy(
     Differences from the reference: no change to the global ``random`` state or
     warning filters; float64 throughout; clearer errors; a save path without a
     directory works. The dense operator is built and diagonalised in place by
-    fastdse (:func:`fastdse.kernel.dense_affinity`,
-    :func:`fastdse.normalize.normalize_dense_inplace`,
-    :func:`fastdse.spectrum.dense_eigenvalues`).
+    fastdse (:func:`fastdse.operator.kernel.dense_affinity`,
+    :func:`fastdse.operator.normalize.normalize_dense_inplace`,
+    :func:`fastdse.spectral.dense.dense_eigenvalues`).
 
     Examples
     --------

@@ -7,7 +7,7 @@ r"""Diffusion Spectral Entropy from a spectral measure, for many t in one pass.
 
 which equals :math:`\log Z_t - H_t / Z_t` with :math:`Z_t = \mathrm{tr}\,|A|^t`
 and :math:`H_t = \mathrm{tr}\,(|A|^t \log |A|^t)`. Both traces are spectral
-sums, so any :class:`~fastdse.spectrum.SpectralMeasure` gives them, and the
+sums, so any :class:`~fastdse.spectral.measure.SpectralMeasure` gives them, and the
 same nodes serve every ``t``. Powers are taken in the log domain
 (:math:`|\theta|^t = \exp(t \log|\theta|)`, :math:`0 \log 0 = 0`), shifted by
 the largest exponent so nothing under- or overflows at large ``t``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spectrum import SpectralMeasure
+from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = ["dse_from_measure", "dse_from_eigenvalues"]
 

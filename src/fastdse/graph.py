@@ -16,21 +16,26 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from . import _inputs, _memory, _parallel, _progress
-from ._validation import (
+from fastdse._util import inputs as _inputs
+from fastdse._util import memory as _memory
+from fastdse._util import parallel as _parallel
+from fastdse._util import progress as _progress
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import (
     check_choice,
     check_float,
     check_int,
-    check_points,
     check_random_state,
     check_t,
 )
-from .diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
-from .entropy import dse_from_measure
-from .kernel import DEFAULT_SIGMA, DEFAULT_THRESH, KERNELS, dense_affinity
-from .normalize import normalize_dense_inplace, normalize_sparse, top_eigenvectors
-from .results import DSEResult
-from .spectrum import SpectralMeasure, exact_measure
+from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
+from fastdse.entropy import dse_from_measure
+from fastdse.operator.kernel import DEFAULT_SIGMA, DEFAULT_THRESH, KERNELS, dense_affinity
+from fastdse.operator.normalize import normalize_dense_inplace, normalize_sparse, top_eigenvectors
+from fastdse.results import DSEResult
+from fastdse.spectral.dense import exact_measure
+from fastdse.spectral.landmark import build_landmark
+from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = ["DiffusionGraph", "MODES", "AUTO_EXACT_MAX_N"]
 
@@ -115,8 +120,8 @@ def _seed(graph: DiffusionGraph, stage: str) -> int:
 
 def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
     """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
-    from .lanczos import _check_operator, _slq_of_checked_operator
-    from .normalize import _graph_sparse_operator
+    from fastdse.operator.build import _graph_sparse_operator
+    from fastdse.spectral.lanczos import _check_operator, _slq_of_checked_operator
 
     start = time.perf_counter()
     if graph.kernel_ == "precomputed":
@@ -146,12 +151,11 @@ def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
 
 
 #: mode name -> function building the spectral measure of a graph.
-_MEASURE_BUILDERS: dict[str, Any] = {"exact": _build_exact, "approx": _build_approx}
-
-
-def register_mode(name: str, builder: Any) -> None:
-    """Register the spectral-measure builder of a mode (used by the scalable modules)."""
-    _MEASURE_BUILDERS[name] = builder
+_MEASURE_BUILDERS: dict[str, Any] = {
+    "exact": _build_exact,
+    "approx": _build_approx,
+    "landmark": build_landmark,
+}
 
 
 class DiffusionGraph:
@@ -171,7 +175,7 @@ class DiffusionGraph:
         O(n^3) time). ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_N` points,
         approximate above (when available).
     kernel : {"alpha_decay", "gaussian", "precomputed"}, default "alpha_decay"
-        Affinity kernel, see :mod:`fastdse.kernel`. ``"precomputed"``: ``X`` is
+        Affinity kernel, see :mod:`fastdse.operator.kernel`. ``"precomputed"``: ``X`` is
         the affinity itself (``knn``, ``decay``, ``sigma``, ``thresh`` unused);
         ``mode="auto"`` then runs exact for a dense affinity.
     knn : int, default 5
@@ -352,11 +356,6 @@ class DiffusionGraph:
         self.operator_ = None
         self._half_measure: SpectralMeasure | None = None
         self.mode_ = self._resolve_mode()
-        if self.mode_ not in _MEASURE_BUILDERS:
-            raise ValueError(
-                f"mode={self.mode_!r} is not available in this version; available modes: "
-                f"{', '.join(repr(m) for m in ['auto', *_MEASURE_BUILDERS])}"
-            )
         self.degrees_: np.ndarray | None = None
         self._measure: SpectralMeasure | None = None
         self.timings_: dict[str, float] = {}
@@ -366,7 +365,7 @@ class DiffusionGraph:
             return self.mode
         if self.affinity_ is not None and not sp.issparse(self.affinity_):
             return "exact"  # a dense affinity is already n x n: eigvalsh beats O(n^2) matvecs
-        if self.n <= AUTO_EXACT_MAX_N or "approx" not in _MEASURE_BUILDERS:
+        if self.n <= AUTO_EXACT_MAX_N:
             return "exact"
         return "approx"
 

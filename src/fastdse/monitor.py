@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _describe, check_int, check_points, check_random_state, check_t
-from .api import dse
-from .mutual_information import discretize, dsmi
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import check_int, check_random_state, check_t, describe
+from fastdse.api import dse
+from fastdse.mutual_information import discretize, dsmi
 
 __all__ = ["TrainingMonitor", "History", "plot_history", "METRICS"]
 
@@ -68,7 +69,7 @@ def _unit_name(base: float) -> str:
 
 def _check_epoch(epoch: Any) -> int | float:
     if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Real):
-        raise TypeError(f"epoch must be a number (int or float); got {_describe(epoch)}")
+        raise TypeError(f"epoch must be a number (int or float); got {describe(epoch)}")
     if isinstance(epoch, numbers.Integral):
         return int(epoch)
     value = float(epoch)
@@ -169,7 +170,7 @@ class History:
             ``"<metric>_stderr"`` is stored as NaN. Other keys are an error.
         """
         if not isinstance(record, Mapping):
-            raise TypeError(f"record must be a mapping (dict); got {_describe(record)}")
+            raise TypeError(f"record must be a mapping (dict); got {describe(record)}")
         extra = sorted(set(record) - set(self.columns), key=str)
         if extra:
             raise ValueError(f"record has unknown column(s) {extra}; columns are {self.columns}")
@@ -579,7 +580,7 @@ def _columns(history: Any) -> dict[str, np.ndarray]:
     if not isinstance(history, Mapping):
         raise TypeError(
             "history must be a TrainingMonitor, a History or a mapping of column -> "
-            f"sequence; got {_describe(history)}"
+            f"sequence; got {describe(history)}"
         )
     if "epoch" not in history:
         raise ValueError(f"history has no 'epoch' column; columns are {list(history)}")

@@ -19,7 +19,7 @@ clustering that scales to millions of points).
 Work units. With ``C`` classes and ``R`` repetitions DSMI is ``C (R + 1)``
 independent DSE evaluations: one per class (the conditional term) and ``R``
 per class on random subsets of its size. Each is one task of
-:func:`fastdse._parallel.run_tasks` (joblib: threads, processes or a Dask
+:func:`fastdse._util.parallel.run_tasks` (joblib: threads, processes or a Dask
 cluster, ``n_jobs``) with its own seed, spawned from ``random_state`` by
 ``numpy.random.SeedSequence``: class ``c`` gets child ``c``, whose children
 ``0`` (the class) and ``1..R`` (the subsets) seed the subset draw and every
@@ -47,20 +47,22 @@ import numpy as np
 import scipy.sparse as sp
 import threadpoolctl
 
-from . import _inputs, _parallel, _progress
-from ._validation import (
-    _describe,
+from fastdse._util import inputs as _inputs
+from fastdse._util import parallel as _parallel
+from fastdse._util import progress as _progress
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import (
     check_choice,
     check_float,
     check_int,
-    check_points,
     check_random_state,
     check_t,
+    describe,
 )
-from .graph import MODES, NEIGHBOR_METHODS, DiffusionGraph
-from .kernel import KERNELS
-from .neighbors import numba_threads
-from .results import ClassTerm, DSMIResult, _fmt
+from fastdse.graph import MODES, NEIGHBOR_METHODS, DiffusionGraph
+from fastdse.operator.kernel import KERNELS
+from fastdse.operator.neighbors import numba_threads
+from fastdse.results import ClassTerm, DSMIResult, _fmt
 
 __all__ = ["dsmi", "discretize"]
 
@@ -130,7 +132,7 @@ def discretize(
     arr = np.asarray(_inputs.to_numpy(Y, "Y"))
     if arr.ndim == 0 or arr.ndim > 2:
         raise ValueError(
-            f"Y must be 1-D (labels or a scalar variable) or 2-D (n, d'); got {_describe(arr)}"
+            f"Y must be 1-D (labels or a scalar variable) or 2-D (n, d'); got {describe(arr)}"
         )
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -166,7 +168,7 @@ def discretize(
     if arr.ndim == 1:
         y = check_points(arr[:, None], "Y", min_points=2)[:, 0]
         return _bin_1d(y, n_clusters)
-    from .cluster import spectral_clusters
+    from fastdse.cluster import spectral_clusters
 
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     return spectral_clusters(arr, n_clusters, random_state=seed, n_jobs=n_jobs)
@@ -437,7 +439,7 @@ def dsmi(
                 labels = labels[:, 0]
             if labels.ndim != 1:
                 raise ValueError(
-                    f"clusters must be 1-D labels of length n; got {_describe(labels)}")
+                    f"clusters must be 1-D labels of length n; got {describe(labels)}")
             name = "clusters"
         else:
             y_len = np.shape(Y)[0] if np.ndim(Y) > 0 else None

@@ -31,16 +31,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import _describe, check_choice, check_float, check_int, check_t
-from .entropy import dse_from_measure
-from .graph import DiffusionGraph
-from .results import DSEResult
-from .spectrum import SpectralMeasure
+from fastdse._util.validation import check_choice, check_float, check_int, check_t, describe
+from fastdse.entropy import dse_from_measure
+from fastdse.graph import DiffusionGraph
+from fastdse.results import DSEResult
+from fastdse.spectral.measure import SpectralMeasure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["plot_spectrum", "plot_dse_curve", "plot_scaling", "plot_history", "DEFAULT_T_GRID"]
+__all__ = [
+    "plot_spectrum",
+    "plot_dse_curve",
+    "plot_scaling",
+    "plot_history",
+    "fit_slope",
+    "DEFAULT_T_GRID",
+]
 
 _MISSING = "plotting needs matplotlib: pip install 'fastdse[plot]'"
 
@@ -77,7 +84,7 @@ def _check_ax(ax: Any) -> None:
     from matplotlib.axes import Axes
 
     if ax is not None and not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None; got {_describe(ax)}")
+        raise TypeError(f"ax must be a matplotlib Axes or None; got {describe(ax)}")
 
 
 def _get_axes(ax: Any) -> Axes:
@@ -97,7 +104,7 @@ def _plot_kws(plot_kws: Any, defaults: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(plot_kws, Mapping):
         raise TypeError(
             f"plot_kws must be a mapping of matplotlib keyword arguments or None; got "
-            f"{_describe(plot_kws)}"
+            f"{describe(plot_kws)}"
         )
     return {**defaults, **plot_kws}
 
@@ -160,13 +167,13 @@ def _spectrum_source(obj: Any, kind: str) -> tuple[np.ndarray | None, SpectralMe
     if isinstance(obj, (str, bytes)) or not _is_array_like(obj):
         raise TypeError(
             "obj must be a DiffusionGraph, a DSEResult holding eigenvalues, a "
-            f"SpectralMeasure or a 1-D array of eigenvalues; got {_describe(obj)}"
+            f"SpectralMeasure or a 1-D array of eigenvalues; got {describe(obj)}"
         )
     try:
         lam = np.asarray(obj, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"obj must be a 1-D array of real eigenvalues; got {_describe(obj)}"
+            f"obj must be a 1-D array of real eigenvalues; got {describe(obj)}"
         ) from exc
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(
@@ -307,7 +314,7 @@ def _curve_from(
     else:
         raise TypeError(
             "obj must be a DiffusionGraph, a DSEResult, a SpectralMeasure or the points X "
-            f"(array of shape (n, d)); got {_describe(obj)}"
+            f"(array of shape (n, d)); got {describe(obj)}"
         )
     # t goes to the graph as given, so every t the graph accepts ("auto") works here
     res = graph.dse(DEFAULT_T_GRID if t is None else t, base=base)
@@ -424,9 +431,9 @@ def plot_dse_curve(
         if base == 1.0:
             raise ValueError("base must be a positive number other than 1; got 1.0")
     if logx is not None and not isinstance(logx, (bool, np.bool_)):
-        raise TypeError(f"logx must be True, False or None; got {_describe(logx)}")
+        raise TypeError(f"logx must be True, False or None; got {describe(logx)}")
     if label is not None and not isinstance(label, str):
-        raise TypeError(f"label must be a string or None; got {_describe(label)}")
+        raise TypeError(f"label must be a string or None; got {describe(label)}")
     kws = _plot_kws(plot_kws, {"marker": "o", "markersize": 3})
     ts, values, stderr, base, info = _curve_from(obj, t, base, graph_kwargs)
     ax = _get_axes(ax)
@@ -463,7 +470,7 @@ def _read_rows(source: Any) -> tuple[list[Mapping[str, Any]], list[str]]:
     if isinstance(source, (bytes, Mapping)) or not isinstance(source, Sequence):
         raise TypeError(
             "source must be the path of a bench CSV file or a sequence of rows (mappings or "
-            f"fastdse.bench.Case objects); got {_describe(source)}"
+            f"fastdse.cli.bench.Case objects); got {describe(source)}"
         )
     rows = []
     for i, row in enumerate(source):
@@ -472,7 +479,7 @@ def _read_rows(source: Any) -> tuple[list[Mapping[str, Any]], list[str]]:
         if not isinstance(row, Mapping):
             raise TypeError(
                 f"source rows must be mappings (column -> value) or bench.Case objects; row "
-                f"{i} is {_describe(row)}"
+                f"{i} is {describe(row)}"
             )
         rows.append(row)
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -486,7 +493,7 @@ def _number(value: Any, column: str, row: int) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ValueError(
-            f"column {column!r} must hold numbers; row {row + 1} has {_describe(value)}"
+            f"column {column!r} must hold numbers; row {row + 1} has {describe(value)}"
         ) from None
 
 
@@ -529,7 +536,7 @@ def plot_scaling(
     source : str, os.PathLike or sequence of rows
         The CSV written by ``fastdse bench --out PREFIX`` (``PREFIX.csv``), or
         its rows: mappings of column name to value, or
-        :class:`fastdse.bench.Case` objects. Rows whose ``status`` is not
+        :class:`fastdse.cli.bench.Case` objects. Rows whose ``status`` is not
         ``"ok"`` and rows without a positive finite ``x`` and ``y`` are left
         out.
     ax : matplotlib.axes.Axes, optional
@@ -541,7 +548,7 @@ def plot_scaling(
         line.
     slope : bool, default True
         Add the least-squares slope of ``log y`` against ``log x``
-        (:func:`fastdse.bench.fit_slope`) to each line's legend label.
+        (:func:`fit_slope`) to each line's legend label.
     plot_kws : mapping, optional
         Keyword arguments for ``Axes.plot``.
 
@@ -559,12 +566,10 @@ def plot_scaling(
     >>> ax.get_legend().get_texts()[0].get_text()
     'approx (slope 1.00)'
     """
-    from .bench import fit_slope
-
     _check_ax(ax)
     for name, value in (("x", x), ("y", y)):
         if not isinstance(value, str):
-            raise TypeError(f"{name} must be a column name (str); got {_describe(value)}")
+            raise TypeError(f"{name} must be a column name (str); got {describe(value)}")
     if by is None:
         by_cols: list[str] = []
     elif isinstance(by, str):
@@ -573,10 +578,10 @@ def plot_scaling(
         by_cols = list(by)
     else:
         raise TypeError(
-            f"by must be a column name, a sequence of column names or None; got {_describe(by)}"
+            f"by must be a column name, a sequence of column names or None; got {describe(by)}"
         )
     if not isinstance(slope, (bool, np.bool_)):
-        raise TypeError(f"slope must be True or False; got {_describe(slope)}")
+        raise TypeError(f"slope must be True or False; got {describe(slope)}")
     kws = _plot_kws(plot_kws, {"marker": "o"})
     rows, columns = _read_rows(source)
     if not rows:
@@ -650,3 +655,11 @@ def plot_history(*args: Any, **kwargs: Any) -> Any:
             "plot_history needs fastdse.monitor, which this version of fastdse does not have"
         ) from exc
     return monitor.plot_history(*args, **kwargs)
+
+
+def fit_slope(ns: Sequence[float], seconds: Sequence[float]) -> float:
+    """Least-squares slope of log(seconds) against log(n)."""
+    x, y = np.log(np.asarray(ns, float)), np.log(np.asarray(seconds, float))
+    if x.size < 2:
+        return float("nan")
+    return float(np.polyfit(x, y, 1)[0])

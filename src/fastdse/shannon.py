@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_float, check_int, check_points
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import check_float, check_int
 
 __all__ = ["shannon_entropy"]
 

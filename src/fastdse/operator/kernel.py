@@ -23,16 +23,18 @@ from typing import Any, Literal, overload
 import numpy as np
 import scipy.sparse as sp
 
-from . import _blocks, _dense_jit, _sparse_jit
-from ._validation import (
+from fastdse._numba import dense as _dense_jit
+from fastdse._numba import sparse as _sparse_jit
+from fastdse._util import blocks as _blocks
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import (
     check_choice,
     check_float,
     check_int,
     check_n_jobs,
-    check_points,
     check_random_state,
 )
-from .neighbors import (
+from fastdse.operator.neighbors import (
     METHODS,
     _ExactSearcher,
     _list_radius,
@@ -455,11 +457,11 @@ def sparse_affinity(
         Affinities below it are dropped; ``None`` means 1e-4. Must be positive:
         a zero threshold keeps every pair (use the dense path).
     neighbors : {"auto", "exact", "pynndescent"}, default "auto"
-        Neighbour search, see :func:`fastdse.neighbors.knn_search`. Rows that
+        Neighbour search, see :func:`fastdse.operator.neighbors.knn_search`. Rows that
         need widening are always re-searched exactly.
     knn_result : (indices, distances), optional
         A first search to start from instead of searching (self first, as
-        returned by :func:`fastdse.neighbors.knn_search`, at least ``knn + 1``
+        returned by :func:`fastdse.operator.neighbors.knn_search`, at least ``knn + 1``
         columns).
     max_neighbors : int, optional
         Cap on a neighbour list (self excluded). Default
@@ -485,7 +487,7 @@ def sparse_affinity(
     Examples
     --------
     >>> import numpy as np
-    >>> from fastdse.kernel import dense_affinity, sparse_affinity
+    >>> from fastdse.operator.kernel import dense_affinity, sparse_affinity
     >>> X = np.random.default_rng(0).normal(size=(200, 3))
     >>> K = sparse_affinity(X, knn=5, neighbors="exact")
     >>> Kd = dense_affinity(X, "alpha_decay", knn=5, decay=40.0, thresh=1e-4)

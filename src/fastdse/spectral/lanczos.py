@@ -1,7 +1,7 @@
 r"""Sparse spectral measure: ARPACK deflation plus stochastic Lanczos quadrature.
 
 For a symmetric operator :math:`A` (n x n, spectrum in :math:`[-1, 1]`),
-:func:`slq_measure` returns a :class:`~fastdse.spectrum.SpectralMeasure`
+:func:`slq_measure` returns a :class:`~fastdse.spectral.measure.SpectralMeasure`
 standing for :math:`\sum_i \delta(\lambda_i)` in two parts:
 
 deterministic
@@ -92,10 +92,13 @@ import scipy.sparse
 import scipy.sparse.linalg
 import threadpoolctl
 
-from . import _lanczos_jit, _memory, _progress
-from ._validation import _describe, check_choice, check_int, check_random_state
-from .entropy import dse_from_measure
-from .spectrum import SpectralMeasure, exact_measure
+from fastdse._numba import lanczos as _lanczos_jit
+from fastdse._util import memory as _memory
+from fastdse._util import progress as _progress
+from fastdse._util.validation import check_choice, check_int, check_random_state, describe
+from fastdse.entropy import dse_from_measure
+from fastdse.spectral.dense import exact_measure
+from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = [
     "slq_measure",
@@ -469,7 +472,7 @@ def _check_operator(A: Any) -> scipy.sparse.csr_matrix:
     if not scipy.sparse.issparse(A):
         raise TypeError(
             "A must be a scipy.sparse matrix (CSR, float64) holding the symmetric diffusion "
-            f"operator; got {_describe(A)}"
+            f"operator; got {describe(A)}"
         )
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be a square n x n matrix; got shape {A.shape}")
@@ -673,7 +676,7 @@ def slq_measure(
     Examples
     --------
     >>> import numpy as np, scipy.sparse
-    >>> from fastdse.lanczos import slq_measure
+    >>> from fastdse.spectral.lanczos import slq_measure
     >>> from fastdse.entropy import dse_from_measure
     >>> n = 1000
     >>> A = scipy.sparse.diags([np.full(n - 1, 0.5), np.full(n - 1, 0.5)], [-1, 1],
@@ -735,7 +738,7 @@ def _slq_of_checked_operator(
         raise ValueError(f"tol must be a real number in (0, 1); got {tol!r}")
     U = _check_known_vectors(known_vectors, n)
     if not isinstance(return_half, (bool, np.bool_)):
-        raise TypeError(f"return_half must be a bool; got {_describe(return_half)}")
+        raise TypeError(f"return_half must be a bool; got {describe(return_half)}")
     with _numba_threads(n_jobs, 1 if n < BLAS_PARALLEL_MIN_N else n_jobs):
         full, half = _slq_measure(
             A, n_probes, n_steps, n_deflate, U, PROBES[probe], rng, ts, float(tol)

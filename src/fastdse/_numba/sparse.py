@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import jit, jit_sum, pjit
+from fastdse._numba.jit import jit, jit_sum, pjit
 
 _EPS = np.finfo(np.float64).eps
 

@@ -57,9 +57,10 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ._validation import _describe, check_choice, check_int, check_random_state
-from .normalize import _graph_sparse_operator, top_eigenvectors
-from .spectrum import SpectralMeasure
+from fastdse._util.validation import check_choice, check_int, check_random_state, describe
+from fastdse.operator.build import _graph_sparse_operator
+from fastdse.operator.normalize import top_eigenvectors
+from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = [
     "LANDMARK_METHODS",
@@ -113,7 +114,7 @@ def _check_operator(A: Any) -> sp.csr_matrix | np.ndarray:
             A = np.asarray(A, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise TypeError(
-                f"A must be a scipy.sparse matrix or a 2-D array; got {_describe(A)}"
+                f"A must be a scipy.sparse matrix or a 2-D array; got {describe(A)}"
             ) from exc
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"A must be a square matrix; got shape {A.shape}")
@@ -185,7 +186,7 @@ def landmark_measure(
     degrees : numpy.ndarray of shape (n,)
         Degrees of the kernel ``A`` was normalised with (``sqrt(degrees)`` is
         the eigenvector of eigenvalue 1), as returned by
-        :func:`fastdse.normalize.build_sparse_operator`.
+        :func:`fastdse.operator.build.build_sparse_operator`.
     n_landmarks : int, default 2000
         Number of landmarks ``m``, from 2 to ``n - 1``.
     method : {"operator", "nystrom"}, default "operator"
@@ -222,8 +223,8 @@ def landmark_measure(
     Two far-apart groups: two eigenvalues 1, so about 1 bit at large ``t``.
 
     >>> import numpy as np
-    >>> from fastdse.normalize import build_sparse_operator
-    >>> from fastdse.landmark import landmark_measure
+    >>> from fastdse.operator.build import build_sparse_operator
+    >>> from fastdse.spectral.landmark import landmark_measure
     >>> from fastdse.entropy import dse_from_measure
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(size=(200, 2)), 100 + rng.normal(size=(200, 2))])
@@ -477,10 +478,10 @@ def _nystrom_eigenvalues(A: Any, d: np.ndarray, m: int, V: np.ndarray | None,
 
 
 def build_landmark(graph: Any) -> SpectralMeasure:
-    """Spectral-measure builder of ``mode="landmark"`` (registered with :mod:`fastdse.graph`).
+    """Spectral-measure builder of ``mode="landmark"`` (in :mod:`fastdse.graph`'s mode table).
 
     Builds the sparse operator with the graph's kernel parameters
-    (:func:`fastdse.normalize.build_sparse_operator`), then
+    (:func:`fastdse.operator.build.build_sparse_operator`), then
     :func:`landmark_measure`. Reads optional graph attributes ``n_landmarks``
     (default 2000; capped at ``n - 1``, the cap recorded in ``info``),
     ``landmark_method`` (default ``"operator"``), ``neighbors`` and ``n_jobs``.
@@ -504,12 +505,3 @@ def build_landmark(graph: Any) -> SpectralMeasure:
         measure.info["note"] += f" n_landmarks={requested} was capped at n - 1 = {m}."
     measure.info["operator"] = op_info
     return measure
-
-
-def _register() -> None:
-    from .graph import register_mode
-
-    register_mode("landmark", build_landmark)
-
-
-_register()

@@ -32,7 +32,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ._validation import _describe
+from fastdse._util.validation import describe
 
 __all__ = ["logger", "DELAY", "reporting", "bar", "stage", "check_verbose"]
 
@@ -51,7 +51,7 @@ def check_verbose(verbose: Any) -> int:
         return int(verbose)
     if isinstance(verbose, int) and 0 <= verbose <= 2:
         return verbose
-    raise TypeError(f"verbose must be False, True, 0, 1 or 2; got {_describe(verbose)}")
+    raise TypeError(f"verbose must be False, True, 0, 1 or 2; got {describe(verbose)}")
 
 
 @contextmanager

@@ -22,8 +22,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import cli as _cli  # attributes are looked up at call time: cli may import this module
-from ._io import FORMATS, InputError, check_file, load_array, read_rows
+from fastdse.cli import options as opts
+from fastdse.cli.io import FORMATS, InputError, check_file, load_array, read_rows
 
 __all__ = ["configure", "run"]
 
@@ -38,17 +38,17 @@ def _add_common(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="image to write; the format follows the extension (png, pdf, svg)")
     group = parser.add_argument_group("figure")
-    group.add_argument("--dpi", type=_cli._positive_float, default=120.0, metavar="DPI",
+    group.add_argument("--dpi", type=opts.positive_float, default=120.0, metavar="DPI",
                        help="resolution of raster images (default: 120)")
-    group.add_argument("--figsize", type=_cli._positive_float, nargs=2, default=None,
+    group.add_argument("--figsize", type=opts.positive_float, nargs=2, default=None,
                        metavar=("W", "H"), help="figure size in inches (default: matplotlib's)")
     group.add_argument("--title", default=None, help="figure title")
-    _cli.add_output_options(parser)
+    opts.add_output_options(parser)
 
 
 def _add_points_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", default=None, help="array name inside a .npz file")
-    _cli._add_header_options(parser)
+    opts.add_header_options(parser)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -64,16 +64,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    default="eigenvalues",
                    help="eigenvalues need mode exact; density works for every mode "
                         "(default: eigenvalues)")
-    p.add_argument("--bins", type=_cli._int, default=50, metavar="B",
+    p.add_argument("--bins", type=opts.integer, default=50, metavar="B",
                    help="histogram bins of --kind density (default: 50)")
-    _cli.add_graph_options(p, t_default=(), t_help="plot |lambda|^T instead of lambda (one value)")
+    opts.add_graph_options(p, t_default=(), t_help="plot |lambda|^T instead of lambda (one value)")
 
     p = sub.add_parser("dse-curve", help="DSE against the diffusion time t",
                        description="Plot DSE of a point cloud against the diffusion time t "
                                    "(one spectrum for every t).")
     _add_common(p, f"POINTS file, one row per point ({', '.join(FORMATS)})")
     _add_points_input(p)
-    _cli.add_graph_options(
+    opts.add_graph_options(
         p, t_default=(), t_help="diffusion times (default: 25 log-spaced integers from 1 to 100)")
     p.add_argument("--auto", action="store_true",
                    help="plot the curve over t = 1..100 and mark the t chosen by t='auto' "
@@ -104,7 +104,7 @@ def read_history(path: str) -> dict[str, list[float]]:
     """Read a history CSV (header row with ``"epoch"``) into column -> list of floats.
 
     Empty cells become NaN. Problems with the file raise
-    :class:`fastdse._io.InputError` naming the file.
+    :class:`fastdse.cli.io.InputError` naming the file.
     """
     check_file(path)
     rows = read_rows(path, ",")  # stripped cells, same width on every row
@@ -140,25 +140,25 @@ def _check_output(path: str) -> None:
 
 
 def _draw_spectrum(args: argparse.Namespace, ax: Any) -> None:
-    from .graph import DiffusionGraph
-    from .plotting import plot_spectrum
+    from fastdse.graph import DiffusionGraph
+    from fastdse.plotting import plot_spectrum
 
     if args.base is not None:
         raise ValueError("--base applies to 'fastdse plot dse-curve' only")
     if len(args.t) > 1:
         raise ValueError(f"--t takes one value for a spectrum (the power); got {len(args.t)}")
     X = load_array(args.file, key=args.key, header=args.header)
-    graph = DiffusionGraph(X, **_cli.graph_kwargs(args))
+    graph = DiffusionGraph(X, **opts.graph_kwargs(args))
     plot_spectrum(graph, ax=ax, kind=args.spectrum_kind, t=args.t[0] if args.t else None,
                   bins=args.bins)
 
 
 def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> None:
-    from .graph import DiffusionGraph
-    from .plotting import plot_dse_curve
+    from fastdse.graph import DiffusionGraph
+    from fastdse.plotting import plot_dse_curve
 
     X = load_array(args.file, key=args.key, header=args.header)
-    kwargs = _cli.graph_kwargs(args)
+    kwargs = opts.graph_kwargs(args)
     base = kwargs.pop("base", None)
     if args.auto and args.t:
         raise ValueError("--auto and --t exclude each other: --auto chooses t itself")
@@ -167,7 +167,7 @@ def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> None:
 
 
 def _draw_scaling(args: argparse.Namespace, ax: Any) -> None:
-    from .plotting import plot_scaling
+    from fastdse.plotting import plot_scaling
 
     check_file(args.file)
     try:
@@ -179,7 +179,7 @@ def _draw_scaling(args: argparse.Namespace, ax: Any) -> None:
 
 
 def _draw_history(args: argparse.Namespace, ax: Any) -> None:
-    from .plotting import plot_history
+    from fastdse.plotting import plot_history
 
     history = read_history(args.file)
     plot_history(history, args.metrics, ax=ax)
@@ -203,9 +203,9 @@ def run(args: argparse.Namespace) -> int:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        print(f"{_cli.PROG}: error: plotting needs matplotlib: pip install 'fastdse[plot]'",
+        print(f"{opts.PROG}: error: plotting needs matplotlib: pip install 'fastdse[plot]'",
               file=sys.stderr)
-        return _cli.EXIT_ERROR
+        return opts.EXIT_ERROR
     if args.plot_kind not in _DRAW:
         raise ValueError(
             f"plot kind must be one of {', '.join(KINDS)}; got {args.plot_kind!r}"
@@ -219,11 +219,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # plot_history without fastdse.monitor
         if args.plot_kind != "history" or getattr(args, "traceback", False):
             raise
-        print(f"{_cli.PROG}: error: {exc}", file=sys.stderr)
-        return _cli.EXIT_ERROR
+        print(f"{opts.PROG}: error: {exc}", file=sys.stderr)
+        return opts.EXIT_ERROR
     if args.title:
         ax.set_title(args.title)
     fig.savefig(args.output, dpi=args.dpi)
-    _cli.emit(args, {"command": "plot", "kind": args.plot_kind, "file": args.file,
+    opts.emit(args, {"command": "plot", "kind": args.plot_kind, "file": args.file,
                 "written": [args.output]}, f"wrote {args.output}")
-    return _cli.EXIT_OK
+    return opts.EXIT_OK

@@ -20,12 +20,9 @@ User errors (bad files, invalid parameters reported by the library as
 in the data or parameters, 2 for command-line usage). ``--traceback`` shows the
 full traceback instead.
 """
-
 from __future__ import annotations
 
 import argparse
-import inspect
-import json
 import math
 import sys
 import time
@@ -34,222 +31,32 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from ._io import FORMATS, load_array
-from .api import dse
-from .graph import MODES
-from .kernel import KERNELS
-from .mutual_information import _Y_KINDS, dsmi
+from fastdse._version import __version__
+from fastdse.api import dse
+from fastdse.cli.io import FORMATS, load_array
+from fastdse.cli.options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    Parser,
+    UsageError,
+    add_graph_options,
+    add_header_options,
+    add_output_options,
+    emit,
+    format_table,
+    graph_kwargs,
+    integer,
+    library_default,
+    positive_float,
+    seed,
+    unit_name,
+)
+from fastdse.graph import MODES
+from fastdse.mutual_information import _Y_KINDS, dsmi
 
 __all__ = ["main", "SUBCOMMANDS", "build_parser"]
-
-PROG = "fastdse"
-
-#: exit codes
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A command-line usage error (raised instead of argparse's print-and-exit)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors become one line on stderr, not usage + message."""
-
-    def error(self, message: str) -> Any:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-# --------------------------------------------------------------------------- argument types
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text!r}")
-    return value
-
-
-def _t_value(text: str) -> float | str:
-    """Parse a diffusion time, or ``auto`` (the knee of the DSE-vs-t curve)."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    return _positive_float(text)
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-
-
-def _base(text: str) -> float:
-    if text.strip().lower() == "e":
-        return math.e
-    return _float(text)
-
-
-def _seed(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}")
-    return value
-
-
-# --------------------------------------------------------------------------- shared options
-
-
-def _library_default(func: Callable[..., Any], name: str) -> Any:
-    return inspect.signature(func).parameters[name].default
-
-
-#: graph options: (flag, keyword of fastdse.dse/dsmi, argparse keywords)
-_GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("--mode", "mode", {"choices": MODES, "help": "spectral estimator"}),
-    ("--kernel", "kernel", {"choices": KERNELS, "help": "affinity kernel"}),
-    ("--knn", "knn", {"type": _int, "metavar": "K", "help": "alpha-decay bandwidth neighbour"}),
-    ("--decay", "decay", {"type": _float, "metavar": "A", "help": "alpha-decay exponent"}),
-    ("--sigma", "sigma", {"type": _float, "metavar": "S",
-                          "help": "Gaussian bandwidth (library default: 10)"}),
-    ("--thresh", "thresh", {"type": _float, "metavar": "T",
-                            "help": "drop affinities below T (library default: per kernel)"}),
-    ("--anisotropy", "anisotropy", {"type": _float, "metavar": "A",
-                                    "help": "density normalisation in [0, 1]"}),
-)
-
-
-def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,),
-                      allow_auto_t: bool = False, t_help: str | None = None) -> None:
-    """Add ``--t``, the diffusion-graph options, ``--base`` and ``--seed``.
-
-    Options left out on the command line are not passed to the library, so the
-    library's defaults apply (shown in ``--help``). With ``allow_auto_t``,
-    ``--t auto`` selects the knee of the DSE-vs-t curve; ``t_help`` replaces
-    the help text of ``--t``.
-    """
-    group = parser.add_argument_group("diffusion operator")
-    auto_help = "; 'auto': the knee of the DSE-vs-t curve" if allow_auto_t else ""
-    group.add_argument(
-        "--t", nargs="+", type=_t_value if allow_auto_t else _positive_float,
-        default=list(t_default), metavar="T",
-        help=t_help or f"diffusion time(s), one spectrum for all{auto_help} (default: "
-                       f"{' '.join(f'{t:g}' for t in t_default)})",
-    )
-    for flag, name, spec in _GRAPH_OPTIONS:
-        kw = dict(spec)
-        help_text = kw.pop("help", "")
-        default = _library_default(dse, name)
-        if default is not None:
-            help_text += f" (default: {default})"
-        group.add_argument(flag, dest=name, default=None, help=help_text, **kw)
-    group.add_argument(
-        "--base", type=_base, default=None, metavar="B",
-        help="logarithm base: 2 gives bits, 'e' nats (default: 2)",
-    )
-    group.add_argument(
-        "--seed", type=_seed, default=None, metavar="N",
-        help="random seed (subsets, approximate modes); default: fresh randomness",
-    )
-
-
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--json``."""
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON object instead of a table"
-    )
-
-
-def graph_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments for :func:`fastdse.dse` / :func:`fastdse.dsmi` set on the command line."""
-    kwargs: dict[str, Any] = {}
-    for _, name, _ in _GRAPH_OPTIONS:
-        value = getattr(args, name, None)
-        if value is not None:
-            kwargs[name] = value
-    if getattr(args, "base", None) is not None:
-        kwargs["base"] = args.base
-    if getattr(args, "seed", None) is not None:
-        kwargs["random_state"] = args.seed
-    return kwargs
-
-
-def _add_header_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--header", dest="header", action="store_true", default=None,
-                       help="text files: the first row is a header (default: detect)")
-    group.add_argument("--no-header", dest="header", action="store_false",
-                       help="text files: the first row is data")
-
-
-# --------------------------------------------------------------------------- output
-
-
-def unit_name(base: float) -> str:
-    """Name the unit of an entropy in logarithm base ``base``."""
-    if base == 2.0:
-        return "bits"
-    if base == math.e:
-        return "nats"
-    return f"log{base:g}"
-
-
-def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays (recursively) to JSON types; non-finite floats to None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Format a small aligned text table: numbers right-aligned, text left-aligned."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.6g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
-        return str(v)
-
-    cells = [[cell(v) for v in row] for row in rows]
-    numeric = [
-        all(isinstance(row[j], (int, float)) and not isinstance(row[j], bool) for row in rows)
-        for j in range(len(header))
-    ]
-    widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(header)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
-        ).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in cells])
-
-
-def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
-    """Print ``payload`` as JSON with ``--json``, ``text`` otherwise."""
-    if getattr(args, "json", False):
-        print(json.dumps(jsonable(payload), allow_nan=False))
-    else:
-        print(text)
 
 
 def _as_list(value: Any) -> list[float]:
@@ -278,7 +85,7 @@ def _configure_dse(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE",
                         help=f"point cloud, one row per point ({', '.join(FORMATS)})")
     parser.add_argument("--key", default=None, help="array name inside a .npz file")
-    _add_header_options(parser)
+    add_header_options(parser)
     add_graph_options(parser, allow_auto_t=True)
     add_output_options(parser)
 
@@ -332,19 +139,19 @@ def _configure_dsmi(parser: argparse.ArgumentParser) -> None:
                              "continuous variable, one row per point")
     parser.add_argument("--z-key", default=None, help="array name inside a .npz Z_FILE")
     parser.add_argument("--y-key", default=None, help="array name inside a .npz Y_FILE")
-    _add_header_options(parser)
+    add_header_options(parser)
     add_graph_options(parser)
     group = parser.add_argument_group("mutual information")
-    group.add_argument("--n-clusters", type=_int, default=None, metavar="C",
+    group.add_argument("--n-clusters", type=integer, default=None, metavar="C",
                        help="bins/clusters for a continuous Y (default: "
-                            f"{_library_default(dsmi, 'n_clusters')})")
-    group.add_argument("--num-repetitions", type=_int, default=None, metavar="R",
+                            f"{library_default(dsmi, 'n_clusters')})")
+    group.add_argument("--num-repetitions", type=integer, default=None, metavar="R",
                        help="random subsets per class for the unconditional term (default: "
-                            f"{_library_default(dsmi, 'num_repetitions')})")
+                            f"{library_default(dsmi, 'num_repetitions')})")
     group.add_argument("--y-kind", choices=_Y_KINDS, default=None,
                        help="how to read Y (default: auto: one column of integers or strings "
                             "is discrete, floats are binned, several columns are clustered)")
-    group.add_argument("--n-jobs", type=_int, default=None, metavar="N",
+    group.add_argument("--n-jobs", type=integer, default=None, metavar="N",
                        help="DSE evaluations run at a time, each on one core (-1: all cores; "
                             "default: one at a time, each on all cores)")
     group.add_argument("--no-progress", dest="progress", action="store_false", default=None,
@@ -417,10 +224,10 @@ _DEMO_T = (1.0, 5.0, 20.0, 50.0)
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--n-points", type=_int, default=None, metavar="N",
+        "--n-points", type=integer, default=None, metavar="N",
         help="use a random subset of N of the 1797 digits (default: all)",
     )
-    parser.add_argument("--seed", type=_seed, default=0, metavar="N",
+    parser.add_argument("--seed", type=seed, default=0, metavar="N",
                         help="random seed (default: 0)")
     add_output_options(parser)
 
@@ -489,23 +296,23 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 #: subcommand name -> (configure(parser), run(args) -> exit code). Add new commands here.
 def _configure_bench(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", type=_int, nargs="+", default=[2000, 5000, 10000],
+    parser.add_argument("--sizes", type=integer, nargs="+", default=[2000, 5000, 10000],
                         metavar="N", help="numbers of points (default: 2000 5000 10000)")
-    parser.add_argument("--dims", type=_int, nargs="+", default=[128], metavar="D",
+    parser.add_argument("--dims", type=integer, nargs="+", default=[128], metavar="D",
                         help="numbers of features (default: 128)")
     parser.add_argument("--modes", nargs="+", default=["exact", "approx"],
                         choices=[m for m in MODES if m != "auto"], metavar="MODE",
                         help="modes to run: exact approx landmark (default: exact approx)")
-    parser.add_argument("--t", type=_positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
+    parser.add_argument("--t", type=positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
                         metavar="T", help="diffusion times (default: 1 2 5 10)")
     parser.add_argument("--data", choices=["blobs", "uniform"], default="blobs",
                         help="float32 Gaussian blobs of unequal size and spread, or uniform "
                              "noise (default: blobs)")
-    parser.add_argument("--exact-max-n", type=_int, default=10000, metavar="N",
+    parser.add_argument("--exact-max-n", type=integer, default=10000, metavar="N",
                         help="run the exact mode only up to N points (default: 10000)")
-    parser.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+    parser.add_argument("--timeout", type=positive_float, default=None, metavar="S",
                         help="give up on a case after S seconds")
-    parser.add_argument("--seed", type=_seed, default=0, metavar="N",
+    parser.add_argument("--seed", type=seed, default=0, metavar="N",
                         help="random seed (default: 0)")
     parser.add_argument("--out", default=None, metavar="PREFIX",
                         help="write PREFIX.csv and PREFIX.png (log-log plot; needs matplotlib)")
@@ -513,7 +320,7 @@ def _configure_bench(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from fastdse.cli import bench
 
     quiet = getattr(args, "json", False)
     if not quiet:
@@ -554,13 +361,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _configure_plot(parser: argparse.ArgumentParser) -> None:
-    from . import _cli_plot  # deferred: _cli_plot imports this module
+    from fastdse.cli import plot as _cli_plot
 
     _cli_plot.configure(parser)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from . import _cli_plot
+    from fastdse.cli import plot as _cli_plot
 
     return _cli_plot.run(args)
 
@@ -585,14 +392,14 @@ _HELP = {
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``fastdse`` argument parser with every subcommand of :data:`SUBCOMMANDS`."""
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="Diffusion Spectral Entropy (DSE) and Mutual Information (DSMI).",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--traceback", action="store_true",
                         help="show the full traceback on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, (configure, _run) in SUBCOMMANDS.items():
         help_text = _HELP.get(name) or (_run.__doc__ or "").strip().split("\n")[0]
         configure(sub.add_parser(name, help=help_text, description=help_text))

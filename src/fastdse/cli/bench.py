@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from fastdse.plotting import fit_slope
+
 __all__ = ["Case", "run_case", "run_benchmark", "fit_slope", "format_results", "plot_results"]
 
 DATASETS = ("blobs", "uniform")
@@ -98,7 +100,7 @@ def run_case(case: Case, timeout: float | None = None) -> Case:
     """Measure one case in a fresh subprocess (fills the measurement fields)."""
     spec = {"n": case.n, "d": case.d, "mode": case.mode, "t": case.t, "data": case.data,
             "seed": case.seed}
-    cmd = [sys.executable, "-m", "fastdse.bench", "--child", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "fastdse.cli.bench", "--child", json.dumps(spec)]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -119,14 +121,6 @@ def run_case(case: Case, timeout: float | None = None) -> Case:
         setattr(case, key, out[key])
     case.status = "ok"
     return case
-
-
-def fit_slope(ns: Sequence[float], seconds: Sequence[float]) -> float:
-    """Least-squares slope of log(seconds) against log(n)."""
-    x, y = np.log(np.asarray(ns, float)), np.log(np.asarray(seconds, float))
-    if x.size < 2:
-        return float("nan")
-    return float(np.polyfit(x, y, 1)[0])
 
 
 def run_benchmark(
@@ -217,7 +211,7 @@ def plot_results(cases: Sequence[Case], path: str) -> bool:
         from matplotlib.figure import Figure
     except ImportError:
         return False
-    from .plotting import plot_scaling
+    from fastdse.plotting import plot_scaling
 
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
@@ -238,7 +232,7 @@ def _main(argv: Sequence[str]) -> int:
     if len(argv) == 2 and argv[0] == "--child":
         print(json.dumps(_child(json.loads(argv[1]))))
         return 0
-    print("usage: python -m fastdse.bench --child SPEC (internal); use `fastdse bench`",
+    print("usage: python -m fastdse.cli.bench --child SPEC (internal); use `fastdse bench`",
           file=sys.stderr)
     return 2
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import pjit
+from fastdse._numba.jit import pjit
 
 _EPS = np.finfo(np.float64).eps
 

@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import _memory
-from ._validation import _describe
+from fastdse._util import memory as _memory
+from fastdse._util.validation import describe
 
 __all__ = [
+    "check_points",
     "Resolved",
     "resolve",
     "to_numpy",
@@ -198,7 +199,7 @@ def _from_anndata(adata: Any, name: str, use_rep: str | None) -> Any:
         return adata.X
     if not isinstance(use_rep, str):
         raise TypeError(f"use_rep must be a string (a key of adata.obsm, or 'X'); got "
-                        f"{_describe(use_rep)}")
+                        f"{describe(use_rep)}")
     if use_rep not in adata.obsm:
         raise ValueError(
             f"use_rep={use_rep!r} is not a key of {name}.obsm; available keys: "
@@ -281,7 +282,7 @@ def check_affinity(K: Any, name: str = "X") -> Any:
         try:
             arr = np.asarray(K)
         except Exception as exc:  # pragma: no cover - exotic inputs
-            raise TypeError(f"{name} must be an (n, n) affinity matrix; got {_describe(K)}"
+            raise TypeError(f"{name} must be an (n, n) affinity matrix; got {describe(K)}"
                             ) from exc
         if arr.dtype == object or np.issubdtype(arr.dtype, np.complexfloating) or not (
             np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
@@ -316,3 +317,66 @@ def check_affinity(K: Any, name: str = "X") -> Any:
             "positive degree (add self-affinities, e.g. K + I, or drop those points)"
         )
     return A
+
+
+def check_points(
+    X: Any, name: str = "X", *, min_points: int = 2, dtype: Any = np.float64
+) -> np.ndarray:
+    """Validate a point cloud and return it as a C-contiguous 2-D float array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Points. Integer, boolean and floating dtypes are accepted; torch tensors
+        and pandas objects are unwrapped and scipy.sparse feature matrices
+        densified when they fit in memory (:func:`to_numpy`, :func:`densify_features`).
+    name : str
+        Parameter name used in error messages.
+    min_points : int
+        Minimum number of rows.
+    dtype : numpy dtype
+        Output dtype (float64 unless a caller asks otherwise).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, d)
+    """
+    X = to_numpy(X, name)
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_points, n_features); got shape {X.shape}")
+        X = densify_features(X, name)
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # pragma: no cover - depends on exotic inputs
+        raise TypeError(f"{name} must be array-like; got {describe(X)}") from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(
+            f"{name} must hold numbers (integer, boolean or floating dtype); got dtype "
+            f"{arr.dtype}"
+        )
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real-valued; got complex dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_points, n_features); got an array "
+            f"with {arr.ndim} dimension(s) and shape {arr.shape}. Reshape 1-D data "
+            "with X.reshape(-1, 1)."
+        )
+    n, d = arr.shape
+    if n < min_points:
+        raise ValueError(
+            f"{name} must have at least {min_points} point{'s' if min_points != 1 else ''} "
+            f"(rows); got {n}"
+        )
+    if d < 1:
+        raise ValueError(f"{name} must have at least 1 feature (column); got {d}")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(out).all():
+        bad = int(np.count_nonzero(~np.isfinite(out)))
+        raise ValueError(
+            f"{name} contains {bad} NaN or infinite value(s); all values must be finite"
+        )
+    return out

@@ -32,8 +32,8 @@ import joblib
 import threadpoolctl
 from tqdm import tqdm
 
-from ._validation import _describe
-from ._validation import check_n_jobs as _check_n_jobs
+from fastdse._util.validation import check_n_jobs as _check_n_jobs
+from fastdse._util.validation import describe
 
 __all__ = ["PREFER", "check_n_jobs", "outer_n_jobs", "show_progress", "run_tasks"]
 
@@ -62,7 +62,7 @@ def show_progress(progress: Any) -> bool:
             return False
     if isinstance(progress, bool):
         return progress
-    raise TypeError(f"progress must be None, True or False; got {_describe(progress)}")
+    raise TypeError(f"progress must be None, True or False; got {describe(progress)}")
 
 
 def run_tasks(

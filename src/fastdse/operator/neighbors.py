@@ -27,13 +27,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import _progress, _sparse_jit
-from ._blocks import Scratch, kernels, map_row_blocks
-from ._validation import (
+from fastdse._numba import sparse as _sparse_jit
+from fastdse._util import progress as _progress
+from fastdse._util.blocks import Scratch, kernels, map_row_blocks
+from fastdse._util.inputs import check_points
+from fastdse._util.validation import (
     check_choice,
     check_int,
     check_n_jobs,
-    check_points,
     check_random_state,
 )
 
@@ -194,7 +195,7 @@ def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: 
     One Gram pass: each block of rows is screened by the Gram expansion of the
     squared distance (with a margin), the candidates' distances taken from the
     Gram expansion where it is accurate (recomputed from differences where it
-    cancels, see :func:`fastdse._sparse_jit.radius_fill_from_gram`) and sorted,
+    cancels, see :func:`fastdse._numba.sparse.radius_fill_from_gram`) and sorted,
     self first. Lists longer than ``cap1`` keep their ``cap1`` nearest.
 
     Returns
@@ -258,7 +259,7 @@ def _list_radius(dist: np.ndarray, knn: int, fixed_scale: float, factor: float) 
 
     ``scale`` is ``fixed_scale`` when positive, else the distance to the row's
     ``knn``-th neighbour clipped at machine epsilon (the rule
-    :func:`fastdse._sparse_jit.knn_radius_rows` applies inside the search).
+    :func:`fastdse._numba.sparse.knn_radius_rows` applies inside the search).
     """
     if fixed_scale > 0:
         return np.full(dist.shape[0], fixed_scale) * factor
@@ -278,7 +279,7 @@ def exact_knn_radius(
     The same result as :func:`knn_search` (``method="exact"``) followed by
     :func:`widen_to_radius` with an exact searcher, but each block of the Gram
     matrix ``X[rows] @ X.T`` is computed once, and each of its rows is visited
-    once while in cache (:func:`fastdse._sparse_jit.knn_radius_rows`): its
+    once while in cache (:func:`fastdse._numba.sparse.knn_radius_rows`): its
     ``k1`` nearest points give its radius, and if the ``k1``-th is closer than
     that, every point within the radius is listed from the same row.
 
@@ -524,7 +525,7 @@ def knn_search(
     Examples
     --------
     >>> import numpy as np
-    >>> from fastdse.neighbors import knn_search
+    >>> from fastdse.operator.neighbors import knn_search
     >>> X = np.array([[0.0], [1.0], [3.0], [3.0]])
     >>> idx, dist = knn_search(X, 2, method="exact")
     >>> idx

@@ -12,10 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 __all__ = [
-    "check_points",
     "check_t",
     "check_int",
     "check_float",
@@ -25,7 +23,7 @@ __all__ = [
 ]
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     """Short description of a received value for error messages."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
@@ -33,71 +31,6 @@ def _describe(value: Any) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"
-
-
-def check_points(
-    X: Any, name: str = "X", *, min_points: int = 2, dtype: Any = np.float64
-) -> np.ndarray:
-    """Validate a point cloud and return it as a C-contiguous 2-D float array.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, d)
-        Points. Integer, boolean and floating dtypes are accepted; torch tensors
-        and pandas objects are unwrapped and scipy.sparse feature matrices
-        densified when they fit in memory (:mod:`fastdse._inputs`).
-    name : str
-        Parameter name used in error messages.
-    min_points : int
-        Minimum number of rows.
-    dtype : numpy dtype
-        Output dtype (float64 unless a caller asks otherwise).
-
-    Returns
-    -------
-    numpy.ndarray of shape (n, d)
-    """
-    from . import _inputs  # deferred: _inputs imports this module
-
-    X = _inputs.to_numpy(X, name)
-    if sp.issparse(X):
-        if X.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_points, n_features); got shape {X.shape}")
-        X = _inputs.densify_features(X, name)
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # pragma: no cover - depends on exotic inputs
-        raise TypeError(f"{name} must be array-like; got {_describe(X)}") from exc
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(
-            f"{name} must hold numbers (integer, boolean or floating dtype); got dtype "
-            f"{arr.dtype}"
-        )
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name} must be real-valued; got complex dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (n_points, n_features); got an array "
-            f"with {arr.ndim} dimension(s) and shape {arr.shape}. Reshape 1-D data "
-            "with X.reshape(-1, 1)."
-        )
-    n, d = arr.shape
-    if n < min_points:
-        raise ValueError(
-            f"{name} must have at least {min_points} point{'s' if min_points != 1 else ''} "
-            f"(rows); got {n}"
-        )
-    if d < 1:
-        raise ValueError(f"{name} must have at least 1 feature (column); got {d}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(out).all():
-        bad = int(np.count_nonzero(~np.isfinite(out)))
-        raise ValueError(
-            f"{name} contains {bad} NaN or infinite value(s); all values must be finite"
-        )
-    return out
 
 
 def check_t(t: Any) -> tuple[np.ndarray, bool]:
@@ -119,11 +52,11 @@ def check_t(t: Any) -> tuple[np.ndarray, bool]:
         ts = np.atleast_1d(np.asarray(t, dtype=np.float64))
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"t must be a positive finite number or a sequence of them; got {_describe(t)}"
+            f"t must be a positive finite number or a sequence of them; got {describe(t)}"
         ) from exc
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError(
-            f"t must be a positive finite number or a non-empty 1-D sequence; got {_describe(t)}"
+            f"t must be a positive finite number or a non-empty 1-D sequence; got {describe(t)}"
         )
     if not np.all(np.isfinite(ts)) or np.any(ts <= 0):
         raise ValueError(f"t must be positive and finite; got {t!r}")
@@ -141,7 +74,7 @@ def check_int(
 ) -> int:
     """Validate an integer parameter with optional inclusive bounds."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer; got {describe(value)}")
     value = int(value)
     if low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}{low_note}; got {value}")
@@ -161,7 +94,7 @@ def check_float(
 ) -> float:
     """Validate a finite real parameter with optional bounds."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number; got {describe(value)}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
@@ -212,5 +145,5 @@ def check_random_state(random_state: Any) -> np.random.Generator:
         return np.random.default_rng(int(random_state))
     raise TypeError(
         "random_state must be None, a non-negative integer or a numpy.random.Generator; "
-        f"got {_describe(random_state)}"
+        f"got {describe(random_state)}"
     )

@@ -17,11 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 
-from . import _lapack2stage
-
-__all__ = ["SpectralMeasure", "exact_measure", "dense_eigenvalues"]
+__all__ = ["SpectralMeasure"]
 
 
 @dataclass(frozen=True)
@@ -127,48 +124,3 @@ class SpectralMeasure:
             )
         return self.nodes
 
-
-#: Dense matrices of at least this order go to LAPACK's two-stage solver when it is
-#: available and the matrix may be overwritten (:mod:`fastdse._lapack2stage`). Measured
-#: on 2 cores on the exact path's operator (docs/benchmarks/eigensolver.md): one-stage vs
-#: two-stage 0.63 vs 0.80 s at n = 3,000, 1.83 vs 1.71 s at 4,000, 39.0 vs 21.0 s at 10,000.
-TWO_STAGE_MIN_N = 4000
-
-
-def dense_eigenvalues(A: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """All eigenvalues (ascending) of a dense symmetric matrix, by one LAPACK call.
-
-    With ``overwrite=True`` the matrix is destroyed and no copy is made: LAPACK
-    wants column-major storage, and for a symmetric C-ordered matrix the
-    transpose is that same matrix in column-major order, so it is passed as is
-    (only one triangle is read). From :data:`TWO_STAGE_MIN_N` on, an
-    overwritable matrix goes to LAPACK's two-stage ``dsyevd_2stage`` when the
-    process's BLAS provides it, else to ``scipy.linalg.eigvalsh``.
-    """
-    if overwrite and A.shape[0] >= TWO_STAGE_MIN_N:
-        w = _lapack2stage.eigvalsh_2stage(A)
-        if w is not None:
-            return w
-    if A.flags.c_contiguous and not A.flags.f_contiguous:
-        # A symmetric: A.T is a Fortran-ordered view of the same numbers; its lower
-        # triangle is A's upper triangle
-        return scipy.linalg.eigvalsh(
-            A.T, lower=True, overwrite_a=overwrite, check_finite=False, driver="evd"
-        )
-    return scipy.linalg.eigvalsh(
-        A, lower=True, overwrite_a=overwrite, check_finite=False, driver="evd"
-    )
-
-
-def exact_measure(A: np.ndarray, overwrite: bool = False) -> SpectralMeasure:
-    """Exact spectral measure of a dense symmetric operator: every eigenvalue, weight 1."""
-    lam = dense_eigenvalues(A, overwrite=overwrite)
-    n = lam.shape[0]
-    return SpectralMeasure(
-        nodes=lam,
-        weights=np.ones(n),
-        probe=np.full(n, -1, dtype=np.int64),
-        n=n,
-        n_probes=0,
-        method="exact",
-    )

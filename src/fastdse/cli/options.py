@@ -1,0 +1,232 @@
+"""Options, argument types and output helpers shared by the ``fastdse`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from fastdse.api import dse
+from fastdse.graph import MODES
+from fastdse.operator.kernel import KERNELS
+
+PROG = "fastdse"
+
+#: exit codes
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command-line usage error (raised instead of argparse's print-and-exit)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors become one line on stderr, not usage + message."""
+
+    def error(self, message: str) -> Any:
+        """Raise :class:`UsageError` instead of printing usage and exiting."""
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------- argument types
+
+
+def positive_float(text: str) -> float:
+    """Parse a positive finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text!r}")
+    return value
+
+
+def t_value(text: str) -> float | str:
+    """Parse a diffusion time, or ``auto`` (the knee of the DSE-vs-t curve)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return positive_float(text)
+
+
+def number(text: str) -> float:
+    """Parse a number."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def integer(text: str) -> int:
+    """Parse an integer."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def log_base(text: str) -> float:
+    """Parse a logarithm base: a number or ``e``."""
+    if text.strip().lower() == "e":
+        return math.e
+    return number(text)
+
+
+def seed(text: str) -> int:
+    """Parse a non-negative integer seed."""
+    value = integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def library_default(func: Callable[..., Any], name: str) -> Any:
+    """Return the default of parameter ``name`` of the library function ``func``."""
+    return inspect.signature(func).parameters[name].default
+
+
+#: graph options: (flag, keyword of fastdse.dse/dsmi, argparse keywords)
+_GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("--mode", "mode", {"choices": MODES, "help": "spectral estimator"}),
+    ("--kernel", "kernel", {"choices": KERNELS, "help": "affinity kernel"}),
+    ("--knn", "knn", {"type": integer, "metavar": "K", "help": "alpha-decay bandwidth neighbour"}),
+    ("--decay", "decay", {"type": number, "metavar": "A", "help": "alpha-decay exponent"}),
+    ("--sigma", "sigma", {"type": number, "metavar": "S",
+                          "help": "Gaussian bandwidth (library default: 10)"}),
+    ("--thresh", "thresh", {"type": number, "metavar": "T",
+                            "help": "drop affinities below T (library default: per kernel)"}),
+    ("--anisotropy", "anisotropy", {"type": number, "metavar": "A",
+                                    "help": "density normalisation in [0, 1]"}),
+)
+
+
+def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,),
+                      allow_auto_t: bool = False, t_help: str | None = None) -> None:
+    """Add ``--t``, the diffusion-graph options, ``--base`` and ``--seed``.
+
+    Options left out on the command line are not passed to the library, so the
+    library's defaults apply (shown in ``--help``). With ``allow_auto_t``,
+    ``--t auto`` selects the knee of the DSE-vs-t curve; ``t_help`` replaces
+    the help text of ``--t``.
+    """
+    group = parser.add_argument_group("diffusion operator")
+    auto_help = "; 'auto': the knee of the DSE-vs-t curve" if allow_auto_t else ""
+    group.add_argument(
+        "--t", nargs="+", type=t_value if allow_auto_t else positive_float,
+        default=list(t_default), metavar="T",
+        help=t_help or f"diffusion time(s), one spectrum for all{auto_help} (default: "
+                       f"{' '.join(f'{t:g}' for t in t_default)})",
+    )
+    for flag, name, spec in _GRAPH_OPTIONS:
+        kw = dict(spec)
+        help_text = kw.pop("help", "")
+        default = library_default(dse, name)
+        if default is not None:
+            help_text += f" (default: {default})"
+        group.add_argument(flag, dest=name, default=None, help=help_text, **kw)
+    group.add_argument(
+        "--base", type=log_base, default=None, metavar="B",
+        help="logarithm base: 2 gives bits, 'e' nats (default: 2)",
+    )
+    group.add_argument(
+        "--seed", type=seed, default=None, metavar="N",
+        help="random seed (subsets, approximate modes); default: fresh randomness",
+    )
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json``."""
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a table"
+    )
+
+
+def graph_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for :func:`fastdse.dse` / :func:`fastdse.dsmi` set on the command line."""
+    kwargs: dict[str, Any] = {}
+    for _, name, _ in _GRAPH_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None:
+            kwargs[name] = value
+    if getattr(args, "base", None) is not None:
+        kwargs["base"] = args.base
+    if getattr(args, "seed", None) is not None:
+        kwargs["random_state"] = args.seed
+    return kwargs
+
+
+def add_header_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--header`` / ``--no-header`` for text input files."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--header", dest="header", action="store_true", default=None,
+                       help="text files: the first row is a header (default: detect)")
+    group.add_argument("--no-header", dest="header", action="store_false",
+                       help="text files: the first row is data")
+
+
+# --------------------------------------------------------------------------- output
+
+
+def unit_name(base: float) -> str:
+    """Name the unit of an entropy in logarithm base ``base``."""
+    if base == 2.0:
+        return "bits"
+    if base == math.e:
+        return "nats"
+    return f"log{base:g}"
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays (recursively) to JSON types; non-finite floats to None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return str(obj)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Format a small aligned text table: numbers right-aligned, text left-aligned."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.6g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
+        return str(v)
+
+    cells = [[cell(v) for v in row] for row in rows]
+    numeric = [
+        all(isinstance(row[j], (int, float)) and not isinstance(row[j], bool) for row in rows)
+        for j in range(len(header))
+    ]
+    widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(header)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
+        ).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    """Print ``payload`` as JSON with ``--json``, ``text`` otherwise."""
+    if getattr(args, "json", False):
+        print(json.dumps(jsonable(payload), allow_nan=False))
+    else:
+        print(text)
