@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import fastdse
-from fastdse import DiffusionGraph, graph
+from fastdse import DiffusionGraph
+from fastdse import settings as settings_module
 
 TS = [1, 2, 5, 10, 50]
 
@@ -88,7 +89,7 @@ def test_graph_reuse_and_eigenvalues_refused(blobs):
 
 
 def test_auto_switches_to_approx_above_threshold(monkeypatch, blobs):
-    monkeypatch.setattr(graph, "AUTO_EXACT_MAX_N", 1000)
+    monkeypatch.setattr(settings_module, "AUTO_EXACT_MAX_N", 1000)
     assert fastdse.dse(blobs, 1, random_state=0).mode == "approx"
     assert fastdse.dse(blobs[:900], 1).mode == "exact"
 
@@ -101,7 +102,8 @@ def test_auto_switches_to_approx_above_threshold(monkeypatch, blobs):
         ({"n_deflate": -1}, ValueError, "n_deflate must be >= 0"),
         ({"n_deflate": "many"}, ValueError, "n_deflate must be one of 'auto'"),
         ({"neighbors": "annoy"}, ValueError, "neighbors must be one of 'auto', 'exact'"),
-        ({"n_jobs": 0}, ValueError, "n_jobs must be a positive integer, -1 or None"),
+        ({"n_jobs": 0}, ValueError,
+         r"n_jobs must be None \(all cores\), a positive integer, or a negative one"),
     ],
 )
 def test_bad_approx_parameters(rng, kw, exc, match):

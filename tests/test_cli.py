@@ -320,8 +320,10 @@ def test_usage_errors_are_one_line(capsys, files, argv, match):
 
 def test_every_cli_mode_has_a_builder_in_the_one_mode_table():
     # the CLI offers every name in graph.MODES; each (but 'auto', which resolves to one of
-    # them) has its spectral-measure builder in graph's table, none registered from outside
-    assert set(graph._MEASURE_BUILDERS) == set(graph.MODES) - {"auto"}
+    # them) has its spectral-measure builder in the mode table, none registered from outside
+    from fastdse import modes
+
+    assert set(modes.BUILDERS) == set(graph.MODES) - {"auto"}
 
 
 def test_no_command_prints_help(capsys):

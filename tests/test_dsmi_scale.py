@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastdse
-from fastdse import graph as graph_module
+from fastdse import settings as settings_module
 from fastdse.cluster import randomized_pca, spectral_clusters
 
 
@@ -46,7 +46,7 @@ def test_auto_mode_runs_small_classes_exact(mid_blobs, monkeypatch):
     Z, labels = mid_blobs
     res = fastdse.dsmi(Z, labels, mode="auto", num_repetitions=2, random_state=0, n_jobs=1)
     assert res.mode == "exact"  # every class and subset is below AUTO_EXACT_MAX_N
-    monkeypatch.setattr(graph_module, "AUTO_EXACT_MAX_N", 450)
+    monkeypatch.setattr(settings_module, "AUTO_EXACT_MAX_N", 450)
     mixed = fastdse.dsmi(Z, labels, mode="auto", num_repetitions=2, random_state=0, n_jobs=1)
     assert mixed.mode == "mixed"  # the 400-point class exact, the others approximate
     assert abs(mixed.value - res.value) <= 0.05 + 3 * np.hypot(mixed.stderr, res.stderr)

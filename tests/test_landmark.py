@@ -1,17 +1,16 @@
 """mode="landmark": coarse operators on m << n landmarks vs dense spectra and closed forms."""
 
-import types
 
 import numpy as np
 import pytest
 
 from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
-from fastdse import DiffusionGraph
+from fastdse import DiffusionGraph, modes
 from fastdse.entropy import dse_from_measure
 from fastdse.operator.build import build_sparse_operator
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
-from fastdse.spectral.landmark import _operator_from_labels, build_landmark, landmark_measure
+from fastdse.spectral.landmark import _operator_from_labels, landmark_measure
 
 METHODS = ["operator", "nystrom"]
 
@@ -202,32 +201,28 @@ def test_bad_operator_and_degrees(cloud):
 # --- the mode -----------------------------------------------------------------------------
 
 
-def _graph(X, **attrs):
-    g = DiffusionGraph(X, mode="exact", random_state=0)
-    ns = types.SimpleNamespace(**{k: getattr(g, k) for k in (
-        "X_", "n", "kernel", "knn", "decay", "sigma_", "thresh", "thresh_", "anisotropy")})
-    ns.rng_ = np.random.default_rng(5)
-    ns.neighbors = "exact"
-    for key, value in attrs.items():
-        setattr(ns, key, value)
-    return ns
+def _build_landmark(X, **settings):
+    """The mode's builder on a graph's validated input and settings, seeded alike."""
+    g = DiffusionGraph(X, mode="landmark", neighbors="exact", random_state=0, **settings)
+    return modes.build_landmark(g._input, g.settings, g.resolved,
+                                modes.Seeds(np.random.default_rng(5))).measure
 
 
 def test_builder_reads_the_graph(rng):
     X = rng.normal(size=(250, 3))
-    mu = build_landmark(_graph(X, n_landmarks=60))
+    mu = _build_landmark(X, n_landmarks=60)
     assert mu.method == "landmark" and mu.n == 250 and mu.info["n_landmarks"] == 60
     lam = np.linalg.eigvalsh(dense_operator(X))
     lam2 = np.sort(lam**2)[::-1]
     r = mu.info["atoms"]
     assert np.all(np.sort(mu.nodes**2)[::-1] <= lam2[:r] + 1e-10)
-    again = build_landmark(_graph(X, n_landmarks=60))
+    again = _build_landmark(X, n_landmarks=60)
     np.testing.assert_array_equal(mu.nodes, again.nodes)
 
 
 def test_builder_caps_n_landmarks_and_says_so(rng):
     X = rng.normal(size=(120, 3))
-    mu = build_landmark(_graph(X))  # default 2000 > n
+    mu = _build_landmark(X)  # default 2000 > n
     assert mu.info["n_landmarks"] == 119 and mu.info["n_landmarks_requested"] == 2000
     assert "capped at n - 1 = 119" in mu.info["note"]
 
@@ -235,8 +230,8 @@ def test_builder_caps_n_landmarks_and_says_so(rng):
 def test_builder_gaussian_default_thresh_uses_the_sparse_default(rng):
     X = rng.normal(size=(150, 3))
     g = DiffusionGraph(X, mode="exact", kernel="gaussian", sigma=1.0)
-    ns = _graph(X, n_landmarks=20, kernel="gaussian", sigma_=1.0, thresh=None, thresh_=g.thresh_)
-    mu = build_landmark(ns)
+    assert g.resolved.thresh == 0.0  # the dense Gaussian keeps every pair
+    mu = _build_landmark(X, n_landmarks=20, kernel="gaussian", sigma=1.0)
     assert mu.info["operator"]["thresh"] == 1e-4
     assert mu.info["atoms"] <= 20
 

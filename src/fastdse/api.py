@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastdse.graph import DiffusionGraph
+from fastdse._util.validation import check_random_state, check_t
+from fastdse.graph import DiffusionGraph, check_base
 from fastdse.results import DSEResult
+from fastdse.settings import Settings
 
 __all__ = ["dse"]
 
@@ -132,26 +134,12 @@ def dse(
     >>> round(float(fastdse.dse(blobs, t=1000, mode="exact")), 3)
     2.0
     """
-    graph = DiffusionGraph(
-        X,
-        mode=mode,
-        kernel=kernel,
-        knn=knn,
-        decay=decay,
-        sigma=sigma,
-        thresh=thresh,
-        anisotropy=anisotropy,
-        neighbors=neighbors,
-        n_probes=n_probes,
-        n_steps=n_steps,
-        n_deflate=n_deflate,
-        n_landmarks=n_landmarks,
-        landmark_method=landmark_method,
-        t_hint=None if isinstance(t, str) else t,
-        use_rep=use_rep,
-        n_jobs=n_jobs,
-        progress=progress,
-        verbose=verbose,
-        random_state=random_state,
-    )
-    return graph.dse(t, base=base)
+    settings = Settings.from_arguments(locals())
+    rng = check_random_state(random_state)
+    if isinstance(t, str):  # "auto" (or a wrong word, which DiffusionGraph.dse refuses)
+        graph = DiffusionGraph._from_settings(X, settings, t_hint=None, use_rep=use_rep, rng=rng)
+        return graph.dse(t, base=base)
+    ts, scalar = check_t(t)
+    base = check_base(base)
+    graph = DiffusionGraph._from_settings(X, settings, t_hint=ts, use_rep=use_rep, rng=rng)
+    return graph._dse_at(ts, scalar, base)

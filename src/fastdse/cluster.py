@@ -1,6 +1,8 @@
-r"""Scalable clustering of a continuous multi-dimensional variable (DSMI's reference Y).
+r"""Discrete labels from DSMI's reference variable Y: as given, binned, or clustered.
 
-DSMI needs discrete labels. A continuous multi-dimensional Y (flattened input
+DSMI needs discrete labels (:func:`discretize`): labels are kept, a continuous 1-D
+Y is min-max binned, and a continuous multi-dimensional Y is clustered
+(:func:`spectral_clusters`). A continuous multi-dimensional Y (flattened input
 images, d' in the thousands; n up to millions) is clustered with the project's
 own sparse machinery instead of scikit-learn's ``SpectralClustering``, which
 builds a dense affinity for its eigen-solver in many configurations and does
@@ -8,7 +10,7 @@ not scale to n = 1,000,000 (the reference's choice stays available in
 :mod:`fastdse.compat`)::
 
     Y (n, d') --[randomized PCA, only if d' > max_features]--> (n, max_features)
-      --> kNN alpha-decay graph, A = D^-1/2 K D^-1/2      (fastdse.operator.normalize)
+      --> kNN alpha-decay graph, A = D^-1/2 K D^-1/2      (fastdse.operator.build)
       --> top n_clusters eigenvectors of A                 (known eigenvalue-1 vectors
                                                             + seeded ARPACK on the rest)
       --> random-walk embedding D^-1/2 U, one row per point
@@ -35,11 +37,18 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 from scipy.sparse.csgraph import connected_components
 
+from fastdse._util import inputs as _inputs
 from fastdse._util.inputs import check_points
-from fastdse._util.validation import check_choice, check_int, check_n_jobs, check_random_state
+from fastdse._util.validation import (
+    check_choice,
+    check_int,
+    check_n_jobs,
+    check_random_state,
+    describe,
+)
 from fastdse.operator.neighbors import METHODS
 
-__all__ = ["spectral_clusters", "randomized_pca", "DENSE_EIGH_MAX_N"]
+__all__ = ["discretize", "spectral_clusters", "randomized_pca", "DENSE_EIGH_MAX_N", "Y_KINDS"]
 
 #: Below this many points the embedding uses a dense ``eigh`` of ``A`` instead of ARPACK.
 DENSE_EIGH_MAX_N = 2000
@@ -288,3 +297,116 @@ def _spectral_clusters(Yc: np.ndarray, n_clusters: int, knn: int, max_features: 
     emb *= np.where(signs == 0, 1.0, signs)
     km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seeds[3])
     return km.fit(emb).labels_.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- Y -> labels
+
+Y_KINDS = ("auto", "discrete", "continuous")
+
+
+def _bin_1d(y: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Min-max scale, cut into ``n_clusters`` equal bins (ids 1..n_clusters, as the reference)."""
+    lo, hi = float(y.min()), float(y.max())
+    if hi == lo:
+        return np.ones(y.shape[0], dtype=np.int64)
+    scaled = (y - lo) / (hi - lo)
+    edges = np.linspace(0.0, 1.0, n_clusters + 1)[:-1]
+    return np.digitize(scaled, bins=edges).astype(np.int64)
+
+
+
+def discretize(
+    Y: Any, *, n_clusters: int = 10, kind: str = "auto", random_state: Any = None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Discrete labels for a reference variable Y.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n,) or (n, d')
+        Labels (integers, booleans, strings, any hashable dtype) or a continuous
+        variable.
+    n_clusters : int, default 10
+        Number of bins (continuous 1-D) or clusters (continuous multi-D).
+    kind : {"auto", "discrete", "continuous"}, default "auto"
+        ``"auto"``: a single column of integer, boolean, string or object dtype is
+        discrete; floating 1-D data is continuous and binned; several columns are
+        continuous and clustered.
+    random_state : None, int or numpy.random.Generator
+        Seed of the clustering.
+    n_jobs : int, optional
+        Threads of the clustering's neighbour search (None: all cores).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        Discrete labels: the original labels, bin ids ``1..n_clusters`` or cluster
+        ids ``0..n_clusters-1``.
+
+    Notes
+    -----
+    A multi-dimensional Y is clustered by :func:`fastdse.cluster.spectral_clusters`
+    (randomized PCA to 50 components when it has more columns, a sparse
+    alpha-decay kNN graph with ``knn=10``, its top ``n_clusters`` eigenvectors and
+    k-means): near-linear in n. The reference's dense scikit-learn
+    ``SpectralClustering`` is in :mod:`fastdse.compat`. Clustering is the
+    costly part for large n, and it does not depend on Z: compute it once and
+    pass it as ``clusters=`` to every :func:`dsmi` call against the same Y
+    (e.g. every training epoch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdse.cluster import discretize
+    >>> discretize(np.array([0.0, 0.05, 0.5, 1.0]), n_clusters=2)
+    array([1, 1, 2, 2])
+    >>> discretize(np.array(["cat", "dog", "cat"]))
+    array(['cat', 'dog', 'cat'], dtype='<U3')
+    """
+    return _discretize(Y, check_int(n_clusters, "n_clusters", low=2),
+                       check_choice(kind, "kind", Y_KINDS), check_random_state(random_state),
+                       check_n_jobs(n_jobs))
+
+
+def _discretize(Y: Any, n_clusters: int, kind: str, rng: np.random.Generator,
+                n_jobs: int | None) -> np.ndarray:
+    """Compute :func:`discretize` for validated settings (``Y`` itself is checked here)."""
+    arr = np.asarray(_inputs.to_numpy(Y, "Y"))
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise ValueError(
+            f"Y must be 1-D (labels or a scalar variable) or 2-D (n, d'); got {describe(arr)}"
+        )
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    n = arr.shape[0]
+    numeric = np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    if kind == "auto":
+        if arr.ndim == 1 and (
+            not numeric or np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_
+        ):
+            kind = "discrete"
+        else:
+            kind = "continuous"
+    if kind == "discrete":
+        if arr.ndim != 1:
+            raise ValueError(
+                f"discrete Y must have one column; got shape {arr.shape}. Pass kind='continuous' "
+                "to cluster a multi-dimensional variable."
+            )
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError("Y contains NaN or infinite labels; all labels must be finite")
+        if arr.dtype == object and any(v is None for v in arr):
+            raise ValueError("Y contains None labels; every point needs a label")
+        return arr
+    if n_clusters > n:
+        raise ValueError(f"n_clusters must be <= {n} (the number of points); got {n_clusters}")
+    if not numeric:
+        raise TypeError(
+            f"a continuous Y must be numeric; got dtype {arr.dtype}. Pass kind='discrete' for "
+            "labels."
+        )
+    if arr.ndim == 1:
+        y = check_points(arr[:, None], "Y", min_points=2)[:, 0]
+        return _bin_1d(y, n_clusters)
+    seed = int(rng.integers(2**31 - 1))
+    return spectral_clusters(arr, n_clusters, random_state=seed, n_jobs=n_jobs)

@@ -1,7 +1,8 @@
 """The diffusion graph: build the operator once, ask it for spectra and entropies.
 
-:class:`DiffusionGraph` runs the pipeline (neighbours, kernel, normalisation)
-once and caches the spectral measure, so a sweep over ``t`` or several
+:class:`DiffusionGraph` validates its settings once (:mod:`fastdse.settings`),
+runs the builder of its mode (:mod:`fastdse.modes`) when a spectrum is first
+asked for, and caches the spectral measure, so a sweep over ``t`` or several
 metrics on the same data never rebuilds the operator. :func:`fastdse.dse` is a
 thin wrapper around it.
 """
@@ -14,149 +15,19 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from fastdse._util import inputs as _inputs
-from fastdse._util import memory as _memory
-from fastdse._util import parallel as _parallel
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
-from fastdse._util.validation import (
-    check_choice,
-    check_float,
-    check_int,
-    check_random_state,
-    check_t,
-)
+from fastdse._util.validation import check_float, check_int, check_random_state, check_t
 from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from fastdse.entropy import dse_from_measure
-from fastdse.operator.kernel import DEFAULT_SIGMA, DEFAULT_THRESH, KERNELS, dense_affinity
-from fastdse.operator.normalize import normalize_dense_inplace, normalize_sparse, top_eigenvectors
+from fastdse.modes import BUILDERS, GraphInput, Seeds
 from fastdse.results import DSEResult
-from fastdse.spectral.dense import exact_measure
-from fastdse.spectral.landmark import build_landmark
+from fastdse.settings import AUTO_EXACT_MAX_N, MODES, Resolved, Settings
 from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = ["DiffusionGraph", "MODES", "AUTO_EXACT_MAX_N"]
-
-MODES = ("auto", "exact", "approx", "landmark")
-
-NEIGHBOR_METHODS = ("auto", "exact", "pynndescent")
-
-#: ``mode="auto"`` runs the exact path up to this many points. Measured end to end in
-#: fresh processes on a 2-core machine (docs/benchmarks/auto_crossover.csv, d = 32,
-#: t = 1, 2, 5, 10; rerun 2026-11-28): exact 1.15 s vs approx 1.61 s at n = 2,000; exact
-#: 2.69 s vs approx 1.69 s at 4,000; exact 12.9 s vs approx 1.2 s at 8,000.
-AUTO_EXACT_MAX_N = 3000
-
-
-def _build_exact(graph: DiffusionGraph) -> SpectralMeasure:
-    """Dense kernel, in-place normalisation, one symmetric eigvalsh."""
-    if graph.kernel_ == "precomputed":
-        return _build_exact_precomputed(graph)
-    X = graph.X_
-    assert X is not None  # points, since no affinity was given
-    _memory.check_dense_fits(graph.n, X.shape[1])
-    K, degrees = dense_affinity(
-        X,
-        graph.kernel,
-        knn=graph.knn,
-        decay=graph.decay,
-        sigma=graph.sigma_,
-        thresh=graph.thresh_,
-        return_degrees=True,
-    )
-    graph.degrees_ = normalize_dense_inplace(K, graph.anisotropy, degrees)
-    measure = exact_measure(K, overwrite=True)
-    del K
-    return measure
-
-
-def _take_affinity(graph: DiffusionGraph) -> Any:
-    """Hand the graph's private copy of a precomputed affinity to its operator builder.
-
-    The copy was made by validation (``_inputs.check_affinity``); the builder
-    normalises it in place, so the graph keeps no reference to it.
-    """
-    K = graph.affinity_
-    graph.affinity_ = None
-    return K
-
-
-def _build_exact_precomputed(graph: DiffusionGraph) -> SpectralMeasure:
-    """Build the exact measure of a precomputed affinity: normalised in place, eigvalsh."""
-    if sp.issparse(graph.affinity_):
-        _memory.check_dense_fits(graph.n, 0)
-    K0 = _take_affinity(graph)
-    K = K0.toarray() if sp.issparse(K0) else K0
-    del K0
-    graph.degrees_ = normalize_dense_inplace(K, graph.anisotropy)
-    measure = exact_measure(K, overwrite=True)
-    del K
-    return measure
-
-
-def _precomputed_operator(graph: DiffusionGraph) -> tuple[Any, np.ndarray, np.ndarray, dict]:
-    """Sparse operator of a precomputed affinity (the approx path's first stage)."""
-    start = time.perf_counter()
-    K0 = _take_affinity(graph)
-    A, degrees = normalize_sparse(sp.csr_matrix(K0) if not sp.issparse(K0) else K0,
-                                  graph.anisotropy, copy=False)
-    del K0
-    n_comp, labels = connected_components(A, directed=False)
-    V = top_eigenvectors(degrees, labels)
-    info = {"kernel": "precomputed", "anisotropy": graph.anisotropy,
-            "n_components": int(n_comp), "timings": {"normalize": time.perf_counter() - start}}
-    return A, degrees, V, info
-
-
-def _seed(graph: DiffusionGraph, stage: str) -> int:
-    """Return the seed of a pipeline stage, drawn once from the graph's generator."""
-    if stage not in graph._seeds:
-        for name in ("neighbors", "spectrum", "landmarks"):
-            graph._seeds[name] = int(graph.rng_.integers(2**31 - 1))
-    return graph._seeds[stage]
-
-
-def _build_approx(graph: DiffusionGraph) -> SpectralMeasure:
-    """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
-    from fastdse.operator.build import _graph_sparse_operator
-    from fastdse.spectral.lanczos import _check_operator, _slq_of_checked_operator
-
-    start = time.perf_counter()
-    if graph.kernel_ == "precomputed":
-        A, degrees, known, op_info = _precomputed_operator(graph)
-        A = _check_operator(A)  # a user's affinity: symmetric only to its own tolerance
-    else:
-        # symmetric by construction, (K + K^T) / 2 scaled alike on both sides
-        A, degrees, known, op_info = _graph_sparse_operator(graph, _seed(graph, "neighbors"))
-    graph.timings_["operator"] = time.perf_counter() - start
-    graph.degrees_ = degrees
-    graph.operator_ = A
-    measure, half = _slq_of_checked_operator(
-        A,
-        n_probes=graph.n_probes,
-        n_steps=graph.n_steps,
-        n_deflate=graph.n_deflate,
-        known_vectors=known,
-        random_state=_seed(graph, "spectrum"),
-        n_jobs=graph.n_jobs,
-        t_hint=graph.t_hint,
-        return_half=True,
-    )
-    graph._half_measure = half
-    measure.info["operator"] = op_info
-    measure.info["nnz"] = int(A.nnz)
-    return measure
-
-
-#: mode name -> function building the spectral measure of a graph.
-_MEASURE_BUILDERS: dict[str, Any] = {
-    "exact": _build_exact,
-    "approx": _build_approx,
-    "landmark": build_landmark,
-}
-
 
 class DiffusionGraph:
     r"""Diffusion operator of a point cloud, built once and queried many times.
@@ -173,7 +44,7 @@ class DiffusionGraph:
     mode : {"auto", "exact", "approx", "landmark"}, default "auto"
         ``"exact"``: dense kernel and all ``n`` eigenvalues (O(n^2) memory,
         O(n^3) time). ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_N` points,
-        approximate above (when available).
+        approximate above.
     kernel : {"alpha_decay", "gaussian", "precomputed"}, default "alpha_decay"
         Affinity kernel, see :mod:`fastdse.operator.kernel`. ``"precomputed"``: ``X`` is
         the affinity itself (``knn``, ``decay``, ``sigma``, ``thresh`` unused);
@@ -216,7 +87,8 @@ class DiffusionGraph:
         AnnData input only: ``"X"`` (the default) or a key of ``adata.obsm``
         such as ``"X_pca"`` (scanpy's keyword).
     n_jobs : int, optional
-        Threads for the numba kernels and neighbour search (None: all cores).
+        Cores to use (None: all; -1 all, -2 all but one): the threads of the
+        numba kernels, BLAS and the neighbour search.
     progress : bool, optional
         tqdm bars on stderr for the long steps (neighbour search, ARPACK,
         Lanczos); ``None``: only when stderr is a terminal. Loops draw their
@@ -239,8 +111,16 @@ class DiffusionGraph:
     input_type_ : str
         What ``X`` was: ``"array"``, ``"pandas"``, ``"torch"``, ``"anndata"``,
         ``"sparse"`` or ``"graphtools"``.
+    settings : fastdse.settings.Settings
+        The validated settings (frozen).
+    resolved : fastdse.settings.Resolved
+        What they come to on this data: mode, kernel, sigma and thresholds.
     degrees_ : numpy.ndarray of shape (n,)
         Degrees of the (anisotropy-corrected) kernel, after the operator is built.
+    operator_ : scipy.sparse.csr_matrix
+        The sparse operator ``A`` (``mode="approx"``), after it is built.
+    timings_ : dict
+        Seconds per stage, after the spectral measure is built.
 
     Examples
     --------
@@ -279,103 +159,69 @@ class DiffusionGraph:
         verbose: bool | int = False,
         random_state: Any = None,
     ) -> None:
-        self.progress = progress
-        self.verbose = _progress.check_verbose(verbose)
-        self._show_progress = _parallel.show_progress(progress)
-        self._log_level = logging.INFO
-        self.mode = check_choice(mode, "mode", MODES)
-        self.kernel = check_choice(kernel, "kernel", (*KERNELS, "precomputed"))
-        self.anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
-        self.use_rep = use_rep
-        resolved = _inputs.resolve(X, "X", use_rep=use_rep,
-                                   precomputed=self.kernel == "precomputed")
-        self.input_type_ = resolved.source
-        self.affinity_: Any = None
-        self.X_: np.ndarray | None = None
-        if resolved.affinity is not None:
-            if resolved.source == "graphtools" and self.kernel not in ("alpha_decay",
-                                                                       "precomputed"):
-                raise ValueError(
-                    f"X is a graphtools graph, which carries its own kernel; kernel must be "
-                    f"'precomputed' (or left at its default); got kernel={self.kernel!r}"
-                )
-            if resolved.graph_anisotropy and self.anisotropy:
-                raise ValueError(
-                    f"X is a graphtools graph whose kernel already has anisotropy="
-                    f"{resolved.graph_anisotropy}; applying anisotropy={self.anisotropy} on "
-                    "top would normalise twice. Pass anisotropy=0 (or build the graph with "
-                    "anisotropy=0)"
-                )
-            if self.mode == "landmark":
-                raise ValueError(
-                    "mode='landmark' needs the points to place landmarks; X is a precomputed "
-                    "affinity. Use mode='exact' or mode='approx'"
-                )
-            self.affinity_ = _inputs.check_affinity(resolved.affinity, "X")
-            self.kernel_ = "precomputed"
-            self.n = self.affinity_.shape[0]
-        else:
-            self.X_ = check_points(resolved.points, "X")
-            self.kernel_ = self.kernel
-            self.n = self.X_.shape[0]
-        self.knn = check_int(  # unused by a precomputed affinity: no bound on n then
-            knn, "knn", low=1, high=self.n - 1 if self.X_ is not None else None,
-            high_note=f" (n - 1, the number of other points; X has n={self.n})",
-        )
-        self.decay = check_float(decay, "decay", low=0.0, low_open=True)
-        self.sigma = sigma
-        self.sigma_ = (
-            DEFAULT_SIGMA if sigma is None
-            else check_float(sigma, "sigma", low=0.0, low_open=True)
-        )
-        self.thresh = thresh
-        self.thresh_ = (
-            DEFAULT_THRESH.get(self.kernel_, 0.0) if thresh is None
-            else check_float(thresh, "thresh", low=0.0, high=1.0, high_open=True)
-        )
-        self.neighbors = check_choice(neighbors, "neighbors", NEIGHBOR_METHODS)
-        self.n_probes = check_int(n_probes, "n_probes", low=2)
-        self.n_steps = check_int(n_steps, "n_steps", low=2)
-        if isinstance(n_deflate, str):
-            check_choice(n_deflate, "n_deflate", ("auto",))
-        else:
-            check_int(n_deflate, "n_deflate", low=0, high=self.n - 1)
-        self.n_deflate = n_deflate
-        self.n_landmarks = check_int(n_landmarks, "n_landmarks", low=2)
-        self.landmark_method = check_choice(landmark_method, "landmark_method",
-                                            ("operator", "nystrom"))
-        self.t_hint = None if t_hint is None else check_t(t_hint)[0]
-        if n_jobs is not None:
-            n_jobs = check_int(n_jobs, "n_jobs")
-            if n_jobs == 0 or n_jobs < -1:
-                raise ValueError(f"n_jobs must be a positive integer, -1 or None; got {n_jobs}")
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.rng_ = check_random_state(random_state)
-        self._seeds: dict[str, int] = {}
-        self.operator_ = None
-        self._half_measure: SpectralMeasure | None = None
-        self.mode_ = self._resolve_mode()
-        self.degrees_: np.ndarray | None = None
-        self._measure: SpectralMeasure | None = None
-        self.timings_: dict[str, float] = {}
+        self._setup(X, Settings.from_arguments(locals()),
+                    t_hint=None if t_hint is None else check_t(t_hint)[0],
+                    use_rep=use_rep, rng=check_random_state(random_state))
 
-    def _resolve_mode(self) -> str:
-        if self.mode != "auto":
-            return self.mode
-        if self.affinity_ is not None and not sp.issparse(self.affinity_):
-            return "exact"  # a dense affinity is already n x n: eigvalsh beats O(n^2) matvecs
-        if self.n <= AUTO_EXACT_MAX_N:
-            return "exact"
-        return "approx"
+    @classmethod
+    def _from_settings(cls, X: Any, settings: Settings, *, t_hint: np.ndarray | None,
+                       use_rep: str | None, rng: np.random.Generator) -> DiffusionGraph:
+        """Build a graph from settings validated by the caller (:func:`fastdse.dse`, DSMI)."""
+        graph = cls.__new__(cls)
+        graph._setup(X, settings, t_hint=t_hint, use_rep=use_rep, rng=rng)
+        return graph
+
+    def _setup(self, X: Any, settings: Settings, *, t_hint: np.ndarray | None,
+               use_rep: str | None, rng: np.random.Generator) -> None:
+        resolved_input = _inputs.resolve(X, "X", use_rep=use_rep,
+                                         precomputed=settings.kernel == "precomputed")
+        self.settings = settings
+        self.input_type_ = resolved_input.source
+        affinity = None
+        points = None
+        if resolved_input.affinity is not None:
+            _check_affinity_settings(resolved_input, settings)
+            affinity = _inputs.check_affinity(resolved_input.affinity, "X")
+            n = affinity.shape[0]
+        else:
+            points = check_points(resolved_input.points, "X")
+            n = points.shape[0]
+        self.n = n
+        self.resolved: Resolved = settings.resolve(
+            n, precomputed=affinity is not None,
+            dense_affinity=affinity is not None and not sp.issparse(affinity))
+        self._input = GraphInput(points=points, affinity=affinity, n=n, t_hint=t_hint)
+        self._seeds = Seeds(rng)
+        self._log_level = logging.INFO
+        self.degrees_: np.ndarray | None = None
+        self.operator_: sp.csr_matrix | None = None
+        self.timings_: dict[str, float] = {}
+        self._measure: SpectralMeasure | None = None
+        self._half_measure: SpectralMeasure | None = None
+
+    @property
+    def mode_(self) -> str:
+        """The mode that runs (``"auto"`` resolved)."""
+        return self.resolved.mode
+
+    @property
+    def kernel_(self) -> str:
+        """The kernel that runs (``"precomputed"`` for an affinity or graphtools graph)."""
+        return self.resolved.kernel
 
     def spectral_measure(self) -> SpectralMeasure:
         """Return the spectral measure of the diffusion operator (computed once, cached)."""
         if self._measure is None:
-            with _progress.reporting(self._show_progress, self.verbose):
+            with _progress.reporting(self.settings.progress, self.settings.verbose):
                 start = time.perf_counter()
-                self._measure = _MEASURE_BUILDERS[self.mode_](self)
+                built = BUILDERS[self.mode_](self._input, self.settings, self.resolved,
+                                            self._seeds)
+                self.timings_.update(built.timings)
                 self.timings_["spectral_measure"] = time.perf_counter() - start
+                self.degrees_ = built.degrees
+                self.operator_ = built.operator
+                self._half_measure = built.half_measure
+                self._measure = built.measure
                 self._log_measure(self._measure)
         return self._measure
 
@@ -385,7 +231,7 @@ class DiffusionGraph:
             return
         info = measure.info
         parts = [f"{self!r}: {measure.method}"]
-        if self.mode != self.mode_:
+        if self.settings.mode != self.mode_:
             parts.append(f"(mode='auto' -> {self.mode_!r} for n={self.n})")
         op = info.get("operator", {})
         if op:
@@ -441,9 +287,10 @@ class DiffusionGraph:
                 )
             return self._dse_auto(base)
         ts, scalar = check_t(t)
-        base = check_float(base, "base", low=0.0, low_open=True)
-        if base == 1.0:
-            raise ValueError("base must be a positive number other than 1; got 1.0")
+        return self._dse_at(ts, scalar, check_base(base))
+
+    def _dse_at(self, ts: np.ndarray, scalar: bool, base: float) -> DSEResult:
+        """:meth:`dse` for validated diffusion times and base (DSMI's evaluations)."""
         measure = self.spectral_measure()
         values, stderr = dse_from_measure(measure, ts, base)
         extra: dict[str, Any] = {}
@@ -454,11 +301,11 @@ class DiffusionGraph:
             extra["probe_stderr"] = stderr.copy()
         info = {
             "kernel": self.kernel_,
-            "knn": self.knn,
-            "decay": self.decay,
-            "sigma": self.sigma_,
-            "thresh": self.thresh_,
-            "anisotropy": self.anisotropy,
+            "knn": self.settings.knn,
+            "decay": self.settings.decay,
+            "sigma": self.resolved.sigma,
+            "thresh": self.resolved.thresh,
+            "anisotropy": self.settings.anisotropy,
             "method": measure.method,
             "timings": dict(self.timings_),
             **measure.info,
@@ -520,8 +367,39 @@ class DiffusionGraph:
         )
 
     def __repr__(self) -> str:
-        shape = "precomputed affinity" if self.X_ is None else f"d={self.X_.shape[1]}"
+        points = self._input.points
+        shape = "precomputed affinity" if points is None else f"d={points.shape[1]}"
         return (
             f"DiffusionGraph(n={self.n}, {shape}, mode={self.mode_!r}, "
             f"kernel={self.kernel_!r})"
+        )
+
+
+def check_base(base: Any) -> float:
+    """Validate a logarithm base: positive and not 1."""
+    base = check_float(base, "base", low=0.0, low_open=True)
+    if base == 1.0:
+        raise ValueError("base must be a positive number other than 1; got 1.0")
+    return base
+
+
+def _check_affinity_settings(resolved_input: Any, settings: Settings) -> None:
+    """Refuse settings that a precomputed affinity or graphtools graph cannot honour."""
+    if resolved_input.source == "graphtools" and settings.kernel not in ("alpha_decay",
+                                                                         "precomputed"):
+        raise ValueError(
+            f"X is a graphtools graph, which carries its own kernel; kernel must be "
+            f"'precomputed' (or left at its default); got kernel={settings.kernel!r}"
+        )
+    if resolved_input.graph_anisotropy and settings.anisotropy:
+        raise ValueError(
+            f"X is a graphtools graph whose kernel already has anisotropy="
+            f"{resolved_input.graph_anisotropy}; applying anisotropy={settings.anisotropy} on "
+            "top would normalise twice. Pass anisotropy=0 (or build the graph with "
+            "anisotropy=0)"
+        )
+    if settings.mode == "landmark":
+        raise ValueError(
+            "mode='landmark' needs the points to place landmarks; X is a precomputed "
+            "affinity. Use mode='exact' or mode='approx'"
         )

@@ -38,6 +38,7 @@ once per machine, cached on disk).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -51,128 +52,20 @@ from fastdse._util import inputs as _inputs
 from fastdse._util import parallel as _parallel
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
+from fastdse._util.threads import numba_threads
 from fastdse._util.validation import (
     check_choice,
-    check_float,
     check_int,
     check_random_state,
     check_t,
     describe,
 )
-from fastdse.graph import MODES, NEIGHBOR_METHODS, DiffusionGraph
-from fastdse.operator.kernel import KERNELS
-from fastdse.operator.neighbors import numba_threads
+from fastdse.cluster import Y_KINDS, _discretize, discretize
+from fastdse.graph import DiffusionGraph, check_base
 from fastdse.results import ClassTerm, DSMIResult, _fmt
+from fastdse.settings import Settings
 
 __all__ = ["dsmi", "discretize"]
-
-_Y_KINDS = ("auto", "discrete", "continuous")
-
-
-def _bin_1d(y: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Min-max scale, cut into ``n_clusters`` equal bins (ids 1..n_clusters, as the reference)."""
-    lo, hi = float(y.min()), float(y.max())
-    if hi == lo:
-        return np.ones(y.shape[0], dtype=np.int64)
-    scaled = (y - lo) / (hi - lo)
-    edges = np.linspace(0.0, 1.0, n_clusters + 1)[:-1]
-    return np.digitize(scaled, bins=edges).astype(np.int64)
-
-
-
-def discretize(
-    Y: Any, *, n_clusters: int = 10, kind: str = "auto", random_state: Any = None,
-    n_jobs: int | None = None,
-) -> np.ndarray:
-    """Discrete labels for a reference variable Y.
-
-    Parameters
-    ----------
-    Y : array-like of shape (n,) or (n, d')
-        Labels (integers, booleans, strings, any hashable dtype) or a continuous
-        variable.
-    n_clusters : int, default 10
-        Number of bins (continuous 1-D) or clusters (continuous multi-D).
-    kind : {"auto", "discrete", "continuous"}, default "auto"
-        ``"auto"``: a single column of integer, boolean, string or object dtype is
-        discrete; floating 1-D data is continuous and binned; several columns are
-        continuous and clustered.
-    random_state : None, int or numpy.random.Generator
-        Seed of the clustering.
-    n_jobs : int, optional
-        Threads of the clustering's neighbour search (None: all cores).
-
-    Returns
-    -------
-    numpy.ndarray of shape (n,)
-        Discrete labels: the original labels, bin ids ``1..n_clusters`` or cluster
-        ids ``0..n_clusters-1``.
-
-    Notes
-    -----
-    A multi-dimensional Y is clustered by :func:`fastdse.cluster.spectral_clusters`
-    (randomized PCA to 50 components when it has more columns, a sparse
-    alpha-decay kNN graph with ``knn=10``, its top ``n_clusters`` eigenvectors and
-    k-means): near-linear in n. The reference's dense scikit-learn
-    ``SpectralClustering`` is in :mod:`fastdse.compat`. Clustering is the
-    costly part for large n, and it does not depend on Z: compute it once and
-    pass it as ``clusters=`` to every :func:`dsmi` call against the same Y
-    (e.g. every training epoch).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastdse.mutual_information import discretize
-    >>> discretize(np.array([0.0, 0.05, 0.5, 1.0]), n_clusters=2)
-    array([1, 1, 2, 2])
-    >>> discretize(np.array(["cat", "dog", "cat"]))
-    array(['cat', 'dog', 'cat'], dtype='<U3')
-    """
-    kind = check_choice(kind, "kind", _Y_KINDS)
-    arr = np.asarray(_inputs.to_numpy(Y, "Y"))
-    if arr.ndim == 0 or arr.ndim > 2:
-        raise ValueError(
-            f"Y must be 1-D (labels or a scalar variable) or 2-D (n, d'); got {describe(arr)}"
-        )
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    n = arr.shape[0]
-    n_clusters = check_int(n_clusters, "n_clusters", low=2)
-    n_jobs = _parallel.check_n_jobs(n_jobs)
-    numeric = np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    if kind == "auto":
-        if arr.ndim == 1 and (
-            not numeric or np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_
-        ):
-            kind = "discrete"
-        else:
-            kind = "continuous"
-    if kind == "discrete":
-        if arr.ndim != 1:
-            raise ValueError(
-                f"discrete Y must have one column; got shape {arr.shape}. Pass kind='continuous' "
-                "to cluster a multi-dimensional variable."
-            )
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise ValueError("Y contains NaN or infinite labels; all labels must be finite")
-        if arr.dtype == object and any(v is None for v in arr):
-            raise ValueError("Y contains None labels; every point needs a label")
-        return arr
-    if n_clusters > n:
-        raise ValueError(f"n_clusters must be <= {n} (the number of points); got {n_clusters}")
-    if not numeric:
-        raise TypeError(
-            f"a continuous Y must be numeric; got dtype {arr.dtype}. Pass kind='discrete' for "
-            "labels."
-        )
-    if arr.ndim == 1:
-        y = check_points(arr[:, None], "Y", min_points=2)[:, 0]
-        return _bin_1d(y, n_clusters)
-    from fastdse.cluster import spectral_clusters
-
-    seed = int(check_random_state(random_state).integers(2**31 - 1))
-    return spectral_clusters(arr, n_clusters, random_state=seed, n_jobs=n_jobs)
-
 
 # --------------------------------------------------------------------------- tasks
 
@@ -201,10 +94,9 @@ class _TaskResult:
 def _dse_task(
     Z: np.ndarray,
     inverse: np.ndarray,
-    graph_kw: dict[str, Any],
+    settings: Settings,
     ts: np.ndarray,
     base: float,
-    inner_n_jobs: int | None,
     task: _Task,
 ) -> _TaskResult:
     """DSE of class ``task.cls`` or of a random subset of Z of its size (runs in a worker)."""
@@ -214,24 +106,22 @@ def _dse_task(
         rows = np.flatnonzero(inverse == task.cls)
     else:
         rows = np.sort(rng.choice(Z.shape[0], size=task.size, replace=False))
-    kw = dict(graph_kw)
-    if kw["kernel"] == "precomputed":
+    if settings.kernel == "precomputed":
         # the induced sub-affinity of the evaluation's points
         data = Z[rows][:, rows] if sp.issparse(Z) else Z[np.ix_(rows, rows)]
     else:
         data = Z[rows]
-    if kw["kernel"] == "gaussian":
+    if settings.kernel == "gaussian":
         # knn only sizes the first neighbour search of a fixed-bandwidth kernel (which is
         # then widened to the kernel's radius): cap it for small classes
-        kw["knn"] = min(kw["knn"], task.size - 1)
+        settings = settings.replace(knn=min(settings.knn, task.size - 1))
     with contextlib.ExitStack() as stack:
-        if inner_n_jobs == 1:
+        if settings.n_jobs == 1:
             stack.enter_context(numba_threads(1))
             stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
-        graph = DiffusionGraph(data, t_hint=ts, n_jobs=inner_n_jobs, random_state=rng,
-                               progress=False, **kw)
+        graph = DiffusionGraph._from_settings(data, settings, t_hint=ts, use_rep=None, rng=rng)
         graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
-        res = graph.dse(ts, base=base)
+        res = graph._dse_at(ts, False, base)
     bias = res.info.get("quadrature_bias")
     return _TaskResult(
         cls=task.cls,
@@ -392,8 +282,57 @@ def dsmi(
             f"t must be a positive number or a sequence of them for dsmi; got {t!r}. Choose t "
             "on the whole cloud first, e.g. t = fastdse.dse(Z, t='auto').t"
         )
-    kernel = check_choice(kernel, "kernel", (*KERNELS, "precomputed"))
-    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep, precomputed=kernel == "precomputed")
+    # the graph settings dsmi does not expose keep DiffusionGraph's defaults
+    settings = Settings.from_arguments({**_GRAPH_DEFAULTS, **locals()})
+    Zc = _points_or_affinity(Z, settings, use_rep)
+    ts, scalar = check_t(t)
+    num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
+    n_clusters = check_int(n_clusters, "n_clusters", low=2)
+    y_kind = check_choice(y_kind, "y_kind", Y_KINDS)
+    base = check_base(base)
+    rng = check_random_state(random_state)
+    with _progress.reporting(False, settings.verbose):  # a stderr log handler when verbose
+        labels, name = _class_labels(Zc.shape[0], Y, clusters, n_clusters=n_clusters,
+                                     y_kind=y_kind, rng=rng, n_jobs=settings.n_jobs)
+        t_labels = time.perf_counter() - start
+        _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
+        classes, inverse, counts = _classes(labels, name, settings)
+        tasks = _plan(counts, num_repetitions, rng)
+        outer = _parallel.outer_n_jobs(settings.n_jobs)
+        t_tasks = time.perf_counter()
+        _progress.logger.info(
+            "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
+            Zc.shape[0], Zc.shape[1] if settings.kernel != "precomputed" else Zc.shape[0],
+            len(classes), len(tasks), num_repetitions + 1, outer)
+        # one core each when evaluations run side by side (or when asked for one core)
+        inner = 1 if (outer > 1 or settings.n_jobs == 1) else None
+        task_settings = settings.replace(n_jobs=inner, progress=False, verbose=0)
+        results = _parallel.run_tasks(
+            _dse_task, (Zc, inverse, task_settings, ts, base), tasks, n_jobs=settings.n_jobs,
+            progress=settings.progress, desc="DSMI", unit="DSE",
+        )
+        t_tasks = time.perf_counter() - t_tasks
+        timings = {"labels": t_labels, "dse_wall": t_tasks,
+                   "dse_sum": float(sum(r.seconds for r in results))}
+        res = _combine(results, classes, counts, labels, ts, scalar, base, num_repetitions,
+                       outer, timings, start)
+        _progress.logger.info(
+            "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
+            _fmt(res.value), _fmt(res.stderr), _fmt(ts), res.info["timings"]["total"],
+            t_tasks, timings["dse_sum"])
+        return res
+
+
+#: DiffusionGraph's defaults for the graph settings that dsmi does not take.
+_GRAPH_DEFAULTS = {name: p.default for name, p in
+                   inspect.signature(DiffusionGraph).parameters.items()
+                   if p.default is not inspect.Parameter.empty}
+
+
+def _points_or_affinity(Z: Any, settings: Settings, use_rep: str | None) -> Any:
+    """Z as validated points, or as a validated affinity with ``kernel="precomputed"``."""
+    precomputed = settings.kernel == "precomputed"
+    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep, precomputed=precomputed)
     if resolved.source == "graphtools":
         raise TypeError(
             "Z must be points for dsmi; got a graphtools graph. DSMI rebuilds the kernel on "
@@ -401,185 +340,155 @@ def dsmi(
             "data the graph was built from); a fixed-bandwidth affinity matrix can be passed "
             "with kernel='precomputed'"
         )
-    if kernel == "precomputed":
-        if mode == "landmark":
-            raise ValueError("mode='landmark' needs points; Z is a precomputed affinity")
-        Zc = _inputs.check_affinity(resolved.affinity, "Z")
-    else:
-        Zc = check_points(resolved.points, "Z")
-    ts, scalar = check_t(t)
-    mode = check_choice(mode, "mode", MODES)
-    knn = check_int(knn, "knn", low=1)
-    decay = check_float(decay, "decay", low=0.0, low_open=True)
-    if sigma is not None:
-        sigma = check_float(sigma, "sigma", low=0.0, low_open=True)
-    if thresh is not None:
-        thresh = check_float(thresh, "thresh", low=0.0, high=1.0, high_open=True)
-    anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
-    neighbors = check_choice(neighbors, "neighbors", NEIGHBOR_METHODS)
-    n_probes = check_int(n_probes, "n_probes", low=2)
-    n_steps = check_int(n_steps, "n_steps", low=2)
-    if isinstance(n_deflate, str):
-        check_choice(n_deflate, "n_deflate", ("auto",))
-    else:
-        n_deflate = check_int(n_deflate, "n_deflate", low=0)
-    num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
-    base = check_float(base, "base", low=0.0, low_open=True)
-    if base == 1.0:
-        raise ValueError("base must be a positive number other than 1; got 1.0")
-    n_jobs = _parallel.check_n_jobs(n_jobs)
-    show = _parallel.show_progress(progress)
-    verbose = _progress.check_verbose(verbose)
-    rng = check_random_state(random_state)
-    with _progress.reporting(False, verbose):  # a stderr log handler when verbose
-        n = Zc.shape[0]
-        if clusters is not None:
-            labels = np.asarray(_inputs.to_numpy(clusters, "clusters"))
-            if labels.ndim == 2 and labels.shape[1] == 1:
-                labels = labels[:, 0]
-            if labels.ndim != 1:
-                raise ValueError(
-                    f"clusters must be 1-D labels of length n; got {describe(labels)}")
-            name = "clusters"
-        else:
-            y_len = np.shape(Y)[0] if np.ndim(Y) > 0 else None
-            if y_len != n:
-                raise ValueError(
-                    f"Z and Y must have the same number of points; got Z with {n} and Y with "
-                    f"{y_len if y_len is not None else 'a scalar'}"
-                )
-            labels = discretize(Y, n_clusters=n_clusters, kind=y_kind, random_state=rng,
-                                n_jobs=n_jobs)
-            name = "Y"
-        if labels.shape[0] != n:
-            raise ValueError(
-                f"Z and {name} must have the same number of points; got Z with {n} and {name} "
-                f"with {labels.shape[0]}"
-            )
-        t_labels = time.perf_counter() - start
-        _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
-        try:
-            classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-        except TypeError as exc:
-            raise TypeError(
-                f"{name} labels must be mutually comparable (one type); {exc}") from exc
-        inverse = inverse.reshape(-1)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                f"{name} has a single class ({_label_value(classes[0])!r}); DSMI needs at least "
-                "2 classes"
-            )
-        min_size = knn + 1 if kernel == "alpha_decay" else 2
-        small = counts < min_size
-        if np.any(small):
-            i = int(np.argmax(small))
-            need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
-                    if kernel == "alpha_decay" else "at least 2 points")
-            raise ValueError(
-                f"class {_label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
-                f"class needs {need}. Merge rare classes, use fewer bins (n_clusters) or a "
-                "smaller knn."
-            )
-        if not isinstance(n_deflate, str) and n_deflate > counts.min() - 1:
-            i = int(np.argmin(counts))
-            raise ValueError(
-                f"n_deflate must be <= {counts[i] - 1} (the size of the smallest class, "
-                f"{_label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
-                f"{n_deflate}"
-            )
-        graph_kw = dict(
-            mode=mode, kernel=kernel, knn=knn, decay=decay, sigma=sigma, thresh=thresh,
-            anisotropy=anisotropy, neighbors=neighbors, n_probes=n_probes, n_steps=n_steps,
-            n_deflate=n_deflate,
-        )
-        n_classes = classes.shape[0]
-        # one independent stream per class, and per task within it: results depend neither on
-        # n_jobs nor on the order in which tasks finish
-        class_seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(n_classes)
-        tasks = []
-        for c in range(n_classes):
-            task_seeds = class_seeds[c].spawn(num_repetitions + 1)
-            tasks.append(_Task(c, -1, int(counts[c]), task_seeds[0]))
-            tasks.extend(_Task(c, r, int(counts[c]), task_seeds[r + 1])
-                         for r in range(num_repetitions))
-        # largest first: balances the load when tasks run side by side (order changes no number)
-        tasks.sort(key=lambda task: -task.size)
-        outer = _parallel.outer_n_jobs(n_jobs)
-        inner = 1 if (outer > 1 or n_jobs == 1) else None
-        t_tasks = time.perf_counter()
-        _progress.logger.info(
-            "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
-            n, Zc.shape[1] if kernel != "precomputed" else n, n_classes, len(tasks),
-            num_repetitions + 1, outer)
-        results = _parallel.run_tasks(
-            _dse_task, (Zc, inverse, graph_kw, ts, base, inner), tasks, n_jobs=n_jobs,
-            progress=show, desc="DSMI", unit="DSE",
-        )
-        t_tasks = time.perf_counter() - t_tasks
+    if not precomputed:
+        return check_points(resolved.points, "Z")
+    if settings.mode == "landmark":
+        raise ValueError("mode='landmark' needs points; Z is a precomputed affinity")
+    return _inputs.check_affinity(resolved.affinity, "Z")
 
-        m = ts.shape[0]
-        cond = np.empty((n_classes, m))
-        cond_err = np.empty((n_classes, m))
-        reps = np.empty((n_classes, num_repetitions, m))
-        rep_err = np.empty((n_classes, num_repetitions, m))
-        modes = set()
-        bias = np.zeros(m)
-        for res in results:
-            modes.add(res.mode)
-            if res.quadrature_bias is not None:
-                bias = np.maximum(bias, res.quadrature_bias)
-            if res.rep < 0:
-                cond[res.cls], cond_err[res.cls] = res.value, res.stderr
-            else:
-                reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
-        uncond = reps.mean(axis=1)
-        # the mean over subsets: its spread holds the subsets' variation and their probe noise;
-        # never less than the probe noise alone (the only part left with one repetition)
-        probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
-        if num_repetitions > 1:
-            uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
-        else:
-            uncond_var = probe_var
-        var = uncond_var + cond_err**2
-        per_class = [
-            ClassTerm(
-                label=_label_value(classes[c]),
-                size=int(counts[c]),
-                conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
-                unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
-                unconditional_reps=reps[c, :, 0].copy() if scalar else reps[c].copy(),
+
+def _class_labels(n: int, Y: Any, clusters: Any, *, n_clusters: int, y_kind: str,
+                  rng: np.random.Generator, n_jobs: int | None) -> tuple[np.ndarray, str]:
+    """Return the class of every point (from ``clusters`` or by discretizing Y) and its name."""
+    if clusters is not None:
+        labels = np.asarray(_inputs.to_numpy(clusters, "clusters"))
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1:
+            raise ValueError(
+                f"clusters must be 1-D labels of length n; got {describe(labels)}")
+        name = "clusters"
+    else:
+        y_len = np.shape(Y)[0] if np.ndim(Y) > 0 else None
+        if y_len != n:
+            raise ValueError(
+                f"Z and Y must have the same number of points; got Z with {n} and Y with "
+                f"{y_len if y_len is not None else 'a scalar'}"
             )
-            for c in range(n_classes)
-        ]
-        p = counts / n
-        value = (p[:, None] * (uncond - cond)).sum(axis=0)
-        stderr = np.sqrt((p[:, None] ** 2 * var).sum(axis=0))
-        info: dict[str, Any] = {
-            "num_repetitions": num_repetitions,
-            "n_classes": int(n_classes),
-            "n_evaluations": len(tasks),
-            "n_jobs": outer,
-            "timings": {
-                "labels": t_labels,
-                "dse_wall": t_tasks,
-                "dse_sum": float(sum(r.seconds for r in results)),
-                "total": time.perf_counter() - start,
-            },
-        }
-        if "approx" in modes:
-            info["quadrature_bias"] = float(bias[0]) if scalar else bias
-        _progress.logger.info(
-            "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
-            _fmt(value), _fmt(stderr), _fmt(ts), info["timings"]["total"], t_tasks,
-            info["timings"]["dse_sum"])
-        return DSMIResult(
-            value=float(value[0]) if scalar else value,
-            stderr=float(stderr[0]) if scalar else stderr,
-            per_class=per_class,
-            clusters=labels,
-            t=float(ts[0]) if scalar else ts,
-            n=n,
-            mode=modes.pop() if len(modes) == 1 else "mixed",
-            base=base,
-            info=info,
+        labels = _discretize(Y, n_clusters, y_kind, rng, n_jobs)
+        name = "Y"
+    if labels.shape[0] != n:
+        raise ValueError(
+            f"Z and {name} must have the same number of points; got Z with {n} and {name} "
+            f"with {labels.shape[0]}"
         )
+    return labels, name
+
+
+def _classes(labels: np.ndarray, name: str, settings: Settings
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classes, each point's class index and the class sizes; refuse classes too small."""
+    try:
+        classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    except TypeError as exc:
+        raise TypeError(
+            f"{name} labels must be mutually comparable (one type); {exc}") from exc
+    inverse = inverse.reshape(-1)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{name} has a single class ({_label_value(classes[0])!r}); DSMI needs at least "
+            "2 classes"
+        )
+    alpha_decay = settings.kernel == "alpha_decay"
+    min_size = settings.knn + 1 if alpha_decay else 2
+    small = counts < min_size
+    if np.any(small):
+        i = int(np.argmax(small))
+        need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
+                if alpha_decay else "at least 2 points")
+        raise ValueError(
+            f"class {_label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
+            f"class needs {need}. Merge rare classes, use fewer bins (n_clusters) or a "
+            "smaller knn."
+        )
+    n_deflate = settings.n_deflate
+    if not isinstance(n_deflate, str) and n_deflate > counts.min() - 1:
+        i = int(np.argmin(counts))
+        raise ValueError(
+            f"n_deflate must be <= {counts[i] - 1} (the size of the smallest class, "
+            f"{_label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
+            f"{n_deflate}"
+        )
+    return classes, inverse, counts
+
+
+def _plan(counts: np.ndarray, num_repetitions: int, rng: np.random.Generator) -> list[_Task]:
+    """One task per class and per (class, repetition), each with its own seed.
+
+    One independent stream per class, and per task within it: results depend
+    neither on ``n_jobs`` nor on the order in which tasks finish.
+    """
+    class_seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(len(counts))
+    tasks = []
+    for c, size in enumerate(counts):
+        task_seeds = class_seeds[c].spawn(num_repetitions + 1)
+        tasks.append(_Task(c, -1, int(size), task_seeds[0]))
+        tasks.extend(_Task(c, r, int(size), task_seeds[r + 1]) for r in range(num_repetitions))
+    # largest first: balances the load when tasks run side by side (order changes no number)
+    tasks.sort(key=lambda task: -task.size)
+    return tasks
+
+
+def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray,
+             labels: np.ndarray, ts: np.ndarray, scalar: bool, base: float,
+             num_repetitions: int, outer: int, timings: dict[str, float], start: float
+             ) -> DSMIResult:
+    """DSMI, its standard error and the per-class terms from the evaluations."""
+    n_classes, m = len(classes), ts.shape[0]
+    cond = np.empty((n_classes, m))
+    cond_err = np.empty((n_classes, m))
+    reps = np.empty((n_classes, num_repetitions, m))
+    rep_err = np.empty((n_classes, num_repetitions, m))
+    modes = set()
+    bias = np.zeros(m)
+    for res in results:
+        modes.add(res.mode)
+        if res.quadrature_bias is not None:
+            bias = np.maximum(bias, res.quadrature_bias)
+        if res.rep < 0:
+            cond[res.cls], cond_err[res.cls] = res.value, res.stderr
+        else:
+            reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
+    uncond = reps.mean(axis=1)
+    # the mean over subsets: its spread holds the subsets' variation and their probe noise;
+    # never less than the probe noise alone (the only part left with one repetition)
+    probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
+    if num_repetitions > 1:
+        uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
+    else:
+        uncond_var = probe_var
+    var = uncond_var + cond_err**2
+    per_class = [
+        ClassTerm(
+            label=_label_value(classes[c]),
+            size=int(counts[c]),
+            conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
+            unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
+            unconditional_reps=reps[c, :, 0].copy() if scalar else reps[c].copy(),
+        )
+        for c in range(n_classes)
+    ]
+    n = labels.shape[0]
+    p = counts / n
+    value = (p[:, None] * (uncond - cond)).sum(axis=0)
+    stderr = np.sqrt((p[:, None] ** 2 * var).sum(axis=0))
+    info: dict[str, Any] = {
+        "num_repetitions": num_repetitions,
+        "n_classes": int(n_classes),
+        "n_evaluations": len(results),
+        "n_jobs": outer,
+        "timings": {**timings, "total": time.perf_counter() - start},
+    }
+    if "approx" in modes:
+        info["quadrature_bias"] = float(bias[0]) if scalar else bias
+    return DSMIResult(
+        value=float(value[0]) if scalar else value,
+        stderr=float(stderr[0]) if scalar else stderr,
+        per_class=per_class,
+        clusters=labels,
+        t=float(ts[0]) if scalar else ts,
+        n=n,
+        mode=modes.pop() if len(modes) == 1 else "mixed",
+        base=base,
+        info=info,
+    )

@@ -32,19 +32,13 @@ import joblib
 import threadpoolctl
 from tqdm import tqdm
 
-from fastdse._util.validation import check_n_jobs as _check_n_jobs
 from fastdse._util.validation import describe
 
-__all__ = ["PREFER", "check_n_jobs", "outer_n_jobs", "show_progress", "run_tasks"]
+__all__ = ["PREFER", "outer_n_jobs", "show_progress", "run_tasks"]
 
 #: joblib's backend hint when no backend context is active ("threads" or "processes").
 #: Measured on DSMI (benchmarks/bench_dsmi_scale.py, docs/benchmarks/dsmi_scale.md).
 PREFER = "threads"
-
-
-def check_n_jobs(n_jobs: Any) -> int | None:
-    """Validate ``n_jobs``: None, a positive integer, or a negative one (-1: all cores)."""
-    return _check_n_jobs(n_jobs, all_of="all cores or all Dask worker threads")
 
 
 def outer_n_jobs(n_jobs: int | None) -> int:

@@ -117,14 +117,17 @@ def check_choice(value: Any, name: str, choices: Mapping[str, Any] | Sequence[st
     return value
 
 
-def check_n_jobs(n_jobs: Any, all_of: str = "all cores") -> int | None:
-    """Validate ``n_jobs``: None, a positive integer, or a negative one (-1: ``all_of``)."""
+def check_n_jobs(n_jobs: Any) -> int | None:
+    """Validate ``n_jobs``: None (all cores), a positive integer, or a negative one.
+
+    The one rule of :mod:`fastdse._util.threads`: ``-1`` is all cores, ``-2`` all but one.
+    """
     if n_jobs is None:
         return None
     n_jobs = check_int(n_jobs, "n_jobs")
     if n_jobs == 0:
-        raise ValueError("n_jobs must be None, a positive integer or a negative one (-1: "
-                         f"{all_of}); got 0")
+        raise ValueError("n_jobs must be None (all cores), a positive integer, or a negative "
+                         "one counting back from all cores (-1: all, -2: all but one); got 0")
     return n_jobs
 
 

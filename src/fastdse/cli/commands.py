@@ -53,8 +53,9 @@ from fastdse.cli.options import (
     seed,
     unit_name,
 )
+from fastdse.cluster import Y_KINDS
 from fastdse.graph import MODES
-from fastdse.mutual_information import _Y_KINDS, dsmi
+from fastdse.mutual_information import dsmi
 
 __all__ = ["main", "SUBCOMMANDS", "build_parser"]
 
@@ -148,7 +149,7 @@ def _configure_dsmi(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--num-repetitions", type=integer, default=None, metavar="R",
                        help="random subsets per class for the unconditional term (default: "
                             f"{library_default(dsmi, 'num_repetitions')})")
-    group.add_argument("--y-kind", choices=_Y_KINDS, default=None,
+    group.add_argument("--y-kind", choices=Y_KINDS, default=None,
                        help="how to read Y (default: auto: one column of integers or strings "
                             "is discrete, floats are binned, several columns are clustered)")
     group.add_argument("--n-jobs", type=integer, default=None, metavar="N",

@@ -10,19 +10,22 @@ components, whose eigenvectors of eigenvalue 1 are known in closed form.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from fastdse._util.inputs import check_points
+from fastdse._util.threads import numba_threads
 from fastdse._util.validation import check_float, check_random_state
 from fastdse.operator.kernel import _check_sparse_params, _sparse_affinity
-from fastdse.operator.neighbors import numba_threads
 from fastdse.operator.normalize import _normalize_sparse_arrays, top_eigenvectors
 
-__all__ = ["build_sparse_operator"]
+if TYPE_CHECKING:
+    from fastdse.settings import Resolved, Settings
+
+__all__ = ["build_sparse_operator", "operator_from_settings"]
 
 
 def build_sparse_operator(
@@ -73,7 +76,27 @@ def build_sparse_operator(
     p = _check_sparse_params(X.shape[0], kernel, knn, decay, sigma, thresh, neighbors,
                              max_neighbors, n_jobs)
     anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
-    rng = check_random_state(random_state)
+    return _assemble(X, p, anisotropy, check_random_state(random_state), pynndescent_params)
+
+
+def operator_from_settings(X: np.ndarray, settings: Settings, resolved: Resolved,
+                           rng: np.random.Generator
+                           ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
+    """:func:`build_sparse_operator` for a graph's validated points and settings.
+
+    The sparse kernel's threshold is ``resolved.sparse_thresh`` (1e-4 when none
+    was given, for both kernels: the dense Gaussian's default of 0 keeps every pair).
+    """
+    params = {"kernel": settings.kernel, "knn": settings.knn, "decay": settings.decay,
+              "sigma": resolved.sigma, "thresh": resolved.sparse_thresh,
+              "method": settings.neighbors, "max_neighbors": None, "n_jobs": settings.n_jobs}
+    return _assemble(X, params, settings.anisotropy, rng, {})
+
+
+def _assemble(X: np.ndarray, p: dict[str, Any], anisotropy: float, rng: np.random.Generator,
+              pynndescent_params: dict[str, Any]
+              ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Kernel, normalisation and components from validated parameters ``p``."""
     t0 = time.perf_counter()
     K, info = _sparse_affinity(
         X, p["kernel"], knn=p["knn"], decay=p["decay"], sigma=p["sigma"], thresh=p["thresh"],
@@ -91,27 +114,3 @@ def build_sparse_operator(
                 knn=p["knn"], anisotropy=anisotropy, n_components=int(n_comp),
                 timings={"kernel": t1 - t0, "normalize": t2 - t1})
     return K, degrees, V, info
-
-
-def _graph_sparse_operator(graph: Any, random_state: Any
-                          ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
-    """:func:`build_sparse_operator` with a :class:`~fastdse.DiffusionGraph`'s settings.
-
-    Reads ``X_``, ``kernel``, ``knn``, ``decay``, ``sigma_``, ``anisotropy`` and,
-    where the object has them, ``thresh``, ``neighbors`` and ``n_jobs``. The
-    graph's ``thresh`` as given is passed on: ``None`` lets the sparse operator
-    use its own default (1e-4), which matters for a Gaussian graph, whose dense
-    default is 0.
-    """
-    return build_sparse_operator(
-        graph.X_,
-        kernel=graph.kernel,
-        knn=graph.knn,
-        decay=graph.decay,
-        sigma=graph.sigma_,
-        thresh=getattr(graph, "thresh", None),
-        anisotropy=graph.anisotropy,
-        neighbors=getattr(graph, "neighbors", "auto"),
-        random_state=random_state,
-        n_jobs=getattr(graph, "n_jobs", None),
-    )

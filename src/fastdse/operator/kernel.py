@@ -27,6 +27,7 @@ from fastdse._numba import dense as _dense_jit
 from fastdse._numba import sparse as _sparse_jit
 from fastdse._util import blocks as _blocks
 from fastdse._util.inputs import check_points
+from fastdse._util.threads import numba_threads
 from fastdse._util.validation import (
     check_choice,
     check_float,
@@ -41,7 +42,6 @@ from fastdse.operator.neighbors import (
     _resolve_method,
     _search,
     exact_knn_radius,
-    numba_threads,
     widen_to_radius,
 )
 
@@ -386,6 +386,15 @@ def _sparse_affinity(
     return K, info
 
 
+def require_sparse_thresh(thresh: float) -> float:
+    """Refuse ``thresh = 0`` for a sparse kernel (it keeps every pair: a dense kernel)."""
+    if thresh == 0.0:
+        raise ValueError(
+            "thresh must be > 0 for a sparse kernel (thresh=0 keeps every pair: a dense "
+            "kernel); use mode='exact' for thresh=0, or e.g. thresh=1e-4; got 0.0")
+    return thresh
+
+
 def _check_sparse_params(n: int, kernel: Any, knn: Any, decay: Any, sigma: Any,
                          thresh: Any, neighbors: Any, max_neighbors: Any, n_jobs: Any
                          ) -> dict[str, Any]:
@@ -397,11 +406,8 @@ def _check_sparse_params(n: int, kernel: Any, knn: Any, decay: Any, sigma: Any,
                                                             low_open=True)
     if thresh is None:
         thresh = SPARSE_DEFAULT_THRESH
-    thresh = check_float(thresh, "thresh", low=0.0, high=1.0, high_open=True)
-    if thresh == 0.0:
-        raise ValueError(
-            "thresh must be > 0 for a sparse kernel (thresh=0 keeps every pair: a dense "
-            "kernel); use mode='exact' for thresh=0, or e.g. thresh=1e-4; got 0.0")
+    thresh = require_sparse_thresh(check_float(thresh, "thresh", low=0.0, high=1.0,
+                                               high_open=True))
     neighbors = check_choice(neighbors, "neighbors", ["auto", *METHODS])
     if max_neighbors is not None:
         max_neighbors = check_int(max_neighbors, "max_neighbors", low=knn)

@@ -19,9 +19,8 @@ as graphtools does, returning ragged lists in CSR layout.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numba
@@ -31,6 +30,7 @@ from fastdse._numba import sparse as _sparse_jit
 from fastdse._util import progress as _progress
 from fastdse._util.blocks import Scratch, kernels, map_row_blocks
 from fastdse._util.inputs import check_points
+from fastdse._util.threads import numba_threads
 from fastdse._util.validation import (
     check_choice,
     check_int,
@@ -87,26 +87,6 @@ EXACT_WIDEN_MAX_PAIRS = 2_000_000_000
 
 #: Bytes per block of the Gram matrix in the exact search.
 _BLOCK_BYTES = 64 * 2**20
-
-
-@contextlib.contextmanager
-def numba_threads(n_jobs: int | None) -> Iterator[None]:
-    """Run numba kernels on ``n_jobs`` threads inside the block, then restore.
-
-    ``None`` keeps numba's setting; negative values count back from the
-    number of cores (``-1``: all of them), as in scikit-learn.
-    """
-    if n_jobs is None:
-        yield
-        return
-    top = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at run time
-    want = n_jobs if n_jobs > 0 else max(1, top + 1 + n_jobs)
-    old = numba.get_num_threads()
-    numba.set_num_threads(min(want, top))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
 
 
 # --------------------------------------------------------------------------- exact

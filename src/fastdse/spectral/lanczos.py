@@ -81,27 +81,32 @@ import math
 import numbers
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal, overload
 
-import numba
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
-import threadpoolctl
 
 from fastdse._numba import lanczos as _lanczos_jit
 from fastdse._util import memory as _memory
 from fastdse._util import progress as _progress
-from fastdse._util.validation import check_choice, check_int, check_random_state, describe
+from fastdse._util.threads import compute_threads, resolve_threads
+from fastdse._util.validation import (
+    check_choice,
+    check_int,
+    check_n_jobs,
+    check_random_state,
+    describe,
+)
 from fastdse.entropy import dse_from_measure
 from fastdse.spectral.dense import exact_measure
 from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = [
     "slq_measure",
+    "run_slq",
+    "check_operator",
     "quadrature_bias",
     "max_deflate",
     "DEFAULT_N_PROBES",
@@ -178,34 +183,6 @@ def max_deflate(n: int) -> int:
 #: Below this many rows ARPACK's dense BLAS work is too small to gain from threads
 #: and loses badly when the other cores are busy; it runs on one BLAS thread.
 BLAS_PARALLEL_MIN_N = 20_000
-
-
-@contextmanager
-def _numba_threads(n_jobs: int, blas_threads: int | None = None) -> Iterator[None]:
-    """Run numba kernels on ``n_jobs`` threads and BLAS on ``blas_threads`` (default the same).
-
-    Both are restored afterwards.
-    """
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_jobs)
-    try:
-        blas = n_jobs if blas_threads is None else blas_threads
-        with threadpoolctl.threadpool_limits(limits=blas, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(previous)
-
-
-def _check_n_jobs(n_jobs: Any) -> int:
-    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at run time
-    if n_jobs is None:
-        return limit
-    n_jobs = check_int(n_jobs, "n_jobs")
-    if n_jobs == -1:
-        return limit
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be None, -1 or a positive integer; got {n_jobs}")
-    return min(n_jobs, limit)  # more threads than numba has: use them all
 
 
 # --------------------------------------------------------------------------- operator
@@ -468,7 +445,8 @@ def _auto_n_deflate(
 # --------------------------------------------------------------------------- public
 
 
-def _check_operator(A: Any) -> scipy.sparse.csr_matrix:
+def check_operator(A: Any) -> scipy.sparse.csr_matrix:
+    """Validate a symmetric operator and return it as CSR float64 (no copy when it is one)."""
     if not scipy.sparse.issparse(A):
         raise TypeError(
             "A must be a scipy.sparse matrix (CSR, float64) holding the symmetric diffusion "
@@ -689,7 +667,7 @@ def slq_measure(
     True
     """
     return _slq_of_checked_operator(
-        _check_operator(A), n_probes=n_probes, n_steps=n_steps, n_deflate=n_deflate,
+        check_operator(A), n_probes=n_probes, n_steps=n_steps, n_deflate=n_deflate,
         known_vectors=known_vectors, probe=probe, random_state=random_state, n_jobs=n_jobs,
         t_hint=t_hint, tol=tol, return_half=return_half)
 
@@ -730,22 +708,50 @@ def _slq_of_checked_operator(
         )
     probe = check_choice(probe, "probe", PROBES)
     rng = check_random_state(random_state)
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = resolve_threads(check_n_jobs(n_jobs))
     ts = _check_t_hint(t_hint)
     if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, numbers.Real) or not (
         0.0 < float(tol) < 1.0
     ):
         raise ValueError(f"tol must be a real number in (0, 1); got {tol!r}")
-    U = _check_known_vectors(known_vectors, n)
     if not isinstance(return_half, (bool, np.bool_)):
         raise TypeError(f"return_half must be a bool; got {describe(return_half)}")
-    with _numba_threads(n_jobs, 1 if n < BLAS_PARALLEL_MIN_N else n_jobs):
-        full, half = _slq_measure(
-            A, n_probes, n_steps, n_deflate, U, PROBES[probe], rng, ts, float(tol)
-        )
-    full.info["n_jobs"] = n_jobs
-    full.info["probe_distribution"] = probe
+    full, half = run_slq(A, n_probes=n_probes, n_steps=n_steps, n_deflate=n_deflate,
+                         known_vectors=known_vectors, probe=probe, rng=rng, t_hint=ts,
+                         threads=n_jobs, tol=float(tol))
     return (full, half) if return_half else full
+
+
+def run_slq(
+    A: scipy.sparse.csr_matrix,
+    *,
+    n_probes: int,
+    n_steps: int,
+    n_deflate: int | str,
+    known_vectors: np.ndarray | None,
+    rng: np.random.Generator,
+    t_hint: np.ndarray | None,
+    threads: int,
+    probe: str = "rademacher",
+    tol: float = 1e-10,
+) -> tuple[SpectralMeasure, SpectralMeasure]:
+    """Run deflated SLQ with validated arguments; return the measure and its half-step twin.
+
+    The inner entry of :func:`slq_measure` for callers that validated their
+    settings already (:class:`fastdse.DiffusionGraph`): ``A`` a finite symmetric
+    CSR float64 operator, ``t_hint`` the diffusion times as an array (None: the
+    default hint), ``threads`` a thread count. ``known_vectors`` (data, not a
+    setting) is checked here.
+    """
+    n = A.shape[0]
+    U = _check_known_vectors(known_vectors, n)
+    ts = np.asarray(DEFAULT_T_HINT) if t_hint is None else t_hint
+    with compute_threads(threads, 1 if n < BLAS_PARALLEL_MIN_N else threads):
+        full, half = _slq_measure(A, n_probes, n_steps, n_deflate, U, PROBES[probe], rng, ts,
+                                  tol)
+    full.info["n_jobs"] = threads
+    full.info["probe_distribution"] = probe
+    return full, half
 
 
 def _exact_fallback(A: scipy.sparse.csr_matrix, reason: str, n_steps: int) -> SpectralMeasure:

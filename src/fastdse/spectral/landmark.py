@@ -58,7 +58,6 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from fastdse._util.validation import check_choice, check_int, check_random_state, describe
-from fastdse.operator.build import _graph_sparse_operator
 from fastdse.operator.normalize import top_eigenvectors
 from fastdse.spectral.measure import SpectralMeasure
 
@@ -66,7 +65,7 @@ __all__ = [
     "LANDMARK_METHODS",
     "DEFAULT_N_LANDMARKS",
     "landmark_measure",
-    "build_landmark",
+    "landmark_from_operator",
 ]
 
 #: ``method`` name -> one-line description (the valid names of ``landmark_measure``).
@@ -235,9 +234,8 @@ def landmark_measure(
     >>> round(float(dse_from_measure(mu, np.array([1000.0]))[0][0]), 3)
     1.0
     """
-    A = _check_operator(A)
+    A, d, V = _check_data(A, degrees, known_vectors)
     n = A.shape[0]
-    d = _check_degrees(degrees, n)
     m = check_int(
         n_landmarks, "n_landmarks", low=2, high=n - 1,
         high_note=f" (fewer landmarks than points; A has n={n}: use mode='exact' for "
@@ -245,8 +243,29 @@ def landmark_measure(
     )
     method = check_choice(method, "method", LANDMARK_METHODS)
     n_svd = check_int(n_svd, "n_svd", low=1)
-    V = _check_known_vectors(known_vectors, n)
-    rng = check_random_state(random_state)
+    return _coarse_measure(A, d, V, m, method, n_svd, check_random_state(random_state))
+
+
+def landmark_from_operator(A: Any, degrees: Any, known_vectors: Any, *, n_landmarks: int,
+                           method: str, rng: np.random.Generator) -> SpectralMeasure:
+    """Run :func:`landmark_measure` with validated settings.
+
+    ``2 <= n_landmarks < n`` and a known ``method`` are trusted; the operator,
+    degrees and known vectors (data, not settings) are still checked.
+    """
+    A, d, V = _check_data(A, degrees, known_vectors)
+    return _coarse_measure(A, d, V, n_landmarks, method, DEFAULT_N_SVD, rng)
+
+
+def _check_data(A: Any, degrees: Any, known_vectors: Any
+                ) -> tuple[sp.csr_matrix | np.ndarray, np.ndarray, np.ndarray | None]:
+    A = _check_operator(A)
+    n = A.shape[0]
+    return A, _check_degrees(degrees, n), _check_known_vectors(known_vectors, n)
+
+
+def _coarse_measure(A: Any, d: np.ndarray, V: np.ndarray | None, m: int, method: str,
+                    n_svd: int, rng: np.random.Generator) -> SpectralMeasure:
     if method == "operator":
         mu, info = _operator_eigenvalues(A, d, m, n_svd, rng)
     else:
@@ -472,36 +491,3 @@ def _nystrom_eigenvalues(A: Any, d: np.ndarray, m: int, V: np.ndarray | None,
         "timings": {"nystrom": time.perf_counter() - t0},
     }
     return mu, info
-
-
-# =========================================================================== mode
-
-
-def build_landmark(graph: Any) -> SpectralMeasure:
-    """Spectral-measure builder of ``mode="landmark"`` (in :mod:`fastdse.graph`'s mode table).
-
-    Builds the sparse operator with the graph's kernel parameters
-    (:func:`fastdse.operator.build.build_sparse_operator`), then
-    :func:`landmark_measure`. Reads optional graph attributes ``n_landmarks``
-    (default 2000; capped at ``n - 1``, the cap recorded in ``info``),
-    ``landmark_method`` (default ``"operator"``), ``neighbors`` and ``n_jobs``.
-    Randomness comes from ``graph.rng_``. Sets ``graph.degrees_``.
-    """
-    n = graph.n
-    requested = getattr(graph, "n_landmarks", None)
-    if requested is None:
-        requested = DEFAULT_N_LANDMARKS
-    requested = check_int(requested, "n_landmarks", low=2)
-    m = min(requested, n - 1)
-    method = getattr(graph, "landmark_method", None) or "operator"
-    rng = graph.rng_
-    A, degrees, known, op_info = _graph_sparse_operator(graph, rng)
-    graph.degrees_ = degrees
-    measure = landmark_measure(
-        A, degrees, n_landmarks=m, method=method, known_vectors=known, random_state=rng
-    )
-    measure.info["n_landmarks_requested"] = requested
-    if m < requested:
-        measure.info["note"] += f" n_landmarks={requested} was capped at n - 1 = {m}."
-    measure.info["operator"] = op_info
-    return measure

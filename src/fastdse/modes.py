@@ -1,0 +1,167 @@
+"""The mode table: for each mode, the builder of a graph's spectral measure.
+
+A builder takes the graph's validated input (points or a precomputed affinity),
+its :class:`~fastdse.settings.Settings` and what they resolved to on the data,
+and the graph's seeds; it returns a :class:`Built`. Adding a mode is one builder
+and one entry of :data:`BUILDERS` (and its name in :data:`fastdse.settings.MODES`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from fastdse._util import memory as _memory
+from fastdse._util.threads import resolve_threads
+from fastdse.operator.build import operator_from_settings
+from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.normalize import (
+    normalize_dense_inplace,
+    normalize_sparse,
+    top_eigenvectors,
+)
+from fastdse.settings import Resolved, Settings
+from fastdse.spectral.dense import exact_measure
+from fastdse.spectral.lanczos import check_operator, run_slq
+from fastdse.spectral.landmark import landmark_from_operator
+from fastdse.spectral.measure import SpectralMeasure
+
+__all__ = ["BUILDERS", "Built", "GraphInput", "Seeds"]
+
+
+@dataclass
+class GraphInput:
+    """A graph's validated data: points, or a precomputed affinity (the other is None).
+
+    A builder may take the affinity over (normalise it in place): the graph hands
+    it over and keeps no reference.
+    """
+
+    points: np.ndarray | None
+    affinity: Any
+    n: int
+    t_hint: np.ndarray | None
+
+
+class Seeds:
+    """The seeds of a graph's random stages, drawn once from its generator.
+
+    The first stage that asks draws one seed per stage, in :data:`STAGES` order,
+    so a stage's seed does not depend on which stages run.
+    """
+
+    STAGES = ("neighbors", "spectrum", "landmarks")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self._seeds: dict[str, int] = {}
+
+    def __call__(self, stage: str) -> int:
+        """Return the seed of ``stage``."""
+        if not self._seeds:
+            for name in self.STAGES:
+                self._seeds[name] = int(self.rng.integers(2**31 - 1))
+        return self._seeds[stage]
+
+
+@dataclass
+class Built:
+    """What a builder returns: the measure and the operator's by-products."""
+
+    measure: SpectralMeasure
+    degrees: np.ndarray
+    operator: sp.csr_matrix | None = None
+    half_measure: SpectralMeasure | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build_exact(data: GraphInput, settings: Settings, resolved: Resolved,
+                seeds: Seeds) -> Built:
+    """Dense kernel, in-place normalisation, one symmetric eigvalsh."""
+    if data.points is None:
+        if sp.issparse(data.affinity):
+            _memory.check_dense_fits(data.n, 0)
+        K0, data.affinity = data.affinity, None
+        K = K0.toarray() if sp.issparse(K0) else K0
+        del K0
+        degrees = normalize_dense_inplace(K, settings.anisotropy)
+    else:
+        _memory.check_dense_fits(data.n, data.points.shape[1])
+        K, degrees = dense_affinity(
+            data.points, resolved.kernel, knn=settings.knn, decay=settings.decay,
+            sigma=resolved.sigma, thresh=resolved.thresh, return_degrees=True)
+        degrees = normalize_dense_inplace(K, settings.anisotropy, degrees)
+    measure = exact_measure(K, overwrite=True)
+    del K
+    return Built(measure, degrees)
+
+
+def _precomputed_operator(data: GraphInput, settings: Settings
+                          ) -> tuple[Any, np.ndarray, np.ndarray, dict]:
+    """Sparse operator of a precomputed affinity (the approx path's first stage)."""
+    start = time.perf_counter()
+    K0, data.affinity = data.affinity, None
+    A, degrees = normalize_sparse(sp.csr_matrix(K0) if not sp.issparse(K0) else K0,
+                                  settings.anisotropy, copy=False)
+    del K0
+    n_comp, labels = connected_components(A, directed=False)
+    V = top_eigenvectors(degrees, labels)
+    info = {"kernel": "precomputed", "anisotropy": settings.anisotropy,
+            "n_components": int(n_comp), "timings": {"normalize": time.perf_counter() - start}}
+    return A, degrees, V, info
+
+
+def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
+                 seeds: Seeds) -> Built:
+    """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
+    start = time.perf_counter()
+    if data.points is None:
+        A, degrees, known, op_info = _precomputed_operator(data, settings)
+        A = check_operator(A)  # a user's affinity: symmetric only to its own tolerance
+    else:
+        # symmetric by construction, (K + K^T) / 2 scaled alike on both sides
+        A, degrees, known, op_info = operator_from_settings(
+            data.points, settings, resolved, np.random.default_rng(seeds("neighbors")))
+    operator_seconds = time.perf_counter() - start
+    measure, half = run_slq(
+        A, n_probes=settings.n_probes, n_steps=settings.n_steps, n_deflate=settings.n_deflate,
+        known_vectors=known, rng=np.random.default_rng(seeds("spectrum")),
+        t_hint=data.t_hint, threads=resolve_threads(settings.n_jobs))
+    measure.info["operator"] = op_info
+    measure.info["nnz"] = int(A.nnz)
+    return Built(measure, degrees, operator=A, half_measure=half,
+                 timings={"operator": operator_seconds})
+
+
+def build_landmark(data: GraphInput, settings: Settings, resolved: Resolved,
+                   seeds: Seeds) -> Built:
+    """Sparse operator, then the coarse measure of ``settings.n_landmarks`` landmarks.
+
+    ``n_landmarks`` is capped at ``n - 1`` (the cap recorded in ``info``).
+    """
+    assert data.points is not None  # the graph refuses an affinity for this mode
+    requested = settings.n_landmarks
+    m = min(requested, data.n - 1)
+    rng = seeds.rng
+    A, degrees, known, op_info = operator_from_settings(data.points, settings, resolved, rng)
+    measure = landmark_from_operator(A, degrees, known, n_landmarks=m,
+                                     method=settings.landmark_method, rng=rng)
+    measure.info["n_landmarks_requested"] = requested
+    if m < requested:
+        measure.info["note"] += f" n_landmarks={requested} was capped at n - 1 = {m}."
+    measure.info["operator"] = op_info
+    return Built(measure, degrees)
+
+
+#: mode name -> builder of the spectral measure (``"auto"`` resolves to one of these).
+BUILDERS: dict[str, Callable[[GraphInput, Settings, Resolved, Seeds], Built]] = {
+    "exact": build_exact,
+    "approx": build_approx,
+    "landmark": build_landmark,
+}
