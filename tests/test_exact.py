@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import fastdse
-from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 from fastdse import DiffusionGraph
 from fastdse._util import memory as _memory
+from reference import circulant_eigenvalues, entropy_bits, regular_polygon
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,13 @@
 import numpy as np
 import pytest
 
-from conftest import circulant_eigenvalues, entropy_bits, regular_polygon
 from fastdse import DiffusionGraph, modes
 from fastdse.entropy import dse_from_measure
 from fastdse.operator.build import build_sparse_operator
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
 from fastdse.spectral.landmark import _operator_from_labels, landmark_measure
+from reference import circulant_eigenvalues, entropy_bits, regular_polygon
 
 METHODS = ["operator", "nystrom"]
 

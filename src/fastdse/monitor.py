@@ -39,6 +39,7 @@ from fastdse._util.inputs import check_points
 from fastdse._util.validation import check_int, check_random_state, check_t, describe
 from fastdse.api import dse
 from fastdse.mutual_information import discretize, dsmi
+from fastdse.results import unit_name
 
 __all__ = ["TrainingMonitor", "History", "plot_history", "METRICS"]
 
@@ -61,10 +62,6 @@ _DSMI_DEFAULTS = {k: p.default for k, p in inspect.signature(dsmi).parameters.it
 
 # one independent seed per random stage, spawned in this order from random_state
 _SEED_NAMES = ("dse", "dsmi_y", "dsmi_x", "y_labels", "x_clusters")
-
-
-def _unit_name(base: float) -> str:
-    return {2.0: "bits", float(np.e): "nats"}.get(float(base), f"log base {base:g}")
 
 
 def _check_epoch(epoch: Any) -> int | float:
@@ -434,7 +431,7 @@ class TrainingMonitor:
             if labels is not None:
                 self._check_classes(labels, name)
         base = self.dse_kwargs.get("base", 2.0)
-        unit = _unit_name(float(base)) if isinstance(base, numbers.Real) else None
+        unit = unit_name(float(base)) if isinstance(base, numbers.Real) else None
         self.history = History(self.metrics, unit=unit)
 
     @staticmethod

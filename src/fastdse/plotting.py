@@ -34,7 +34,7 @@ import numpy as np
 from fastdse._util.validation import check_choice, check_float, check_int, check_t, describe
 from fastdse.entropy import dse_from_measure
 from fastdse.graph import DiffusionGraph
-from fastdse.results import DSEResult
+from fastdse.results import DSEResult, unit_name
 from fastdse.spectral.measure import SpectralMeasure
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,14 +107,6 @@ def _plot_kws(plot_kws: Any, defaults: dict[str, Any]) -> dict[str, Any]:
             f"{describe(plot_kws)}"
         )
     return {**defaults, **plot_kws}
-
-
-def _unit(base: float) -> str:
-    if base == 2.0:
-        return "bits"
-    if math.isclose(base, math.e):
-        return "nats"
-    return f"log base {base:g}"
 
 
 def _legend_if_labelled(ax: Axes) -> None:
@@ -451,7 +443,7 @@ def plot_dse_curve(
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel("diffusion time t")
-    ax.set_ylabel(f"DSE ({_unit(base)})")
+    ax.set_ylabel(f"DSE ({unit_name(base)})")
     _legend_if_labelled(ax)
     return ax
 

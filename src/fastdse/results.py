@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DSEResult", "DSMIResult", "ClassTerm"]
+__all__ = ["DSEResult", "DSMIResult", "ClassTerm", "unit_name"]
+
+
+def unit_name(base: float) -> str:
+    """Name the unit of an entropy in logarithm base ``base``: bits, nats or "log base b"."""
+    if base == 2.0:
+        return "bits"
+    if math.isclose(base, math.e, rel_tol=1e-12):
+        return "nats"
+    return f"log base {base:g}"
 
 
 def _fmt(value: Any) -> str:
@@ -59,7 +69,7 @@ class DSEResult:
         return float(self.value)
 
     def __repr__(self) -> str:
-        unit = {2.0: "bits", float(np.e): "nats"}.get(float(self.base), f"log base {self.base}")
+        unit = unit_name(self.base)
         err = "" if np.all(np.asarray(self.stderr) == 0) else f" +/- {_fmt(self.stderr)}"
         return (
             f"DSEResult(value={_fmt(self.value)}{err} {unit}, t={_fmt(self.t)}, "
@@ -132,7 +142,7 @@ class DSMIResult:
         return float(self.value)
 
     def __repr__(self) -> str:
-        unit = {2.0: "bits", float(np.e): "nats"}.get(float(self.base), f"log base {self.base}")
+        unit = unit_name(self.base)
         return (
             f"DSMIResult(value={_fmt(self.value)} +/- {_fmt(self.stderr)} {unit}, "
             f"t={_fmt(self.t)}, n={self.n}, classes={len(self.per_class)}, mode={self.mode!r})"

@@ -51,11 +51,11 @@ from fastdse.cli.options import (
     library_default,
     positive_float,
     seed,
-    unit_name,
 )
 from fastdse.cluster import Y_KINDS
 from fastdse.graph import MODES
 from fastdse.mutual_information import dsmi
+from fastdse.results import unit_name
 
 __all__ = ["main", "SUBCOMMANDS", "build_parser"]
 

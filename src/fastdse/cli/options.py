@@ -175,15 +175,6 @@ def add_header_options(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- output
 
 
-def unit_name(base: float) -> str:
-    """Name the unit of an entropy in logarithm base ``base``."""
-    if base == 2.0:
-        return "bits"
-    if base == math.e:
-        return "nats"
-    return f"log{base:g}"
-
-
 def jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays (recursively) to JSON types; non-finite floats to None."""
     if isinstance(obj, dict):
