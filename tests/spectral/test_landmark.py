@@ -4,7 +4,6 @@
 import numpy as np
 import pytest
 
-from fastdse import DiffusionGraph, modes
 from fastdse.entropy import dse_from_measure
 from fastdse.operator.build import build_sparse_operator
 from fastdse.operator.kernel import dense_affinity
@@ -196,49 +195,3 @@ def test_bad_operator_and_degrees(cloud):
         landmark_measure(A, d[:-1], n_landmarks=10)
     with pytest.raises(ValueError, match="degrees must be positive"):
         landmark_measure(A, -d, n_landmarks=10)
-
-
-# --- the mode -----------------------------------------------------------------------------
-
-
-def _build_landmark(X, **settings):
-    """The mode's builder on a graph's validated input and settings, seeded alike."""
-    g = DiffusionGraph(X, mode="landmark", neighbors="exact", random_state=0, **settings)
-    return modes.build_landmark(g._input, g.settings, g.resolved,
-                                modes.Seeds(np.random.default_rng(5))).measure
-
-
-def test_builder_reads_the_graph(rng):
-    X = rng.normal(size=(250, 3))
-    mu = _build_landmark(X, n_landmarks=60)
-    assert mu.method == "landmark" and mu.n == 250 and mu.info["n_landmarks"] == 60
-    lam = np.linalg.eigvalsh(dense_operator(X))
-    lam2 = np.sort(lam**2)[::-1]
-    r = mu.info["atoms"]
-    assert np.all(np.sort(mu.nodes**2)[::-1] <= lam2[:r] + 1e-10)
-    again = _build_landmark(X, n_landmarks=60)
-    np.testing.assert_array_equal(mu.nodes, again.nodes)
-
-
-def test_builder_caps_n_landmarks_and_says_so(rng):
-    X = rng.normal(size=(120, 3))
-    mu = _build_landmark(X)  # default 2000 > n
-    assert mu.info["n_landmarks"] == 119 and mu.info["n_landmarks_requested"] == 2000
-    assert "capped at n - 1 = 119" in mu.info["note"]
-
-
-def test_builder_gaussian_default_thresh_uses_the_sparse_default(rng):
-    X = rng.normal(size=(150, 3))
-    g = DiffusionGraph(X, mode="exact", kernel="gaussian", sigma=1.0)
-    assert g.resolved.thresh == 0.0  # the dense Gaussian keeps every pair
-    mu = _build_landmark(X, n_landmarks=20, kernel="gaussian", sigma=1.0)
-    assert mu.info["operator"]["thresh"] == 1e-4
-    assert mu.info["atoms"] <= 20
-
-
-def test_landmark_mode_is_registered(rng):
-    X = rng.normal(size=(150, 3))
-    res = DiffusionGraph(X, mode="landmark", random_state=0).dse([1, 10])
-    assert res.mode == "landmark" and res.info["method"] == "landmark"
-    assert res.eigenvalues is None
-    assert np.all(res.value <= np.log2(150))

@@ -1,4 +1,8 @@
-"""The exact path against closed forms, graphtools and dse-dsmi."""
+"""The modes through the public API.
+
+Exact: against closed forms, graphtools and dse-dsmi. Approx: against the exact path on
+the same kernel. Landmark: the mode's builder and its cap.
+"""
 
 import random
 import warnings
@@ -7,8 +11,11 @@ import numpy as np
 import pytest
 
 import fastdse
-from fastdse import DiffusionGraph
+from fastdse import DiffusionGraph, modes
+from fastdse import settings as settings_module
 from fastdse._util import memory as _memory
+from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.normalize import normalize_dense_inplace
 from reference import circulant_eigenvalues, entropy_bits, regular_polygon
 
 
@@ -196,3 +203,158 @@ def test_memory_guard(monkeypatch, rng):
     monkeypatch.setattr(_memory, "available_memory", lambda: 1 << 20)
     with pytest.raises(ValueError, match=r"n=500.*mode='approx'"):
         fastdse.dse(rng.normal(size=(500, 3)), mode="exact")
+
+
+# --- mode="approx" against the exact path -------------------------------------------
+
+
+TS = [1, 2, 5, 10, 50]
+
+
+def tolerance(exact):
+    # the project's accuracy target: max(0.5 % of the exact value, 0.02 bits)
+    return np.maximum(0.005 * np.abs(exact), 0.02)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(3)
+    return np.vstack([
+        rng.normal(size=(700, 8)),
+        rng.normal(size=(400, 8)) * 0.4 + 3.0,
+        rng.normal(size=(200, 8)) * 2.0 - 4.0,
+    ])
+
+
+@pytest.fixture(scope="module")
+def exact_blobs(blobs):
+    return fastdse.dse(blobs, TS, mode="exact")
+
+
+@pytest.fixture(scope="module")
+def approx_blobs(blobs):
+    return fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=0)
+
+
+def test_approx_matches_exact(exact_blobs, approx_blobs):
+    err = np.abs(approx_blobs.value - exact_blobs.value)
+    assert np.all(err <= tolerance(exact_blobs.value)), err
+    assert approx_blobs.mode == "approx" and approx_blobs.eigenvalues is None
+
+
+def test_stderr_and_bias_reported(exact_blobs, approx_blobs):
+    se = approx_blobs.stderr
+    assert se.shape == (5,) and np.all(se >= 0) and se[0] > 0
+    assert approx_blobs.info["quadrature_bias"].shape == (5,)
+    err = np.abs(approx_blobs.value - exact_blobs.value)
+    # the reported error bar covers the actual error (the project's criterion)
+    assert np.mean(err <= 3 * se + 0.01) >= 0.8
+
+
+def test_same_seed_same_number(blobs, approx_blobs):
+    again = fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=0)
+    np.testing.assert_array_equal(again.value, approx_blobs.value)
+    other = fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=1)
+    assert not np.array_equal(other.value, approx_blobs.value)
+
+
+def test_generator_seed_is_accepted(blobs):
+    a = fastdse.dse(blobs, 1, mode="approx", random_state=np.random.default_rng(5))
+    b = fastdse.dse(blobs, 1, mode="approx", random_state=np.random.default_rng(5))
+    assert a.value == b.value
+
+
+def test_narrow_gaussian(rng):
+    X = rng.normal(size=(1200, 3))
+    exact = fastdse.dse(X, [1, 5], mode="exact", kernel="gaussian", sigma=0.3, thresh=1e-4)
+    approx = fastdse.dse(X, [1, 5], mode="approx", kernel="gaussian", sigma=0.3,
+                         thresh=1e-4, random_state=0)
+    assert np.all(np.abs(approx.value - exact.value) <= tolerance(exact.value))
+
+
+def test_wide_gaussian_warns_instead_of_silently_truncating(rng):
+    # more points than the widest neighbourhood the sparse kernel searches
+    n = fastdse.operator.kernel.MAX_NEIGHBORS + 500
+    X = rng.uniform(size=(n, 4))
+    with pytest.warns(fastdse.operator.kernel.TruncationWarning, match="mass"):
+        fastdse.dse(X, 1, mode="approx", kernel="gaussian", sigma=10.0, random_state=0)
+
+
+def test_graph_reuse_and_eigenvalues_refused(blobs):
+    g = DiffusionGraph(blobs, mode="approx", random_state=0)
+    first = g.dse(1)
+    assert g.dse([1, 2]).value[0] == pytest.approx(first.value, rel=1e-13)
+    assert g.operator_.shape == (len(blobs), len(blobs))
+    with pytest.raises(ValueError, match="eigenvalues\\(\\) needs mode='exact'"):
+        g.eigenvalues()
+
+
+def test_auto_switches_to_approx_above_threshold(monkeypatch, blobs):
+    monkeypatch.setattr(settings_module, "AUTO_EXACT_MAX_N", 1000)
+    assert fastdse.dse(blobs, 1, random_state=0).mode == "approx"
+    assert fastdse.dse(blobs[:900], 1).mode == "exact"
+
+
+@pytest.mark.parametrize(
+    "kw,exc,match",
+    [
+        ({"n_probes": 1}, ValueError, "n_probes must be >= 2; got 1"),
+        ({"n_steps": 1}, ValueError, "n_steps must be >= 2; got 1"),
+        ({"n_deflate": -1}, ValueError, "n_deflate must be >= 0"),
+        ({"n_deflate": "many"}, ValueError, "n_deflate must be one of 'auto'"),
+        ({"neighbors": "annoy"}, ValueError, "neighbors must be one of 'auto', 'exact'"),
+        ({"n_jobs": 0}, ValueError,
+         r"n_jobs must be None \(all cores\), a positive integer, or a negative one"),
+    ],
+)
+def test_bad_approx_parameters(rng, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        fastdse.dse(rng.normal(size=(50, 3)), mode="approx", **kw)
+
+
+# --- mode="landmark" -----------------------------------------------------------------------------
+
+
+def _build_landmark(X, **settings):
+    """The mode's builder on a graph's validated input and settings, seeded alike."""
+    g = DiffusionGraph(X, mode="landmark", neighbors="exact", random_state=0, **settings)
+    return modes.build_landmark(g._input, g.settings, g.resolved,
+                                modes.Seeds(np.random.default_rng(5))).measure
+
+
+def test_builder_reads_the_graph(rng):
+    X = rng.normal(size=(250, 3))
+    mu = _build_landmark(X, n_landmarks=60)
+    assert mu.method == "landmark" and mu.n == 250 and mu.info["n_landmarks"] == 60
+    K = dense_affinity(X, "alpha_decay", knn=5, decay=40.0, thresh=1e-4)
+    normalize_dense_inplace(K)
+    lam = np.linalg.eigvalsh(K)
+    lam2 = np.sort(lam**2)[::-1]
+    r = mu.info["atoms"]
+    assert np.all(np.sort(mu.nodes**2)[::-1] <= lam2[:r] + 1e-10)
+    again = _build_landmark(X, n_landmarks=60)
+    np.testing.assert_array_equal(mu.nodes, again.nodes)
+
+
+def test_builder_caps_n_landmarks_and_says_so(rng):
+    X = rng.normal(size=(120, 3))
+    mu = _build_landmark(X)  # default 2000 > n
+    assert mu.info["n_landmarks"] == 119 and mu.info["n_landmarks_requested"] == 2000
+    assert "capped at n - 1 = 119" in mu.info["note"]
+
+
+def test_builder_gaussian_default_thresh_uses_the_sparse_default(rng):
+    X = rng.normal(size=(150, 3))
+    g = DiffusionGraph(X, mode="exact", kernel="gaussian", sigma=1.0)
+    assert g.resolved.thresh == 0.0  # the dense Gaussian keeps every pair
+    mu = _build_landmark(X, n_landmarks=20, kernel="gaussian", sigma=1.0)
+    assert mu.info["operator"]["thresh"] == 1e-4
+    assert mu.info["atoms"] <= 20
+
+
+def test_landmark_mode_is_registered(rng):
+    X = rng.normal(size=(150, 3))
+    res = DiffusionGraph(X, mode="landmark", random_state=0).dse([1, 10])
+    assert res.mode == "landmark" and res.info["method"] == "landmark"
+    assert res.eigenvalues is None
+    assert np.all(res.value <= np.log2(150))

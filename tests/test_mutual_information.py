@@ -1,13 +1,15 @@
-"""DSMI: definition, label kinds, errors."""
+"""DSMI: definition, label kinds, errors; at scale: approximate mode and parallel runs."""
 
 import random
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import fastdse
+from fastdse import settings as settings_module
 from fastdse.mutual_information import discretize
 
 
@@ -242,3 +244,109 @@ def test_precomputed_fixed_bandwidth_affinity_equals_points():
     np.testing.assert_allclose(sparse_K.value, from_points.value, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="square"):
         fastdse.dsmi(K[:, :-1], labels, kernel="precomputed")
+
+
+# --------------------------------------------------------------------------- at scale
+
+
+def _blobs(rng, sizes, d=8, scale=6.0):
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    centres = rng.normal(scale=scale, size=(len(sizes), d))
+    return centres[labels] + rng.normal(size=(labels.size, d)), labels
+
+
+
+@pytest.fixture(scope="module")
+def mid_blobs():
+    # classes of 400-600 points: above the dense fallback of the sparse path (200)
+    return _blobs(np.random.default_rng(3), [600, 500, 400])
+
+
+# --------------------------------------------------------------------------- approx
+
+
+@pytest.mark.parametrize("t", [1.0, 5.0])
+def test_approx_agrees_with_exact(mid_blobs, t):
+    Z, labels = mid_blobs
+    kw = dict(num_repetitions=3, random_state=0, n_jobs=1)  # n_jobs: same numbers, see below
+    exact = fastdse.dsmi(Z, labels, t, mode="exact", **kw)
+    approx = fastdse.dsmi(Z, labels, t, mode="approx", **kw)
+    assert exact.mode == "exact" and approx.mode == "approx"
+    assert approx.stderr > 0
+    # different random subsets and probes: the combined stderr of both covers the gap
+    both = np.hypot(exact.stderr, approx.stderr)
+    assert abs(approx.value - exact.value) <= 0.02 + 3 * both
+    # the same subsets are drawn in both modes (seeds per task), so the conditional
+    # terms are on identical points: compare them directly
+    for e, a in zip(exact.per_class, approx.per_class):
+        assert a.conditional == pytest.approx(e.conditional, abs=0.02)
+    assert np.all(approx.info["quadrature_bias"] >= 0)
+
+
+def test_auto_mode_runs_small_classes_exact(mid_blobs, monkeypatch):
+    Z, labels = mid_blobs
+    res = fastdse.dsmi(Z, labels, mode="auto", num_repetitions=2, random_state=0, n_jobs=1)
+    assert res.mode == "exact"  # every class and subset is below AUTO_EXACT_MAX_N
+    monkeypatch.setattr(settings_module, "AUTO_EXACT_MAX_N", 450)
+    mixed = fastdse.dsmi(Z, labels, mode="auto", num_repetitions=2, random_state=0, n_jobs=1)
+    assert mixed.mode == "mixed"  # the 400-point class exact, the others approximate
+    assert abs(mixed.value - res.value) <= 0.05 + 3 * np.hypot(mixed.stderr, res.stderr)
+
+
+def test_approx_parameters_pass_through(mid_blobs):
+    Z, labels = mid_blobs
+    a = fastdse.dsmi(Z, labels, mode="approx", num_repetitions=2, n_probes=4, n_steps=20,
+                     n_deflate=0, neighbors="exact", random_state=0)
+    b = fastdse.dsmi(Z, labels, mode="approx", num_repetitions=2, random_state=0)
+    assert a.value != b.value
+    assert a.stderr > b.stderr  # 4 probes, not 20
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+@pytest.fixture(scope="module")
+def serial_approx(mid_blobs):
+    Z, labels = mid_blobs
+    return fastdse.dsmi(Z, labels, [1, 4], mode="approx", num_repetitions=2, random_state=5)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, -1])
+def test_n_jobs_gives_the_serial_numbers(mid_blobs, serial_approx, n_jobs):
+    Z, labels = mid_blobs
+    res = fastdse.dsmi(Z, labels, [1, 4], mode="approx", num_repetitions=2, random_state=5,
+                       n_jobs=n_jobs)
+    np.testing.assert_array_equal(res.value, serial_approx.value)
+    np.testing.assert_array_equal(res.stderr, serial_approx.stderr)
+    for a, b in zip(res.per_class, serial_approx.per_class):
+        np.testing.assert_array_equal(a.unconditional_reps, b.unconditional_reps)
+
+
+@pytest.mark.slow
+def test_process_backend_gives_the_serial_numbers(mid_blobs, serial_approx):
+    Z, labels = mid_blobs
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        res = fastdse.dsmi(Z, labels, [1, 4], mode="approx", num_repetitions=2,
+                           random_state=5)
+    assert res.info["n_jobs"] == 2
+    np.testing.assert_array_equal(res.value, serial_approx.value)
+
+
+def test_generator_seed_is_consumed_once(mid_blobs):
+    Z, labels = mid_blobs
+    a = fastdse.dsmi(Z, labels, mode="exact", num_repetitions=2,
+                     random_state=np.random.default_rng(9))
+    b = fastdse.dsmi(Z, labels, mode="exact", num_repetitions=2, random_state=9)
+    assert a.value == b.value
+
+
+def test_multid_y_through_dsmi_and_reuse(rng):
+    Y, truth = _blobs(rng, [250, 250, 250], d=3, scale=8.0)
+    Z = Y @ rng.normal(size=(3, 6)) + 0.1 * rng.normal(size=(750, 6))
+    res = fastdse.dsmi(Z, Y, n_clusters=3, num_repetitions=2, random_state=0)
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, res.clusters) > 0.95
+    again = fastdse.dsmi(Z, None, clusters=res.clusters, num_repetitions=2, random_state=0)
+    assert again.value == pytest.approx(res.value, abs=0.05 + 3 * np.hypot(res.stderr,
+                                                                           again.stderr))

@@ -1,0 +1,94 @@
+"""DiffusionGraph: settings and what they resolve to, the mode table, caching, seeds."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastdse
+from fastdse import DiffusionGraph, modes
+from fastdse import settings as settings_module
+from fastdse.operator.kernel import dense_affinity
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(2).normal(size=(400, 5))
+
+
+def test_settings_are_frozen_and_resolved_on_the_data(X):
+    g = DiffusionGraph(X, kernel="gaussian", sigma=None, thresh=None, n_jobs=-2)
+    assert g.settings.sigma is None and g.settings.thresh is None and g.settings.n_jobs == -2
+    # the reference's bandwidth; the dense Gaussian keeps every pair, the sparse one drops
+    # what falls below 1e-4
+    assert (g.resolved.sigma, g.resolved.thresh, g.resolved.sparse_thresh) == (10.0, 0.0, 1e-4)
+    assert g.resolved.mode == g.mode_ == "exact" and g.kernel_ == "gaussian"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.settings.knn = 7
+
+
+def test_auto_resolves_by_size_and_by_affinity_kind(X, monkeypatch):
+    monkeypatch.setattr(settings_module, "AUTO_EXACT_MAX_N", 399)
+    assert DiffusionGraph(X).mode_ == "approx"
+    K = dense_affinity(X, "alpha_decay", knn=5, decay=40.0, thresh=1e-4)
+    # a dense affinity is already n x n: eigvalsh beats matvecs at any size
+    assert DiffusionGraph(K, kernel="precomputed").mode_ == "exact"
+    assert DiffusionGraph(sp.csr_matrix(K), kernel="precomputed").mode_ == "approx"
+    monkeypatch.setattr(settings_module, "AUTO_EXACT_MAX_N", 400)
+    assert DiffusionGraph(X).mode_ == "exact"
+
+
+def test_the_measure_is_built_once_by_the_mode_table(X, monkeypatch):
+    calls = []
+    exact = modes.BUILDERS["exact"]
+
+    def counting(*args):
+        calls.append(args[2].mode)  # the resolved settings the builder receives
+        return exact(*args)
+
+    monkeypatch.setitem(modes.BUILDERS, "exact", counting)
+    g = DiffusionGraph(X, mode="exact")
+    g.dse([1, 2])
+    g.dse(5)
+    g.eigenvalues()
+    assert calls == ["exact"]
+    assert g.degrees_.shape == (400,) and "spectral_measure" in g.timings_
+
+
+def test_dse_and_the_graph_give_the_same_numbers(X):
+    kw = dict(mode="approx", neighbors="exact", knn=7, random_state=3)
+    a = fastdse.dse(X, [1, 4], **kw)
+    b = DiffusionGraph(X, t_hint=[1, 4], **kw).dse([1, 4])
+    np.testing.assert_array_equal(a.value, b.value)
+    np.testing.assert_array_equal(a.stderr, b.stderr)
+
+
+def test_stage_seeds_do_not_depend_on_which_stage_asks_first():
+    a, b = modes.Seeds(np.random.default_rng(4)), modes.Seeds(np.random.default_rng(4))
+    neighbors_first = (a("neighbors"), a("spectrum"))
+    spectrum_first = b("spectrum")
+    assert (b("neighbors"), spectrum_first) == neighbors_first
+    assert len(set(neighbors_first)) == 2
+
+
+@pytest.mark.parametrize(
+    "kw,exc,match",
+    [
+        ({"n_jobs": 0}, ValueError, r"n_jobs must be None \(all cores\)"),
+        ({"knn": 400}, ValueError, r"knn must be <= 399 \(n - 1"),
+        ({"n_deflate": 400}, ValueError, "n_deflate must be <= 399"),
+        ({"mode": "approx", "thresh": 0.0}, ValueError, "thresh must be > 0 for a sparse"),
+        ({"landmark_method": "svd"}, ValueError, "landmark_method must be one of"),
+        ({"progress": "yes"}, TypeError, "progress must be None, True or False"),
+        ({"verbose": 3}, TypeError, "verbose must be False, True, 0, 1 or 2"),
+    ],
+)
+def test_bad_settings_are_refused_when_the_graph_is_made(X, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        DiffusionGraph(X, **kw)
+
+
+def test_repr_names_what_runs(X):
+    assert repr(DiffusionGraph(X, mode="exact")) == (
+        "DiffusionGraph(n=400, d=5, mode='exact', kernel='alpha_decay')")
