@@ -1,8 +1,9 @@
 """fastdse: Diffusion Spectral Entropy and Mutual Information for point clouds of any size.
 
-The pipeline, one stage a module::
+The pipeline, one stage a subpackage or module (``docs/architecture.md``)::
 
-    X -> neighbors -> kernel -> normalize -> spectrum -> entropy -> mutual_information
+    X -> operator (neighbors -> kernel -> normalize) -> spectral (dense | lanczos | landmark)
+      -> entropy -> mutual_information
 
 Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
 :func:`shannon_entropy`; :mod:`fastdse.compat` replaces ``dse-dsmi``.
