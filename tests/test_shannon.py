@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fastdse.shannon import shannon_entropy
+from fastdse.shannon import cell_counts, shannon_entropy
 
 
 def corners(k, repeats):
@@ -34,6 +34,16 @@ def test_unequal_occupancy_closed_form():
     # 2 bins: values 0 and 1 scale to 0 and 0.5 -> bins 1 and 2; the counts are 1 and 3
     p = np.array([0.25, 0.75])
     assert shannon_entropy(X) == pytest.approx(-np.sum(p * np.log2(p)), rel=1e-15)
+
+
+def test_cell_counts_are_the_occupied_cells_in_order():
+    # the counts shannon_entropy (and fastdse.compat's classic Shannon entropy) is taken of
+    np.testing.assert_array_equal(cell_counts(corners(3, 2), 2), np.full(8, 2))
+    X = np.array([[0.0], [1.0], [2.0], [2.0]])
+    np.testing.assert_array_equal(cell_counts(X, 3), [1, 1, 2])
+    np.testing.assert_array_equal(cell_counts(X[::-1], 3), [1, 1, 2])  # cells, not rows
+    X = np.array([[1.0, 5.0], [0.0, 5.0], [1.0, 5.0]])  # a constant column: one bin
+    np.testing.assert_array_equal(cell_counts(X, 4), [1, 2])
 
 
 def test_identical_points_give_zero():

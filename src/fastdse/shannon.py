@@ -23,7 +23,7 @@ import numpy as np
 from fastdse._util.inputs import check_points
 from fastdse._util.validation import check_float, check_int
 
-__all__ = ["shannon_entropy"]
+__all__ = ["shannon_entropy", "cell_counts"]
 
 
 def _bin_codes(X: np.ndarray, bins_per_dim: int) -> np.ndarray:
@@ -43,8 +43,35 @@ def _bin_codes(X: np.ndarray, bins_per_dim: int) -> np.ndarray:
     return np.digitize(scaled, bins=edges)
 
 
-def _cell_counts(X: np.ndarray, bins_per_dim: int) -> np.ndarray:
-    """Count the points in each occupied grid cell (cells in lexicographic order)."""
+def cell_counts(X: np.ndarray, bins_per_dim: int) -> np.ndarray:
+    """Count the points in each occupied cell of the binning grid (validated input).
+
+    The grid is the one of :func:`shannon_entropy`: every column min-max scaled to
+    ``[0, 1]`` and cut into ``bins_per_dim`` equal bins (a constant column in one bin).
+    :func:`shannon_entropy` and :func:`fastdse.compat.diffusion_spectral_entropy`
+    (``classic_shannon_entropy=True``) take the entropy of these counts.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d), float64
+        Points, finite, at least one (as :func:`shannon_entropy` checks them).
+    bins_per_dim : int
+        Bins per feature, at least 1.
+
+    Returns
+    -------
+    numpy.ndarray of shape (m,), integer dtype
+        The counts of the ``m`` occupied cells, in lexicographic order of the cells'
+        bin indices; they sum to ``n``. Empty cells are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastdse.shannon import cell_counts
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.9, 0.8]])
+    >>> cell_counts(X, 2)
+    array([1, 1, 1, 2])
+    """
     codes = _bin_codes(X, bins_per_dim)
     return np.unique(codes, axis=0, return_counts=True)[1]
 
@@ -102,7 +129,7 @@ def shannon_entropy(X: Any, bins_per_dim: int = 2, *, base: float = 2.0) -> floa
     base = check_float(base, "base", low=0.0, low_open=True)
     if base == 1.0:
         raise ValueError("base must be positive and different from 1; got 1.0")
-    counts = _cell_counts(X, bins_per_dim)
+    counts = cell_counts(X, bins_per_dim)
     p = counts / counts.sum()
     if base == 2.0:
         h = -np.sum(p * np.log2(p))
