@@ -1,13 +1,9 @@
-"""fastdse.plotting and the ``fastdse plot`` subcommand: what is drawn, files, errors.
+"""fastdse.plotting: what is drawn and the errors, one section per module of the package.
 
 Drawn data is checked against the library's own numbers (DiffusionGraph.dse,
-eigenvalues) on small point clouds.
+eigenvalues) on small point clouds. The ``fastdse plot`` command line is tested in
+tests/cli/test_plot.py.
 """
-
-import argparse
-import csv
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -19,17 +15,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from fastdse import DiffusionGraph, DSEResult  # noqa: E402
-from fastdse.cli import bench  # noqa: E402
-from fastdse.cli import commands as cli  # noqa: E402
-from fastdse.cli import plot as _cli_plot  # noqa: E402
 from fastdse.plotting import (  # noqa: E402
     DEFAULT_T_GRID,
     plot_dse_curve,
+    plot_history,
     plot_scaling,
     plot_spectrum,
 )
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 T = [1.0, 2.0, 5.0, 10.0, 20.0]
 
 
@@ -77,24 +70,7 @@ def bench_rows():
     return rows
 
 
-def bench_cases():
-    return [bench.Case(n=r["n"], d=r["d"], mode=r["mode"], seconds=r["seconds"],
-                       peak_mib=r["peak_mib"], status=r["status"]) for r in bench_rows()]
-
-
-def parse(argv):
-    parser = argparse.ArgumentParser(prog="fastdse plot")
-    _cli_plot.configure(parser)
-    return parser.parse_args([str(a) for a in argv])
-
-
-def assert_png(path):
-    data = path.read_bytes()
-    assert data[:8] == PNG_MAGIC
-    assert len(data) > 1000
-
-
-# --------------------------------------------------------------------------- spectrum
+# --------------------------------------------------------------------------- spectrum.py
 
 
 def test_spectrum_eigenvalues_descending(exact_graph, ax):
@@ -201,7 +177,7 @@ def test_spectrum_bad_obj(obj, error, match):
         plot_spectrum(obj)
 
 
-# --------------------------------------------------------------------------- DSE curve
+# --------------------------------------------------------------------------- dse_curve.py
 
 
 def test_dse_curve_graph_default_grid(exact_graph, ax):
@@ -306,7 +282,7 @@ def test_dse_curve_bad_arguments(exact_graph, approx_graph, obj_name, kwargs, er
         plot_dse_curve(obj, **kwargs)
 
 
-# --------------------------------------------------------------------------- scaling
+# --------------------------------------------------------------------------- scaling.py
 
 
 def test_scaling_rows_log_log_with_slopes(ax):
@@ -318,16 +294,6 @@ def test_scaling_rows_log_log_with_slopes(ax):
     np.testing.assert_array_equal(approx.get_xdata(), [1000, 2000, 4000, 8000])
     np.testing.assert_allclose(exact.get_ydata(), 1e-9 * np.array([1000, 2000, 4000, 8000.0])**3)
     assert ax.get_xlabel() == "n (points)"
-
-
-def test_scaling_from_bench_csv(tmp_path, ax):
-    path = tmp_path / "bench.csv"
-    bench.write_csv(bench_cases(), str(path))
-    plot_scaling(path, ax=ax, y="peak_mib", by=("mode", "d"), slope=False)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["approx, d=32", "exact, d=32"]
-    assert ax.get_ylabel() == "peak memory (MiB)"
-    assert len(ax.lines[1].get_xdata()) == 4  # the timed-out case is left out
 
 
 def test_scaling_bad_input(tmp_path):
@@ -345,104 +311,14 @@ def test_scaling_bad_input(tmp_path):
         plot_scaling([{"n": 10, "mode": "exact", "seconds": "fast"}])
 
 
-def test_bench_plot_results_uses_plot_scaling(tmp_path):
-    path = tmp_path / "bench.png"
-    assert bench.plot_results(bench_cases(), str(path))
-    assert_png(path)
+# --------------------------------------------------------------------------- training.py
 
 
-# --------------------------------------------------------------------------- CLI
-
-
-@pytest.fixture(scope="module")
-def points_file(tmp_path_factory, points):
-    path = tmp_path_factory.mktemp("plot") / "points.npy"
-    np.save(path, points)
-    return path
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["spectrum", "{points}", "--mode", "exact"],
-        ["spectrum", "{points}", "--mode", "exact", "--kind", "density", "--t", "2"],
-        ["dse-curve", "{points}", "--mode", "exact", "--t", "1", "2", "5", "--title", "DSE"],
-        ["dse-curve", "{points}", "--mode", "exact", "--auto", "--base", "e"],
-    ],
-)
-def test_cli_points_writes_png(points_file, tmp_path, capsys, argv):
-    out = tmp_path / "out.png"
-    argv = [str(points_file) if a == "{points}" else a for a in argv]
-    args = parse([*argv, "-o", out])
-    assert _cli_plot.run(args) == 0
-    assert_png(out)
-    assert capsys.readouterr().out.strip() == f"wrote {out}"
-
-
-def test_cli_scaling_writes_png(tmp_path):
-    csv_path, out = tmp_path / "bench.csv", tmp_path / "scaling.png"
-    bench.write_csv(bench_cases(), str(csv_path))
-    assert _cli_plot.run(parse(["scaling", csv_path, "-o", out, "--by", "mode", "d"])) == 0
-    assert_png(out)
-
-
-def test_cli_history_reads_csv_and_delegates(tmp_path, monkeypatch):
-    calls = []
-
-    def fake_plot_history(history, metrics=None, *, ax=None):
-        calls.append((history, metrics))
-        ax.plot(history["epoch"], history["dse"])
-        return ax
-
-    monkeypatch.setitem(sys.modules, "fastdse.monitor",
-                        types.SimpleNamespace(plot_history=fake_plot_history))
-    path, out = tmp_path / "history.csv", tmp_path / "history.png"
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["epoch", "dse", "dse_stderr"])
-        writer.writerows([[0, 5.5, 0.1], [1, 6.0, ""], [2, 6.5, 0.1]])
-    assert _cli_plot.run(parse(["history", path, "-o", out, "--metrics", "dse"])) == 0
-    assert_png(out)
-    (history, metrics), = calls
-    assert metrics == ["dse"]
-    assert history["epoch"] == [0.0, 1.0, 2.0]
-    assert np.isnan(history["dse_stderr"][1])
-
-
-@pytest.mark.parametrize(
-    ("content", "match"),
-    [
-        ("step,dse\n0,1\n", r"must name an 'epoch' column; got columns: 'step', 'dse'"),
-        ("epoch,dse\n0,high\n", r"non-numeric value 'high' on line 2, column 'dse'"),
-        ("epoch,dse\n", r"header row but no data"),
-        ("epoch,dse\n0,1,2\n", r"line 2 has 3 field"),
-    ],
-)
-def test_cli_history_bad_csv(tmp_path, content, match):
-    path = tmp_path / "history.csv"
-    path.write_text(content)
-    with pytest.raises(ValueError, match=match):
-        _cli_plot.read_history(str(path))
-
-
-def test_cli_errors_are_one_line(points_file, tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(cli.SUBCOMMANDS, "plot", (_cli_plot.configure, _cli_plot.run))
-    cases = [
-        (["plot", "spectrum", tmp_path / "missing.npy", "-o", tmp_path / "a.png"],
-         "no such file"),
-        (["plot", "spectrum", points_file, "-o", tmp_path / "no" / "a.png"], "does not exist"),
-        (["plot", "spectrum", points_file, "-o", tmp_path / "a.png", "--mode", "approx",
-          "--base", "2"], "--base applies to 'fastdse plot dse-curve' only"),
-        (["plot", "dse-curve", points_file, "-o", tmp_path / "a.png", "--auto", "--t", "2"],
-         "--auto and --t exclude each other"),
-        (["plot", "scaling", tmp_path / "missing.csv", "-o", tmp_path / "a.png"],
-         "no such file"),
-        (["plot", "pie", points_file, "-o", tmp_path / "a.png"], "invalid choice: 'pie'"),
-    ]
-    for argv, match in cases:
-        code = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        assert code != 0 and out == ""
-        assert err.startswith("fastdse: error: ") and err.count("\n") == 1, err
-        assert match in err, err
-    assert not (tmp_path / "a.png").exists()
+def test_plot_history_is_the_monitors(ax):
+    # fastdse.plotting.plot_history hands over to fastdse.monitor.plot_history
+    columns = {"epoch": [0, 1, 2], "dse": [4.1, 4.6, 4.8], "dse_stderr": [0.0, 0.1, 0.0]}
+    assert plot_history(columns, ax=ax, errorbars=False) is ax
+    (line,) = ax.lines
+    np.testing.assert_array_equal(line.get_xdata(), columns["epoch"])
+    np.testing.assert_array_equal(line.get_ydata(), columns["dse"])
+    assert ax.get_ylabel() == "DSE(Z)" and not ax.containers

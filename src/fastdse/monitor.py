@@ -25,31 +25,22 @@ draw, and the same run gives the same numbers.
 
 from __future__ import annotations
 
-import csv
 import inspect
-import math
 import numbers
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from fastdse._util.inputs import check_points
-from fastdse._util.validation import check_int, check_random_state, check_t, describe
+from fastdse._util.validation import check_int, check_random_state, check_t
 from fastdse.api import dse
+from fastdse.history import _STDERR, METRICS, History, _check_epoch, _draw_history
+from fastdse.history import LABELS as LABELS  # fastdse.monitor.LABELS, as before the split
 from fastdse.mutual_information import discretize, dsmi
 from fastdse.results import unit_name
 
 __all__ = ["TrainingMonitor", "History", "plot_history", "METRICS"]
-
-#: The metrics a :class:`TrainingMonitor` can record, in the order of its columns.
-METRICS = ("dse", "dsmi_y", "dsmi_x")
-
-#: How :func:`plot_history` labels the metrics it knows.
-LABELS = {"dse": "DSE(Z)", "dsmi_y": "DSMI(Z; Y)", "dsmi_x": "DSMI(Z; X)"}
-
-_STDERR = "_stderr"
 
 # arguments the monitor sets itself; every other keyword of fastdse.dse / fastdse.dsmi
 # may be passed through **dse_kwargs
@@ -64,187 +55,80 @@ _DSMI_DEFAULTS = {k: p.default for k, p in inspect.signature(dsmi).parameters.it
 _SEED_NAMES = ("dse", "dsmi_y", "dsmi_x", "y_labels", "x_clusters")
 
 
-def _check_epoch(epoch: Any) -> int | float:
-    if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Real):
-        raise TypeError(f"epoch must be a number (int or float); got {describe(epoch)}")
-    if isinstance(epoch, numbers.Integral):
-        return int(epoch)
-    value = float(epoch)
-    if not math.isfinite(value):
-        raise ValueError(f"epoch must be finite; got {value}")
-    return value
-
-
 def _plain(label: Any) -> Any:
     """Return a numpy scalar label as a Python value (for messages)."""
     return label.item() if isinstance(label, np.generic) else label
 
 
-def _parse_epoch(text: str) -> int | float:
-    """Read an epoch from CSV: an int when written as one, else a float."""
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
+# --------------------------------------------------------------------------- checks
 
 
-# --------------------------------------------------------------------------- History
+def _check_passed_on(dse_kwargs: dict[str, Any]) -> None:
+    """Raise on a keyword that neither fastdse.dse nor fastdse.dsmi takes."""
+    unknown = sorted(set(dse_kwargs) - (_DSE_KEYS | _DSMI_KEYS))
+    if unknown:
+        raise TypeError(
+            f"TrainingMonitor got unexpected keyword argument(s) {unknown}; the settings "
+            "passed on to fastdse.dse / fastdse.dsmi are "
+            f"{sorted(_DSE_KEYS | _DSMI_KEYS)}"
+        )
 
 
-class History:
-    """Per-epoch values of DSE / DSMI metrics: a list of records with column views.
+def _single_t(t: Any) -> float:
+    """Return the one diffusion time ``t`` as a float."""
+    ts, scalar = check_t(t)
+    if not scalar:
+        raise ValueError(
+            f"t must be a single diffusion time; got {t!r}. Use one monitor per t."
+        )
+    return float(ts[0])
 
-    Parameters
-    ----------
-    metrics : sequence of str, default ``("dse", "dsmi_y", "dsmi_x")``
-        Metric names. Each metric ``m`` has the columns ``m`` and ``m + "_stderr"``.
-    records : sequence of mapping, optional
-        Initial records, each as accepted by :meth:`append`.
-    unit : str, optional
-        Unit of the values (``"bits"``, ``"nats"``), used by :func:`plot_history`
-        to label the y axis. Not stored in the CSV.
 
-    Attributes
-    ----------
-    metrics : tuple of str
-    records : list of dict
-        One dict per epoch: ``{"epoch": e, m: value, m + "_stderr": stderr, ...}``.
-    unit : str or None
+def _full_set(
+    n: int | None, Y: Any, X: Any
+) -> tuple[int | None, np.ndarray | None, np.ndarray | None]:
+    """Return the size of the full set (every source that gives it must agree), Y and X."""
+    sizes: dict[str, int] = {}
+    if n is not None:
+        sizes["n"] = check_int(n, "n", low=2)
+    Y_arr = None if Y is None else np.asarray(Y)
+    X_arr = None if X is None else np.asarray(X)
+    for name, arr in (("Y", Y_arr), ("X", X_arr)):
+        if arr is not None:
+            if arr.ndim == 0:
+                raise ValueError(f"{name} must have one row per point; got a scalar")
+            sizes[name] = arr.shape[0]
+    if len(set(sizes.values())) > 1:
+        got = ", ".join(f"{k} {v}" for k, v in sizes.items())
+        raise ValueError(f"Y, X and n must agree on the number of points; got {got}")
+    return next(iter(sizes.values()), None), Y_arr, X_arr
 
-    Examples
-    --------
-    >>> from fastdse.monitor import History
-    >>> h = History(["dse"])
-    >>> h.append({"epoch": 0, "dse": 5.0, "dse_stderr": 0.0})
-    >>> h.append({"epoch": 1, "dse": 5.5, "dse_stderr": 0.0})
-    >>> len(h), h.columns
-    (2, ['epoch', 'dse', 'dse_stderr'])
-    >>> h["dse"]
-    array([5. , 5.5])
-    >>> h.to_dict()["epoch"]
-    [0, 1]
-    """
 
-    def __init__(
-        self,
-        metrics: Sequence[str] = METRICS,
-        records: Sequence[Mapping[str, Any]] | None = None,
-        *,
-        unit: str | None = None,
-    ) -> None:
-        if isinstance(metrics, str):
-            metrics = (metrics,)
-        names = tuple(metrics)
-        for name in names:
-            if not isinstance(name, str) or not name or name == "epoch" or name.endswith(_STDERR):
-                raise ValueError(
-                    "metrics must be non-empty names other than 'epoch' and not ending in "
-                    f"'{_STDERR}'; got {name!r}"
-                )
-        if len(set(names)) != len(names):
-            raise ValueError(f"metrics must be distinct; got {list(names)}")
-        self.metrics: tuple[str, ...] = names
-        self.unit = unit
-        self.records: list[dict[str, Any]] = []
-        for record in records or ():
-            self.append(record)
-
-    @property
-    def columns(self) -> list[str]:
-        """Column names: ``"epoch"``, then each metric and its ``"_stderr"``."""
-        cols = ["epoch"]
-        for name in self.metrics:
-            cols += [name, name + _STDERR]
-        return cols
-
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Add one epoch's record.
-
-        Parameters
-        ----------
-        record : mapping
-            ``"epoch"`` (a number) and every metric's value; a missing
-            ``"<metric>_stderr"`` is stored as NaN. Other keys are an error.
-        """
-        if not isinstance(record, Mapping):
-            raise TypeError(f"record must be a mapping (dict); got {describe(record)}")
-        extra = sorted(set(record) - set(self.columns), key=str)
-        if extra:
-            raise ValueError(f"record has unknown column(s) {extra}; columns are {self.columns}")
-        missing = [c for c in ["epoch", *self.metrics] if c not in record]
-        if missing:
-            raise ValueError(f"record is missing column(s) {missing}; columns are {self.columns}")
-        row: dict[str, Any] = {"epoch": _check_epoch(record["epoch"])}
-        for name in self.metrics:
-            row[name] = float(record[name])
-            row[name + _STDERR] = float(record.get(name + _STDERR, math.nan))
-        self.records.append(row)
-
-    def to_dict(self) -> dict[str, list]:
-        """Columns as lists: ``{"epoch": [...], "dse": [...], "dse_stderr": [...], ...}``."""
-        return {col: [rec[col] for rec in self.records] for col in self.columns}
-
-    def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write the history as CSV: a header row (:attr:`columns`), then one row per epoch.
-
-        Floats are written with ``repr``, so :meth:`from_csv` reads back the same numbers.
-        """
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(self.columns)
-            for rec in self.records:
-                writer.writerow([repr(rec[col]) for col in self.columns])
-
-    @classmethod
-    def from_csv(cls, path: str | os.PathLike[str], *, unit: str | None = None) -> History:
-        """Read a history written by :meth:`to_csv`.
-
-        The first column must be ``epoch``; every other column not ending in
-        ``_stderr`` is a metric (its ``_stderr`` column may be absent: NaN).
-        """
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [row for row in csv.reader(fh) if row]
-        if not rows or rows[0][0].strip() != "epoch":
+def _draw_subset(
+    rng: np.random.Generator, n: int | None, n_eval: int | None
+) -> np.ndarray | None:
+    """Draw the sorted rows of the evaluation subset (all rows for ``n_eval=None``)."""
+    if n_eval is not None:
+        if n is None:
             raise ValueError(
-                f"{os.fspath(path)!r} is not a history CSV: its header must start with 'epoch'"
+                "n_eval needs the number of points of the full set: pass Y, X or n"
             )
-        header = [h.strip() for h in rows[0]]
-        metrics = [h for h in header[1:] if not h.endswith(_STDERR)]
-        for h in header[1:]:
-            if h.endswith(_STDERR) and h[: -len(_STDERR)] not in metrics:
-                raise ValueError(f"column {h!r} of {os.fspath(path)!r} has no metric column")
-        history = cls(metrics, unit=unit)
-        for line, row in enumerate(rows[1:], start=2):
-            if len(row) != len(header):
-                raise ValueError(
-                    f"line {line} of {os.fspath(path)!r} has {len(row)} fields; the header "
-                    f"has {len(header)}"
-                )
-            values = dict(zip(header, row))
-            try:
-                record: dict[str, Any] = {
-                    k: float(v) for k, v in values.items() if k != "epoch"
-                }
-                record["epoch"] = _parse_epoch(values["epoch"])
-            except ValueError as exc:
-                raise ValueError(f"line {line} of {os.fspath(path)!r}: {exc}") from None
-            history.append(record)
-        return history
+        n_eval = check_int(n_eval, "n_eval", low=2, high=n,
+                           high_note=" (the number of points)")
+    if n is None:
+        return None
+    if n_eval is None or n_eval == n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=n_eval, replace=False))
 
-    def __len__(self) -> int:
-        return len(self.records)
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.records)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        """One column as an array: ``history["dse"]``, ``history["epoch"]``."""
-        if name not in self.columns:
-            raise KeyError(f"no column {name!r}; columns are {self.columns}")
-        return np.asarray([rec[name] for rec in self.records])
-
-    def __repr__(self) -> str:
-        return f"History(metrics={list(self.metrics)}, epochs={len(self)})"
+def _spawn_seeds(rng: np.random.Generator) -> dict[str, int]:
+    """Draw one independent seed per random stage (``_SEED_NAMES``) from ``rng``."""
+    children = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(len(_SEED_NAMES))
+    return {
+        name: int(np.random.default_rng(child).integers(2**63 - 1))
+        for name, child in zip(_SEED_NAMES, children)
+    }
 
 
 # --------------------------------------------------------------------------- monitor
@@ -353,80 +237,30 @@ class TrainingMonitor:
         random_state: Any = None,
         **dse_kwargs: Any,
     ) -> None:
-        unknown = sorted(set(dse_kwargs) - (_DSE_KEYS | _DSMI_KEYS))
-        if unknown:
-            raise TypeError(
-                f"TrainingMonitor got unexpected keyword argument(s) {unknown}; the settings "
-                "passed on to fastdse.dse / fastdse.dsmi are "
-                f"{sorted(_DSE_KEYS | _DSMI_KEYS)}"
-            )
-        ts, scalar = check_t(t)
-        if not scalar:
-            raise ValueError(
-                f"t must be a single diffusion time; got {t!r}. Use one monitor per t."
-            )
-        self.t = float(ts[0])
+        _check_passed_on(dse_kwargs)
+        self.t = _single_t(t)
         self.n_clusters = check_int(n_clusters, "n_clusters", low=2)
         self.num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
         self.dse_kwargs = dict(dse_kwargs)
         self.metrics = self._check_metrics(metrics, Y, X)
-
-        # the size of the full set, from every source that gives it (they must agree)
-        sizes: dict[str, int] = {}
-        if n is not None:
-            sizes["n"] = check_int(n, "n", low=2)
-        Y_arr = None if Y is None else np.asarray(Y)
-        X_arr = None if X is None else np.asarray(X)
-        for name, arr in (("Y", Y_arr), ("X", X_arr)):
-            if arr is not None:
-                if arr.ndim == 0:
-                    raise ValueError(f"{name} must have one row per point; got a scalar")
-                sizes[name] = arr.shape[0]
-        if len(set(sizes.values())) > 1:
-            got = ", ".join(f"{k} {v}" for k, v in sizes.items())
-            raise ValueError(f"Y, X and n must agree on the number of points; got {got}")
-        self.n: int | None = next(iter(sizes.values()), None)
-
+        n_full, Y_arr, X_arr = _full_set(n, Y, X)
+        self.n: int | None = n_full
         rng = check_random_state(random_state)
         self.n_eval = n_eval
-        if n_eval is not None:
-            if self.n is None:
-                raise ValueError(
-                    "n_eval needs the number of points of the full set: pass Y, X or n"
-                )
-            n_eval = check_int(n_eval, "n_eval", low=2, high=self.n,
-                               high_note=" (the number of points)")
-        if self.n is None:
-            self.indices: np.ndarray | None = None
-        elif n_eval is None or n_eval == self.n:
-            self.indices = np.arange(self.n)
-        else:
-            self.indices = np.sort(rng.choice(self.n, size=n_eval, replace=False))
+        self.indices: np.ndarray | None = _draw_subset(rng, self.n, n_eval)
         self._n_rows = None if self.indices is None else int(self.indices.shape[0])
-
-        children = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(len(_SEED_NAMES))
-        self.seeds: dict[str, int] = {
-            name: int(np.random.default_rng(child).integers(2**63 - 1))
-            for name, child in zip(_SEED_NAMES, children)
-        }
-
+        self.seeds: dict[str, int] = _spawn_seeds(rng)
         self.y_labels: np.ndarray | None = None
         self.x_clusters: np.ndarray | None = None
         if "dsmi_y" in self.metrics:
             assert Y_arr is not None and self.indices is not None
-            self.y_labels = discretize(
-                Y_arr[self.indices], n_clusters=self.n_clusters, kind="auto",
-                random_state=self.seeds["y_labels"], n_jobs=self.dse_kwargs.get("n_jobs"),
-            )
+            self.y_labels = self._discretize(Y_arr[self.indices], "auto", "y_labels")
         if "dsmi_x" in self.metrics:
             assert X_arr is not None and self.indices is not None
             X_eval = X_arr[self.indices]
             if X_eval.ndim > 2:
                 X_eval = X_eval.reshape(X_eval.shape[0], -1)
-            self.x_clusters = discretize(
-                X_eval, n_clusters=self.n_clusters, kind="continuous",
-                random_state=self.seeds["x_clusters"], n_jobs=self.dse_kwargs.get("n_jobs"),
-            )
+            self.x_clusters = self._discretize(X_eval, "continuous", "x_clusters")
         for name, labels in (("Y", self.y_labels), ("X", self.x_clusters)):
             if labels is not None:
                 self._check_classes(labels, name)
@@ -453,6 +287,13 @@ class TrainingMonitor:
         if "dsmi_x" in chosen and X is None:
             raise ValueError("metric 'dsmi_x' needs the inputs: pass X")
         return tuple(m for m in METRICS if m in chosen)
+
+    def _discretize(self, values: np.ndarray, kind: str, seed: str) -> np.ndarray:
+        """Return the classes of ``values`` (the evaluation subset), as fastdse.dsmi makes them."""
+        return discretize(
+            values, n_clusters=self.n_clusters, kind=kind, random_state=self.seeds[seed],
+            n_jobs=self.dse_kwargs.get("n_jobs"),
+        )
 
     def _check_classes(self, labels: np.ndarray, name: str) -> None:
         """Fail before training, not at the first update, on classes DSMI cannot use."""
@@ -568,31 +409,6 @@ class TrainingMonitor:
 # --------------------------------------------------------------------------- plotting
 
 
-def _columns(history: Any) -> dict[str, np.ndarray]:
-    """Columns of a monitor, a History or a mapping, as float arrays of one length."""
-    if isinstance(history, TrainingMonitor):
-        history = history.history
-    if isinstance(history, History):
-        history = history.to_dict()
-    if not isinstance(history, Mapping):
-        raise TypeError(
-            "history must be a TrainingMonitor, a History or a mapping of column -> "
-            f"sequence; got {describe(history)}"
-        )
-    if "epoch" not in history:
-        raise ValueError(f"history has no 'epoch' column; columns are {list(history)}")
-    cols = {}
-    for key, values in history.items():
-        try:
-            cols[str(key)] = np.asarray(values, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"history column {key!r} must hold numbers; {exc}") from None
-    lengths = {k: v.shape[0] for k, v in cols.items()}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(f"history columns must have one length; got {lengths}")
-    return cols
-
-
 def plot_history(
     history: Any,
     metrics: str | Sequence[str] | None = None,
@@ -635,45 +451,6 @@ def plot_history(
     >>> ax.lines[0].get_ydata().tolist()
     [4.1, 4.6, 4.8]
     """
-    cols = _columns(history)
-    unit = history.history.unit if isinstance(history, TrainingMonitor) else (
-        history.unit if isinstance(history, History) else None)
-    available = [k for k in cols if k != "epoch" and not k.endswith(_STDERR)]
-    if metrics is None:
-        names = available
-    else:
-        names = [metrics] if isinstance(metrics, str) else list(metrics)
-        bad = [m for m in names if m not in available]
-        if bad:
-            raise ValueError(f"history has no metric(s) {bad}; available: {available}")
-    if not names:
-        raise ValueError("history has no metric column to plot (only 'epoch')")
-    try:
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
-    except ImportError as exc:
-        raise ImportError("plotting needs matplotlib: pip install 'fastdse[plot]'") from exc
-
-    if ax is None:
-        ax = plt.figure().add_subplot()
-    x = cols["epoch"]
-    for name in names:
-        label = LABELS.get(name, name)
-        err = cols.get(name + _STDERR)
-        if err is not None:
-            err = np.where(np.isfinite(err), err, 0.0)
-        if errorbars and err is not None and np.any(err > 0):
-            ax.errorbar(x, cols[name], yerr=err, marker="o", markersize=3, capsize=2,
-                        label=label)
-        else:
-            ax.plot(x, cols[name], marker="o", markersize=3, label=label)
-    ax.set_xlabel("epoch")
-    if len(names) == 1:
-        ax.set_ylabel(LABELS.get(names[0], names[0]) + (f" ({unit})" if unit else ""))
-    elif unit:
-        ax.set_ylabel(unit)
-    if x.size and np.all(x == np.round(x)):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if len(names) > 1:
-        ax.legend()
-    return ax
+    if isinstance(history, TrainingMonitor):
+        history = history.history
+    return _draw_history(history, metrics, ax=ax, errorbars=errorbars)

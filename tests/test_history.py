@@ -1,0 +1,119 @@
+"""History (records, columns, CSV) and the drawing of a history's columns."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from fastdse.history import History
+from fastdse.monitor import plot_history
+
+# --------------------------------------------------------------------------- History
+
+
+def test_csv_round_trip_float_epochs_and_nan(tmp_path):
+    h = History(["dse", "acc"])
+    h.append({"epoch": 0.5, "dse": 1 / 3, "dse_stderr": 1e-17, "acc": 0.25})
+    h.append({"epoch": 1.5, "dse": math.pi, "dse_stderr": 0.0, "acc": 0.75})
+    assert math.isnan(h.records[0]["acc_stderr"])  # missing stderr -> NaN
+    h.to_csv(tmp_path / "h.csv")
+    back = History.from_csv(tmp_path / "h.csv")
+    assert back["epoch"].tolist() == [0.5, 1.5]
+    np.testing.assert_array_equal(back["dse"], h["dse"])
+    assert np.isnan(back["acc_stderr"]).all()
+
+
+def test_from_csv_without_stderr_columns(tmp_path):
+    (tmp_path / "h.csv").write_text("epoch,dse\n0,1.5\n1,2.5\n")
+    back = History.from_csv(tmp_path / "h.csv")
+    assert back.metrics == ("dse",) and back["dse"].tolist() == [1.5, 2.5]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("dse,epoch\n1,0\n", "header must start with 'epoch'"),
+        ("", "header must start with 'epoch'"),
+        ("epoch,dse,dse_stderr\n0,1.0\n", "line 2 .* has 2 fields; the header has 3"),
+        ("epoch,dse\n0,abc\n", "line 2 .*abc"),
+        ("epoch,dse,acc_stderr\n0,1,1\n", "'acc_stderr' .* has no metric column"),
+    ],
+)
+def test_from_csv_errors(tmp_path, text, match):
+    (tmp_path / "h.csv").write_text(text)
+    with pytest.raises(ValueError, match=match):
+        History.from_csv(tmp_path / "h.csv")
+
+
+def test_history_errors():
+    h = History(["dse"])
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['acc'\]"):
+        h.append({"epoch": 0, "dse": 1.0, "acc": 0.5})
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['dse'\]"):
+        h.append({"epoch": 0})
+    with pytest.raises(TypeError, match="epoch must be a number"):
+        h.append({"epoch": "zero", "dse": 1.0})
+    with pytest.raises(KeyError, match="no column 'acc'; columns are"):
+        h["acc"]
+    with pytest.raises(ValueError, match="metrics must be distinct"):
+        History(["dse", "dse"])
+    with pytest.raises(ValueError, match="not ending in '_stderr'"):
+        History(["dse_stderr"])
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def data_lines(ax):
+    """Label -> the line that carries its data (an error bar's line is in its container)."""
+    lines = {c.get_label(): c.lines[0] for c in ax.containers}
+    lines.update({line.get_label(): line for line in ax.lines
+                  if not line.get_label().startswith("_")})
+    return lines
+
+
+@pytest.fixture
+def mpl():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield matplotlib
+    plt.close("all")
+
+
+def test_plot_history_dict_of_lists_as_read_from_csv(mpl):
+    # what the CLI passes: columns read with the csv module, as float lists
+    columns = {"epoch": [0.0, 1.0, 2.0], "dse": [1.0, 1.5, 1.75], "dse_stderr": [0.0] * 3,
+               "dsmi_x": [0.1, 0.2, 0.4], "dsmi_x_stderr": [0.01, 0.02, 0.0], "acc": [0, 1, 1]}
+    ax = plot_history(columns)  # ax=None: a new pyplot figure
+    lines = data_lines(ax)
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == [
+        "DSE(Z)", "DSMI(Z; X)", "acc"]
+    np.testing.assert_array_equal(lines["DSMI(Z; X)"].get_ydata(), columns["dsmi_x"])
+    np.testing.assert_array_equal(lines["acc"].get_ydata(), columns["acc"])
+    bar_lines = ax.containers[0].lines[2][0].get_segments()
+    assert [s[1, 1] - s[0, 1] for s in bar_lines] == pytest.approx([0.02, 0.04, 0.0])
+    assert ax.get_ylabel() == ""  # no unit known for a plain mapping
+
+
+def test_plot_history_errors(mpl):
+    with pytest.raises(ValueError, match="history has no 'epoch' column"):
+        plot_history({"dse": [1.0]})
+    with pytest.raises(ValueError, match=r"no metric\(s\) \['dsmi_y'\]; available: \['dse'\]"):
+        plot_history({"epoch": [0], "dse": [1.0]}, "dsmi_y")
+    with pytest.raises(ValueError, match="columns must have one length"):
+        plot_history({"epoch": [0, 1], "dse": [1.0]})
+    with pytest.raises(ValueError, match="no metric column to plot"):
+        plot_history({"epoch": [0, 1]})
+    with pytest.raises(TypeError, match="history must be a TrainingMonitor, a History or a"):
+        plot_history([1, 2, 3])
+
+
+def test_plot_history_without_matplotlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    message = r"plotting needs matplotlib: pip install 'fastdse\[plot\]'"
+    with pytest.raises(ImportError, match=message):
+        plot_history({"epoch": [0], "dse": [1.0]})
