@@ -33,8 +33,10 @@ import scipy.sparse  # noqa: E402
 from fastdse.entropy import dse_from_eigenvalues, dse_from_measure  # noqa: E402
 from fastdse.operator.kernel import dense_affinity  # noqa: E402
 from fastdse.operator.normalize import normalize_dense_inplace  # noqa: E402
-from fastdse.spectral import lanczos  # noqa: E402
+from fastdse.spectral import deflation, lanczos, quadrature  # noqa: E402
 from fastdse.spectral.measure import SpectralMeasure  # noqa: E402
+
+RADEMACHER = quadrature.PROBES["rademacher"]
 
 numba.set_num_threads(1)
 
@@ -86,7 +88,7 @@ def build(shape, n):
 
 
 def sub_measure(fixed, alpha, beta, steps, norm2, p, m, n):
-    nodes, weights, probe = lanczos._quadrature(
+    nodes, weights, probe = quadrature.gauss_quadrature(
         alpha[:, :p], beta[:, :p], steps[:p], norm2[:p], m
     )
     return SpectralMeasure(
@@ -112,33 +114,33 @@ def main():
     for name, shape, n in OPERATORS:
         A, lam, u, t_dense = build(shape, n)
         exact = dse_from_eigenvalues(lam, TS)
-        op = lanczos._CSROperator(A)
+        op = quadrature.CSROperator(A)
         pmax, mmax = max(PROBES), max(STEPS)
         # auto: the rule of slq_measure, for the default t_hint and for t_hint = 10
         t0 = time.perf_counter()
-        k_auto, auto_info = lanczos._auto_n_deflate(
-            op, u, 1, np.asarray(lanczos.DEFAULT_T_HINT), lanczos.DEFAULT_N_PROBES,
-            lanczos.DEFAULT_N_STEPS, lanczos._rademacher, np.random.default_rng(0), 1e-10,
+        k_auto, auto_info = deflation.auto_n_deflate(
+            op, u, 1, np.asarray(deflation.DEFAULT_T_HINT), lanczos.DEFAULT_N_PROBES,
+            lanczos.DEFAULT_N_STEPS, RADEMACHER, np.random.default_rng(0), 1e-10,
         )
         t_pilot = time.perf_counter() - t0
-        k_auto10, _ = lanczos._auto_n_deflate(
+        k_auto10, _ = deflation.auto_n_deflate(
             op, u, 1, np.array([1.0, 2.0, 5.0, 10.0]), lanczos.DEFAULT_N_PROBES,
-            lanczos.DEFAULT_N_STEPS, lanczos._rademacher, np.random.default_rng(0), 1e-10,
+            lanczos.DEFAULT_N_STEPS, RADEMACHER, np.random.default_rng(0), 1e-10,
         )
         auto_rows.append((name, n, k_auto, k_auto10, t_pilot, t_dense,
                           int(np.sum(np.abs(lam) > 0.9))))
         for kmode, k in [(str(k), k) for k in FIXED_K] + [("auto", k_auto)]:
             t0 = time.perf_counter()
-            vals, vecs, _ = lanczos._deflate(op, u, k, np.random.default_rng(0), 1e-10)
+            vals, vecs, _ = deflation.deflate(op, u, k, np.random.default_rng(0), 1e-10)
             t_defl = time.perf_counter() - t0
             V = np.hstack([u, vecs])
             fixed = np.concatenate([[1.0], vals])
             for seed in SEEDS:
                 rng = np.random.default_rng(1000 + seed)
-                probes = lanczos._rademacher(rng, n, pmax)
-                lanczos._project_out(V, probes)
+                probes = RADEMACHER(rng, n, pmax)
+                quadrature.project_out(V, probes)
                 t0 = time.perf_counter()
-                alpha, beta, steps, norm2 = lanczos._lanczos_block(op, probes, mmax, V, 1e-10)
+                alpha, beta, steps, norm2 = quadrature.lanczos_block(op, probes, mmax, V, 1e-10)
                 t_lz = time.perf_counter() - t0
                 timing_rows.append((name, n, kmode, k, seed, t_defl, t_lz))
                 for p in PROBES:

@@ -2,6 +2,7 @@
 
 :mod:`.measure` holds :class:`~fastdse.spectral.measure.SpectralMeasure`, the one result
 type; each estimator returns one: :mod:`.dense` (every eigenvalue, LAPACK),
-:mod:`.lanczos` (deflation plus stochastic Lanczos quadrature) and :mod:`.landmark`
-(a coarse operator on landmarks).
+:mod:`.lanczos` (stochastic Lanczos quadrature after deflation: the recurrence and
+Gauss rules in :mod:`.quadrature`, ARPACK deflation and the automatic choices in
+:mod:`.deflation`) and :mod:`.landmark` (a coarse operator on landmarks).
 """

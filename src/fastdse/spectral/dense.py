@@ -15,9 +15,10 @@ __all__ = ["TWO_STAGE_MIN_N", "dense_eigenvalues", "exact_measure"]
 
 
 #: Dense matrices of at least this order go to LAPACK's two-stage solver when it is
-#: available and the matrix may be overwritten (:mod:`fastdse.spectral._lapack2stage`). Measured
-#: on 2 cores on the exact path's operator (docs/benchmarks/eigensolver.md): one-stage vs
-#: two-stage 0.63 vs 0.80 s at n = 3,000, 1.83 vs 1.71 s at 4,000, 39.0 vs 21.0 s at 10,000.
+#: available and the matrix may be overwritten (:mod:`fastdse.spectral._lapack2stage`). The
+#: two-stage reduction loses on small matrices and wins on large ones, by a growing margin;
+#: this is where it started to win on the exact path's operator in
+#: docs/benchmarks/eigensolver.md.
 TWO_STAGE_MIN_N = 4000
 
 

@@ -1,4 +1,4 @@
-"""The two-stage LAPACK solver gives scipy's eigenvalues; the exact path uses it for large n."""
+"""Dense eigenvalues: the two-stage LAPACK solver agrees with scipy; the exact measure is exact."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,7 @@ import scipy.linalg
 import fastdse
 from fastdse.spectral import _lapack2stage
 from fastdse.spectral import dense as spectrum
+from reference import circulant_eigenvalues
 
 
 def sym(n, seed=0):
@@ -65,3 +66,19 @@ def test_exact_dse_same_with_either_solver(monkeypatch):
     monkeypatch.setattr(spectrum, "TWO_STAGE_MIN_N", 100)
     two_stage = fastdse.dse(X, [1, 10], mode="exact").value
     np.testing.assert_allclose(two_stage, one_stage, rtol=1e-11)
+
+
+def test_exact_measure_of_a_cycle():
+    # random walk on the 8-cycle, in symmetric form: eigenvalues cos(2 pi k / 8)
+    n = 8
+    row = np.zeros(n)
+    row[[1, -1]] = 1.0
+    A = np.stack([np.roll(row, i) for i in range(n)]) / 2.0
+    mu = spectrum.exact_measure(A.copy())
+    expected = circulant_eigenvalues(row)
+    np.testing.assert_allclose(mu.nodes, expected, atol=1e-14)
+    np.testing.assert_allclose(expected[[0, -1]], [-1.0, 1.0], atol=1e-15)
+    np.testing.assert_array_equal(mu.weights, np.ones(n))
+    np.testing.assert_array_equal(mu.probe, np.full(n, -1))
+    assert (mu.n, mu.n_probes, mu.method, mu.is_exact) == (n, 0, "exact", True)
+    np.testing.assert_array_equal(mu.eigenvalues(), mu.nodes)

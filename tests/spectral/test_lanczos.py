@@ -6,29 +6,15 @@ import numba
 import numpy as np
 import pytest
 import scipy.sparse
-import scipy.sparse.linalg
-import threadpoolctl
 
 from fastdse.entropy import dse_from_eigenvalues, dse_from_measure
-from fastdse.operator.kernel import dense_affinity
-from fastdse.operator.normalize import normalize_dense_inplace
-from fastdse.spectral import lanczos
+from fastdse.spectral import lanczos, quadrature
 from fastdse.spectral.lanczos import quadrature_bias, slq_measure
-from fastdse.spectral.measure import SpectralMeasure
+
+# fixtures one_thread and blob_operator: tests/spectral/conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TS = np.array([1.0, 2.0, 5.0, 10.0, 50.0])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Build reference operators on one thread (the test machine is shared)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(before)
 
 
 @pytest.fixture
@@ -54,23 +40,6 @@ def _path(n):
     d = np.asarray(K.sum(axis=1)).ravel()
     s = scipy.sparse.diags(1.0 / np.sqrt(d))
     return (s @ K @ s).tocsr(), np.cos(np.pi * np.arange(n) / (n - 1))
-
-
-def _blobs_operator(rng, n=900, centers=3, dim=6, spread=6.0):
-    X = np.concatenate(
-        [rng.normal(size=(n // centers, dim)) + spread * rng.normal(size=dim)
-         for _ in range(centers)]
-    )
-    K = dense_affinity(X, "alpha_decay", knn=5, decay=40, thresh=1e-4)
-    deg = normalize_dense_inplace(K, 0.0)
-    lam = np.linalg.eigvalsh(K)
-    u = np.sqrt(deg)
-    return scipy.sparse.csr_matrix(K), lam, (u / np.linalg.norm(u))[:, None]
-
-
-@pytest.fixture(scope="module")
-def blobs():
-    return _blobs_operator(np.random.default_rng(7))
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -120,61 +89,13 @@ def test_random_sparse_operator(rng):
     assert np.all(np.abs(value - exact)[:3] <= _tolerance(exact)[:3])
 
 
-def test_alpha_decay_blobs_all_t(blobs):
-    A, lam, u = blobs
+def test_alpha_decay_blobs_all_t(blob_operator):
+    A, lam, u = blob_operator
     exact = dse_from_eigenvalues(lam, TS)
     mu = slq_measure(A, known_vectors=u, random_state=3, n_jobs=1)
     value, stderr = dse_from_measure(mu, TS)
     assert np.all(np.abs(value - exact) <= _tolerance(exact))
     assert np.all(np.abs(value - exact) <= 3 * stderr + 0.01)
-
-
-def test_deflation_improves_large_t(blobs):
-    A, lam, u = blobs
-    exact = dse_from_eigenvalues(lam, np.array([50.0]))[0]
-    errs = {}
-    for k in (0, 60):
-        mu = slq_measure(A, n_deflate=k, known_vectors=u, random_state=5, n_jobs=1)
-        errs[k] = abs(dse_from_measure(mu, np.array([50.0]))[0][0] - exact)
-    assert errs[60] < errs[0]
-    assert errs[60] < 1e-3
-
-
-def test_auto_deflation_follows_t_hint(blobs):
-    A, lam, u = blobs
-    small = slq_measure(A, known_vectors=u, t_hint=1, random_state=0, n_jobs=1)
-    large = slq_measure(A, known_vectors=u, t_hint=[1, 50], random_state=0, n_jobs=1)
-    assert small.info["n_deflate"] < large.info["n_deflate"]
-    assert large.method == "slq+deflation"
-    assert large.info["auto"]["t_max"] == 50.0
-
-
-def test_auto_adds_probes_until_the_measured_stderr_meets_the_target(blobs):
-    A, lam, u = blobs
-    ts = np.array([1.0, 5.0])
-    exact = dse_from_eigenvalues(lam, ts)
-    added = []
-    for seed in range(3):
-        mu = slq_measure(A, n_probes=4, known_vectors=u, t_hint=ts, random_state=seed,
-                         n_jobs=1)
-        extra = mu.info["probes_added"]
-        assert mu.n_probes == mu.info["n_probes"] == 4 + extra
-        assert extra <= (lanczos.AUTO_MAX_PROBE_FACTOR - 1) * 4
-        assert set(np.unique(mu.probe[mu.probe >= 0])) == set(range(mu.n_probes))
-        value, se = dse_from_measure(mu, ts)
-        np.testing.assert_array_less(np.abs(value - exact), 3 * se + 0.01)
-        # the rule, checked on the first 4 probes' own estimate (their nodes, reweighted)
-        keep = mu.probe < 4
-        w = np.where(mu.probe[keep] >= 0, mu.weights[keep] * mu.n_probes / 4, 1.0)
-        first = SpectralMeasure(mu.nodes[keep], w, mu.probe[keep], mu.n, 4, mu.method)
-        v4, se4 = dse_from_measure(first, ts)
-        short = np.any(se4 > lanczos.AUTO_SE_FRACTION * np.maximum(0.005 * v4, 0.02))
-        assert short == (extra > 0)
-        added.append(extra)
-    assert max(added) > 0  # 4 probes are too few here
-    fixed = slq_measure(A, n_probes=4, n_deflate=10, known_vectors=u, t_hint=ts,
-                        random_state=0, n_jobs=1)
-    assert fixed.n_probes == 4 and "probes_added" not in fixed.info  # only in auto mode
 
 
 # --------------------------------------------------------------------------- structure
@@ -206,19 +127,8 @@ def test_known_vectors_disconnected():
     assert np.all(np.abs(value - exact) <= _tolerance(exact))
 
 
-def test_deflation_after_known_vectors_finds_next_eigenvalues(blobs):
-    A, lam, u = blobs
-    mu = slq_measure(A, n_deflate=8, known_vectors=u, random_state=0, n_jobs=1)
-    det = np.sort(np.abs(mu.nodes[mu.deterministic]))[::-1]
-    assert det.size == 9 and det[0] == 1.0
-    expected = np.sort(np.abs(lam))[::-1][:9]
-    np.testing.assert_allclose(det, expected, atol=1e-8)
-    lo, hi = mu.info["deflated_range"]
-    assert lo == pytest.approx(expected[-1]) and hi <= 1.0
-
-
-def test_weights_and_probe_bookkeeping(blobs):
-    A, _, u = blobs
+def test_weights_and_probe_bookkeeping(blob_operator):
+    A, _, u = blob_operator
     mu = slq_measure(A, n_probes=7, n_steps=12, n_deflate=5, known_vectors=u,
                      random_state=0, n_jobs=1)
     assert mu.n == A.shape[0] and mu.n_probes == 7
@@ -248,8 +158,8 @@ def test_breakdown_few_distinct_eigenvalues():
     assert np.all(np.abs(value - exact) <= _tolerance(exact))
 
 
-def test_half_step_measure(blobs):
-    A, lam, u = blobs
+def test_half_step_measure(blob_operator):
+    A, lam, u = blob_operator
     full, half = slq_measure(A, n_steps=40, n_deflate=10, known_vectors=u,
                              random_state=4, n_jobs=1, return_half=True)
     assert full.info["n_steps"] == 40 and half.info["n_steps"] == 20
@@ -266,8 +176,8 @@ def test_half_step_measure(blobs):
 # --------------------------------------------------------------------------- randomness
 
 
-def test_determinism(blobs):
-    A, _, u = blobs
+def test_determinism(blob_operator):
+    A, _, u = blob_operator
     a = slq_measure(A, n_deflate=5, known_vectors=u, random_state=11, n_jobs=1)
     b = slq_measure(A, n_deflate=5, known_vectors=u, random_state=11, n_jobs=1)
     c = slq_measure(A, n_deflate=5, known_vectors=u, random_state=12, n_jobs=1)
@@ -296,14 +206,14 @@ def test_thread_count_restored_after_an_exception(monkeypatch):
     def boom(*args, **kwargs):
         raise FloatingPointError("injected")
 
-    monkeypatch.setattr(lanczos, "_lanczos_block", boom)
+    monkeypatch.setattr(quadrature, "lanczos_block", boom)
     with pytest.raises(FloatingPointError, match="injected"):
         slq_measure(A, n_deflate=0, random_state=0, n_jobs=1)
     assert numba.get_num_threads() == before
 
 
-def test_generator_is_accepted_and_advanced(blobs):
-    A, _, _ = blobs
+def test_generator_is_accepted_and_advanced(blob_operator):
+    A, _, _ = blob_operator
     gen = np.random.default_rng(0)
     a = slq_measure(A, n_deflate=0, random_state=gen, n_jobs=1)
     b = slq_measure(A, n_deflate=0, random_state=gen, n_jobs=1)
@@ -343,41 +253,6 @@ def test_dense_fallback_when_deflating_almost_everything():
                             return_half=True, n_jobs=1)
     assert mu.method == "exact" and half is mu
     np.testing.assert_allclose(mu.nodes, np.sort(lam), atol=1e-12)
-
-
-# --------------------------------------------------------------------------- ARPACK failures
-
-
-def test_arpack_non_convergence_is_handled(blobs, monkeypatch):
-    A, lam, u = blobs
-    real_eigsh = scipy.sparse.linalg.eigsh
-
-    def failing_eigsh(op, k, **kwargs):
-        vals, vecs = real_eigsh(op, k=k, **kwargs)
-        keep = np.argsort(-np.abs(vals))[: k // 2]
-        raise scipy.sparse.linalg.ArpackNoConvergence(
-            "ARPACK error -1: No convergence", vals[keep], vecs[:, keep]
-        )
-
-    monkeypatch.setattr(scipy.sparse.linalg, "eigsh", failing_eigsh)
-    with pytest.warns(RuntimeWarning, match=r"did not converge for all n_deflate=10 .*5 that"):
-        mu = slq_measure(A, n_deflate=10, known_vectors=u, random_state=0, n_jobs=1)
-    assert mu.info["n_deflate"] == 5 and mu.info["arpack"]["attempts"] == 2
-    exact = dse_from_eigenvalues(lam, TS[:3])
-    value, _ = dse_from_measure(mu, TS[:3])
-    assert np.all(np.abs(value - exact) <= _tolerance(exact))
-
-
-def test_arpack_error_without_pairs_falls_back_to_plain_slq(blobs, monkeypatch):
-    A, _, _ = blobs
-
-    def broken_eigsh(op, k, **kwargs):
-        raise scipy.sparse.linalg.ArpackError(-9999)
-
-    monkeypatch.setattr(scipy.sparse.linalg, "eigsh", broken_eigsh)
-    with pytest.warns(RuntimeWarning, match="deflating the 0 that converged"):
-        mu = slq_measure(A, n_deflate=4, random_state=0, n_jobs=1)
-    assert mu.method == "slq" and mu.info["n_deflate"] == 0
 
 
 # --------------------------------------------------------------------------- validation
