@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.datasets import make_blobs, make_swiss_roll
 
 from fastdse.operator.kernel import sparse_affinity
-from fastdse.operator.neighbors import _ExactSearcher, knn_search
+from fastdse.operator.neighbors import ExactSearcher, knn_search
 from fastdse.operator.normalize import normalize_sparse
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "neighbors.csv"
@@ -46,7 +46,7 @@ def cold_times():
     """Fresh-process times: import + first call, for both searches (numba caches warm)."""
     code = (
         "import time; t=time.perf_counter(); import numpy as np; "
-        "from fastdse.operator.neighbors import _ExactSearcher, knn_search; "
+        "from fastdse.operator.neighbors import ExactSearcher, knn_search; "
         "X=np.random.default_rng(0).normal(size=(5000,64)); t1=time.perf_counter(); "
         "knn_search(X, 15, method='{m}', random_state=0); t2=time.perf_counter(); "
         "knn_search(X, 15, method='{m}', random_state=0); t3=time.perf_counter(); "
@@ -72,7 +72,7 @@ def search_grid():
                         (100000, 64, "blobs")]:
         X = blobs(n, d) if shape == "blobs" else rng.uniform(size=(n, d))
         sub = np.arange(n) if n <= 20000 else np.sort(rng.choice(n, 10000, replace=False))
-        searcher = _ExactSearcher(X)
+        searcher = ExactSearcher(X)
         t = time.perf_counter()
         ei, ed = searcher.query(sub, K + 1)
         te = (time.perf_counter() - t) * n / len(sub)

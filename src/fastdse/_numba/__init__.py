@@ -2,8 +2,10 @@
 
 - :mod:`.jit`: the decorators and their reasons (``cache=True``, no ``fastmath``).
 - :mod:`.dense`: dense distances and kernels of the exact path.
-- :mod:`.sparse`: neighbour heaps, radius lists, kernel rows and CSR assembly of the
-  sparse path.
+- :mod:`.search`: neighbour heaps, top-k and radius lists from Gram blocks, two-hop
+  widening (the exact neighbour search).
+- :mod:`.sparse`: kernel rows, row mass and CSR assembly and symmetrisation of the
+  sparse kernel.
 - :mod:`.lanczos`: the block Lanczos recurrence's CSR products and updates.
 
 Nothing here imports the rest of fastdse.

@@ -1,9 +1,8 @@
-"""numba kernels for the sparse (scalable) path.
+"""numba kernels of the sparse kernel: kernel rows, row mass, CSR compaction and symmetrisation.
 
-Plain arrays in, plain arrays out. Neighbour lists are held either as an
-``(n, k)`` pair of arrays (one fixed-length list per row) or ragged, in CSR
-layout ``(indptr, indices, distances)``; every list is sorted by ascending
-distance (ties by ascending index) with the point itself first.
+Plain arrays in, plain arrays out. Neighbour lists come in CSR layout
+``(indptr, indices, distances)`` (see :mod:`.search`); kernels leave as CSR
+arrays ``(indptr, indices, data)``.
 """
 
 from __future__ import annotations
@@ -11,339 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from fastdse._numba.jit import jit, jit_sum, pjit
+from fastdse._numba.jit import jit, pjit
 
 _EPS = np.finfo(np.float64).eps
-
-
-@jit
-def _heap_swap(hd, hi, a, b):  # pragma: no cover - jitted
-    """Swap entries ``a`` and ``b`` of the heap ``(hd, hi)``."""
-    td = hd[a]
-    ti = hi[a]
-    hd[a] = hd[b]
-    hi[a] = hi[b]
-    hd[b] = td
-    hi[b] = ti
-
-
-@jit
-def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
-    """Restore the max-heap property of ``(hd, hi)`` below ``pos``; key is (distance, index)."""
-    while True:
-        left = 2 * pos + 1
-        if left >= size:
-            return
-        big = left
-        right = left + 1
-        if right < size and (
-            hd[right] > hd[left] or (hd[right] == hd[left] and hi[right] > hi[left])
-        ):
-            big = right
-        if hd[big] > hd[pos] or (hd[big] == hd[pos] and hi[big] > hi[pos]):
-            _heap_swap(hd, hi, pos, big)
-            pos = big
-        else:
-            return
-
-
-@jit
-def _topk_row(G, r, sq_r, sq_all, self_i, X, out_idx, out_dist, hd, hi):  # pragma: no cover
-    """Select row ``r``'s nearest points as :func:`topk_from_gram` does (heap buffers given)."""
-    n = G.shape[1]
-    k = out_idx.shape[0]
-    size = 0
-    for j in range(n):
-        if j == self_i:
-            v = -1.0  # self first, whatever duplicates exist
-        else:
-            v = G[r, j] * -2.0 + sq_r + sq_all[j]
-            if v < 0.0:
-                v = 0.0
-        if size < k:
-            # push: sift up
-            pos = size
-            hd[pos] = v
-            hi[pos] = j
-            size += 1
-            while pos > 0:
-                parent = (pos - 1) // 2
-                if hd[pos] > hd[parent] or (hd[pos] == hd[parent] and hi[pos] > hi[parent]):
-                    _heap_swap(hd, hi, pos, parent)
-                    pos = parent
-                else:
-                    break
-        elif v < hd[0] or (v == hd[0] and j < hi[0]):
-            hd[0] = v
-            hi[0] = j
-            _heap_sift_down(hd, hi, 0, size)
-    # heap sort: pop the maximum to the back
-    for m in range(size - 1, -1, -1):
-        out_dist[m] = np.sqrt(hd[0]) if hd[0] > 0.0 else 0.0
-        out_idx[m] = hi[0]
-        hd[0] = hd[m]
-        hi[0] = hi[m]
-        _heap_sift_down(hd, hi, 0, m)
-    _exact_list_row(X, self_i, out_idx, out_dist, size)
-
-
-@pjit
-def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
-                   out_dist):  # pragma: no cover - jitted
-    """Find the ``k`` nearest points of each query row from a block of the Gram matrix.
-
-    Parameters
-    ----------
-    G : float64 (b, n)
-        ``X[rows] @ X.T``.
-    sq_rows, sq_all : float64 (b,), (n,)
-        Squared norms of the query rows and of all points.
-    rows : int64 (b,)
-        Index of each query row in ``X`` (the point itself is forced first).
-    X : float64 (n, d)
-        The points: the distances of the selected neighbours are recomputed
-        from differences (exactly 0 for duplicated points, where the Gram
-        expansion leaves ~1e-8 of rounding) and the list re-sorted.
-    out_idx, out_dist : int64 (b, k), float64 (b, k)
-        Filled with neighbour indices and Euclidean distances, ascending by
-        (distance, index), self at column 0 with distance exactly 0.
-    """
-    b = G.shape[0]
-    k = out_idx.shape[1]
-    for r in prange(b):
-        hd = np.empty(k, dtype=np.float64)
-        hi = np.empty(k, dtype=np.int64)
-        _topk_row(G, r, sq_rows[r], sq_all, rows[r], X, out_idx[r], out_dist[r], hd, hi)
-
-
-@pjit
-def radius_count_from_gram(G, sq_rows, sq_all, rows, lim_rows):  # pragma: no cover - jitted
-    """Count, per query row, the points whose Gram-expanded squared distance is <= its limit.
-
-    The point itself always counts. ``lim_rows`` holds each row's squared
-    radius with a safety margin; the Gram expansion's rounding (a few ulps of
-    ``sq_i + sq_j``) is allowed for with ``1e-12 * (sq_i + sq_j)``, so no
-    point truly inside the radius is missed.
-    """
-    b, n = G.shape
-    counts = np.zeros(b, dtype=np.int64)
-    for r in prange(b):
-        lim = lim_rows[r]
-        me = rows[r]
-        c = 0
-        for j in range(n):
-            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
-            if j == me or v <= lim + 1e-12 * (sq_rows[r] + sq_all[j]):
-                c += 1
-        counts[r] = c
-    return counts
-
-
-#: A listed distance is taken from the Gram expansion ``sq_i + sq_j - 2 x_i.x_j`` when it is
-#: at least this fraction of ``sq_i + sq_j``, and recomputed from differences below. The
-#: expansion's rounding error is a few ulps of ``sq_i + sq_j`` (as in the dense path, which
-#: uses it throughout), so above the cut-off a squared distance is off by at most ~1e-12
-#: relative; below it, where the expansion cancels (near and duplicated points, data far
-#: from the origin), differences give full accuracy and exactly 0 for duplicates.
-GRAM_DISTANCE_MIN_RATIO = 1e-3
-
-
-@pjit
-def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx,
-                          out_dist):  # pragma: no cover - jitted
-    """Fill the ragged lists counted by :func:`radius_count_from_gram`.
-
-    Self first with distance 0, then the candidates ascending by (distance,
-    index); distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`.
-    """
-    b = G.shape[0]
-    for r in prange(b):
-        lo = indptr[r]
-        hi = indptr[r + 1]
-        _fill_in_radius(G, r, sq_rows[r], sq_all, rows[r], X, lim_rows[r], out_idx[lo:hi],
-                        out_dist[lo:hi])
-
-
-@jit
-def _fill_in_radius(G, r, sq_r, sq_all, me, X, lim, out_idx, out_dist):  # pragma: no cover
-    """List row ``r``'s points within squared radius ``lim`` into ``out_*`` (1-D views).
-
-    Self first with distance 0, then the candidates (Gram-expanded squared
-    distance at most ``lim``, with a rounding allowance) while they fit, with
-    distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`. Returns the
-    number of points listed or found (self included); when they all fit they
-    are sorted by (distance, index).
-    """
-    n = G.shape[1]
-    room = out_idx.shape[0]
-    out_idx[0] = me
-    out_dist[0] = 0.0
-    c = 1
-    for j in range(n):
-        if j == me:
-            continue
-        s = sq_r + sq_all[j]
-        v = G[r, j] * -2.0 + s
-        if v <= lim + 1e-12 * s:
-            if c < room:
-                out_idx[c] = j
-                if v >= GRAM_DISTANCE_MIN_RATIO * s:
-                    out_dist[c] = np.sqrt(v)
-                else:
-                    out_dist[c] = np.sqrt(_sqdist(X, me, j))
-            c += 1
-    if c <= room:
-        # candidates were appended by ascending index: a stable sort keeps index order on ties
-        order = np.argsort(out_dist[1:c], kind="mergesort")
-        idx_sorted = out_idx[1:c][order]
-        dist_sorted = out_dist[1:c][order]
-        out_idx[1:c] = idx_sorted
-        out_dist[1:c] = dist_sorted
-    return c
-
-
-#: Row states written by :func:`knn_radius_rows` into ``lengths`` (a length is >= 1).
-KEEP_FIRST = -1  # the first list reaches the radius (or lists every point)
-CUT_AT_FIRST = -2  # short of the radius, but the cap allows no more than the first list
-OVERFLOW = -3  # more in-radius points than the room holds: list them separately
-
-
-@pjit
-def knn_radius_rows(G, sq_rows, sq_all, rows, X, knn, fixed_scale, factor, margin,
-                    first_idx, first_dist, room_idx, room_dist,
-                    lengths):  # pragma: no cover - jitted
-    """k-NN lists and, where they fall short, in-radius lists, each row in one visit.
-
-    Each row of the Gram block is read while it is in cache: its ``k1``
-    nearest points as :func:`topk_from_gram` (into ``first_*``), its radius
-    ``scale * factor`` (``scale``: ``fixed_scale`` if positive, else the
-    distance to the ``knn``-th neighbour clipped at machine epsilon), and,
-    when the ``k1``-th point is closer than the radius, every point within
-    ``radius * (1 + margin)`` as :func:`radius_fill_from_gram` lists them
-    (self first, ascending by (distance, index)) into the row's ``room_*``
-    (``cap1 + 1`` slots). ``lengths[r]`` receives the list's length or one
-    of :data:`KEEP_FIRST`, :data:`CUT_AT_FIRST` (when ``k1 >= cap1``) and
-    :data:`OVERFLOW`.
-    """
-    b, n = G.shape
-    k1 = first_idx.shape[1]
-    room = room_idx.shape[1]
-    for r in prange(b):
-        hd = np.empty(k1, dtype=np.float64)
-        hi = np.empty(k1, dtype=np.int64)
-        me = rows[r]
-        _topk_row(G, r, sq_rows[r], sq_all, me, X, first_idx[r], first_dist[r], hd, hi)
-        scale = fixed_scale if fixed_scale > 0.0 else max(first_dist[r, knn], _EPS)
-        radius = scale * factor
-        if not (first_dist[r, k1 - 1] < radius and k1 < n):
-            lengths[r] = KEEP_FIRST
-            continue
-        if room - 1 <= k1:
-            lengths[r] = CUT_AT_FIRST
-            continue
-        lim = (radius * (1.0 + margin)) ** 2
-        c = _fill_in_radius(G, r, sq_rows[r], sq_all, me, X, lim, room_idx[r], room_dist[r])
-        lengths[r] = c if c <= room else OVERFLOW
-
-
-@pjit
-def gather_lists(first_idx, first_dist, room_idx, room_dist, from_room, indptr, out_idx,
-                 out_dist):  # pragma: no cover - jitted
-    """Concatenate each row's list, from ``room_*`` where ``from_room`` else ``first_*``."""
-    b = indptr.shape[0] - 1
-    for r in prange(b):
-        o = indptr[r]
-        for c in range(indptr[r + 1] - o):
-            if from_room[r]:
-                out_idx[o + c] = room_idx[r, c]
-                out_dist[o + c] = room_dist[r, c]
-            else:
-                out_idx[o + c] = first_idx[r, c]
-                out_dist[o + c] = first_dist[r, c]
-
-
-@jit_sum
-def _sqdist(X, i, j):  # pragma: no cover - jitted
-    """Squared Euclidean distance between rows ``i`` and ``j`` of ``X`` (vectorisable sum)."""
-    acc = 0.0
-    for f in range(X.shape[1]):
-        diff = X[i, f] - X[j, f]
-        acc += diff * diff
-    return acc
-
-
-@jit
-def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
-    """Recompute ``dist[1:size]`` of point ``i`` from differences, then re-sort.
-
-    Insertion sort by (distance, index) from column 1 (self stays first); the
-    lists are nearly sorted already, so this is ~linear.
-    """
-    for m in range(1, size):
-        dist[m] = np.sqrt(_sqdist(X, i, idx[m]))
-    for m in range(2, size):
-        vd = dist[m]
-        vi = idx[m]
-        p = m - 1
-        while p >= 1 and (dist[p] > vd or (dist[p] == vd and idx[p] > vi)):
-            dist[p + 1] = dist[p]
-            idx[p + 1] = idx[p]
-            p -= 1
-        dist[p + 1] = vd
-        idx[p + 1] = vi
-
-
-@pjit
-def exact_list_distances_inplace(X, rows, idx, dist):  # pragma: no cover - jitted
-    """Float64 distances (from differences) for neighbour lists, re-sorted; self first.
-
-    pynndescent returns float32 distances (~1e-7 relative error, which the
-    alpha-decay kernel multiplies by ~decay * (-log thresh)).
-    """
-    for r in prange(rows.shape[0]):
-        _exact_list_row(X, rows[r], idx[r], dist[r], idx.shape[1])
-
-
-@pjit
-def self_first_rows_inplace(indices, distances, rows):  # pragma: no cover - jitted
-    """Put each point first in its own neighbour list (ANN output, duplicates).
-
-    Row ``i`` is the list of point ``rows[i]``. If it holds that point elsewhere,
-    it is moved to column 0 and the entries before it shift right; if it is
-    missing, it is inserted at column 0 and the last entry drops out. Its
-    distance is set to exactly 0.
-    """
-    n, k = indices.shape
-    for i in prange(n):
-        me = rows[i]
-        pos = -1
-        for c in range(k):
-            if indices[i, c] == me:
-                pos = c
-                break
-        if pos == 0:
-            distances[i, 0] = 0.0
-            continue
-        if pos < 0:
-            pos = k - 1
-        for c in range(pos, 0, -1):
-            indices[i, c] = indices[i, c - 1]
-            distances[i, c] = distances[i, c - 1]
-        indices[i, 0] = me
-        distances[i, 0] = 0.0
-
-
-@pjit
-def rows_short_of_radius(last_dist, radius, full):  # pragma: no cover - jitted
-    """Mask of rows whose furthest listed neighbour is closer than their radius.
-
-    Rows that already list every point (``full``) never need more.
-    """
-    n = last_dist.shape[0]
-    out = np.zeros(n, dtype=np.bool_)
-    for i in prange(n):
-        out[i] = (last_dist[i] < radius[i]) and not full[i]
-    return out
 
 
 @pjit
@@ -394,6 +63,20 @@ def scale_sym_inplace(indptr, indices, data, s):  # pragma: no cover - jitted
             data[p] = data[p] * si * s[indices[p]]
 
 
+# --------------------------------------------------------------------------- full rows
+# (the truncation estimate: the exact kernel mass of whole rows)
+
+
+@pjit
+def gram_block_to_dist_inplace(G, sq_rows, sq_all):  # pragma: no cover - jitted
+    """Turn a block ``X[rows] @ X.T`` into Euclidean distances, in place."""
+    b, n = G.shape
+    for r in prange(b):
+        for j in range(n):
+            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
+            G[r, j] = np.sqrt(v) if v > 0.0 else 0.0
+
+
 @pjit
 def decay_row_mass_dense(D, scale, decay, thresh):  # pragma: no cover - jitted
     """Kernel mass of each row of a block of distances (entries below thresh dropped)."""
@@ -410,98 +93,7 @@ def decay_row_mass_dense(D, scale, decay, thresh):  # pragma: no cover - jitted
     return out
 
 
-@pjit
-def gram_block_to_dist_inplace(G, sq_rows, sq_all):  # pragma: no cover - jitted
-    """Turn a block ``X[rows] @ X.T`` into Euclidean distances, in place."""
-    b, n = G.shape
-    for r in prange(b):
-        for j in range(n):
-            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
-            G[r, j] = np.sqrt(v) if v > 0.0 else 0.0
-
-
-@jit
-def _two_hop_row(X, idx, i, radius_i, cap1, cand, cd):  # pragma: no cover - jitted
-    """Distances from point ``i`` to its neighbours' neighbours, sorted; returns (m, covered).
-
-    Fills ``cand``/``cd`` with the unique candidates sorted by (distance, index),
-    self first, and returns how many lie within ``radius_i``
-    and whether the candidate set reaches beyond the radius (else the two hops
-    may have missed points inside it).
-    """
-    k1 = idx.shape[1]
-    m = 0
-    for a in range(k1):
-        j = idx[i, a]
-        for b in range(k1):
-            cand[m] = idx[j, b]
-            m += 1
-    ids = np.sort(cand[:m])
-    u = 0
-    prev = -1
-    for c in range(m):
-        j = ids[c]
-        if j == prev or j < 0:
-            continue
-        prev = j
-        if j == i:
-            dist = -1.0
-        else:
-            dist = np.sqrt(_sqdist(X, i, j))
-        cand[u] = j
-        cd[u] = dist
-        u += 1
-    order = np.argsort(cd[:u], kind="mergesort")  # stable: ties by ascending index
-    ids2 = cand[:u][order]
-    ds2 = cd[:u][order]
-    within = 0
-    for c in range(u):
-        if ds2[c] < 0.0:
-            ds2[c] = 0.0
-        cand[c] = ids2[c]
-        cd[c] = ds2[c]
-        if ds2[c] <= radius_i:
-            within += 1
-    covered = u > 0 and ds2[u - 1] > radius_i
-    return within, covered
-
-
-@pjit
-def two_hop_block(X, idx, rows, radius, cap1):  # pragma: no cover - jitted
-    """Two-hop candidates of a block of rows in one pass.
-
-    Returns per row the number of candidates within its radius, whether the
-    candidates reach beyond it, and the first ``cap1`` sorted candidates
-    (indices, distances) in a ``(b, cap1)`` buffer.
-    """
-    b = rows.shape[0]
-    k1 = idx.shape[1]
-    counts = np.zeros(b, dtype=np.int64)
-    covered = np.zeros(b, dtype=np.bool_)
-    out_idx = np.empty((b, cap1), dtype=np.int64)
-    out_dist = np.empty((b, cap1), dtype=np.float64)
-    for r in prange(b):
-        cand = np.empty(k1 * k1, dtype=np.int64)
-        cd = np.empty(k1 * k1, dtype=np.float64)
-        m, cov = _two_hop_row(X, idx, rows[r], radius[rows[r]], cap1, cand, cd)
-        counts[r] = m
-        covered[r] = cov
-        for c in range(min(m, cap1)):
-            out_idx[r, c] = cand[c]
-            out_dist[r, c] = cd[c]
-    return counts, covered, out_idx, out_dist
-
-
-@pjit
-def copy_ragged_rows(src_indptr, src_idx, src_dist, src_pos, dst_indptr, dst_rows, out_idx,
-                     out_dist):  # pragma: no cover - jitted
-    """Copy list ``src_pos[r]`` of a ragged source to row ``dst_rows[r]`` of the output."""
-    for r in prange(dst_rows.shape[0]):
-        s = src_indptr[src_pos[r]]
-        q = dst_indptr[dst_rows[r]]
-        for c in range(src_indptr[src_pos[r] + 1] - s):
-            out_idx[q + c] = src_idx[s + c]
-            out_dist[q + c] = src_dist[s + c]
+# --------------------------------------------------------------------------- CSR assembly
 
 
 @pjit

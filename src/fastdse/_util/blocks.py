@@ -3,12 +3,11 @@
 OpenBLAS's worker threads spin for a while after every multi-threaded call,
 waiting for more work; so do numba's after a parallel kernel. When a
 pipeline alternates the two (a Gram product, then a numba pass over it), each
-library's idle threads take cycles from the other's busy ones. Measured on a
-2-core machine (uniform data, d = 256): the exact neighbour search at
-n = 10,000 took 1.34 s alternating whole-machine BLAS with numba's parallel
-kernels and 0.80 s as blocks in two threads; the dense Gaussian kernel at
-n = 2,000 went from 0.284 to 0.257 s end to end (``benchmarks/`` pages give
-the figures of record).
+library's idle threads take cycles from the other's busy ones. So such a
+pipeline runs as row blocks side by side, one thread each, BLAS and numba
+kernels single-threaded inside a block: the exact neighbour search and the
+dense kernels do (what it saves is measured in docs/performance.md, "Exact
+path vs the reference implementation").
 
 :func:`map_row_blocks` runs a function over consecutive row blocks in
 ``numba.get_num_threads()`` threads with BLAS limited to one thread, the

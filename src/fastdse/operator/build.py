@@ -1,9 +1,10 @@
 """The sparse diffusion operator of a point cloud: neighbours -> kernel -> normalisation.
 
-The first stage of ``mode="approx"`` and ``mode="landmark"``:
-:func:`fastdse.operator.kernel.sparse_affinity` (neighbour search, widening to the
-threshold radius, kernel rows, symmetrisation), then
-:func:`fastdse.operator.normalize.normalize_sparse` in place, then the connected
+The first stage of ``mode="approx"`` and ``mode="landmark"``, three steps:
+the kernel (:func:`fastdse.operator.sparse_kernel.compute_sparse_affinity`:
+neighbour search, widening to the threshold radius, kernel rows,
+symmetrisation), its normalisation in place
+(:func:`fastdse.operator.normalize.normalize_sparse_arrays`), and the connected
 components, whose eigenvectors of eigenvalue 1 are known in closed form.
 """
 
@@ -19,8 +20,9 @@ from scipy.sparse.csgraph import connected_components
 from fastdse._util.inputs import check_points
 from fastdse._util.threads import numba_threads
 from fastdse._util.validation import check_float, check_random_state
-from fastdse.operator.kernel import _check_sparse_params, _sparse_affinity
-from fastdse.operator.normalize import _normalize_sparse_arrays, top_eigenvectors
+from fastdse.operator.kernel import check_sparse_params
+from fastdse.operator.normalize import normalize_sparse_arrays, top_eigenvectors
+from fastdse.operator.sparse_kernel import SparseParams, compute_sparse_affinity
 
 if TYPE_CHECKING:
     from fastdse.settings import Resolved, Settings
@@ -45,14 +47,15 @@ def build_sparse_operator(
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
     """Build the sparse symmetric diffusion operator of a point cloud, for ``mode="approx"``.
 
-    Runs neighbours -> :func:`fastdse.kernel.sparse_affinity` ->
-    :func:`normalize_sparse` (in place) -> connected components.
+    Runs neighbours -> :func:`fastdse.operator.kernel.sparse_affinity` ->
+    :func:`fastdse.operator.normalize.normalize_sparse` (in place) -> connected
+    components.
 
     Parameters
     ----------
     X : array-like of shape (n, d)
     kernel, knn, decay, sigma, thresh, neighbors, max_neighbors, random_state, n_jobs
-        As in :func:`fastdse.kernel.sparse_affinity` (``thresh=None``: 1e-4).
+        As in :func:`fastdse.operator.kernel.sparse_affinity` (``thresh=None``: 1e-4).
     anisotropy : float in [0, 1], default 0
     **pynndescent_params
         Passed to ``NNDescent``.
@@ -65,7 +68,7 @@ def build_sparse_operator(
         Degrees of the anisotropy-corrected kernel.
     known_vectors : numpy.ndarray of shape (n, c)
         Orthonormal eigenvectors of eigenvalue 1, one per connected component
-        (:func:`top_eigenvectors`): deflate them for free.
+        (:func:`fastdse.operator.normalize.top_eigenvectors`): deflate them for free.
     info : dict
         ``kernel``, ``thresh``, ``neighbors`` (method used), ``n_components``,
         ``nnz``, truncation report (``truncated_rows``, ``dropped_mass_fraction``,
@@ -73,8 +76,8 @@ def build_sparse_operator(
         ``max_neighbors``), ``bandwidth`` (alpha-decay) and ``timings``.
     """
     X = check_points(X, "X")
-    p = _check_sparse_params(X.shape[0], kernel, knn, decay, sigma, thresh, neighbors,
-                             max_neighbors, n_jobs)
+    p = check_sparse_params(X.shape[0], kernel, knn, decay, sigma, thresh, neighbors,
+                            max_neighbors, n_jobs)
     anisotropy = check_float(anisotropy, "anisotropy", low=0.0, high=1.0)
     return _assemble(X, p, anisotropy, check_random_state(random_state), pynndescent_params)
 
@@ -87,30 +90,28 @@ def operator_from_settings(X: np.ndarray, settings: Settings, resolved: Resolved
     The sparse kernel's threshold is ``resolved.sparse_thresh`` (1e-4 when none
     was given, for both kernels: the dense Gaussian's default of 0 keeps every pair).
     """
-    params = {"kernel": settings.kernel, "knn": settings.knn, "decay": settings.decay,
-              "sigma": resolved.sigma, "thresh": resolved.sparse_thresh,
-              "method": settings.neighbors, "max_neighbors": None, "n_jobs": settings.n_jobs}
+    params = SparseParams(kernel=settings.kernel, knn=settings.knn, decay=settings.decay,
+                          sigma=resolved.sigma, thresh=resolved.sparse_thresh,
+                          method=settings.neighbors, max_neighbors=None,
+                          n_jobs=settings.n_jobs)
     return _assemble(X, params, settings.anisotropy, rng, {})
 
 
-def _assemble(X: np.ndarray, p: dict[str, Any], anisotropy: float, rng: np.random.Generator,
+def _assemble(X: np.ndarray, p: SparseParams, anisotropy: float, rng: np.random.Generator,
               pynndescent_params: dict[str, Any]
               ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, Any]]:
     """Kernel, normalisation and components from validated parameters ``p``."""
     t0 = time.perf_counter()
-    K, info = _sparse_affinity(
-        X, p["kernel"], knn=p["knn"], decay=p["decay"], sigma=p["sigma"], thresh=p["thresh"],
-        method=p["method"], max_neighbors=p["max_neighbors"], rng=rng, n_jobs=p["n_jobs"],
-        pynndescent_params=pynndescent_params)
+    K, info = compute_sparse_affinity(X, p, rng, pynndescent_params)
     t1 = time.perf_counter()
-    with numba_threads(p["n_jobs"]):
-        degrees = _normalize_sparse_arrays(K.indptr, K.indices, K.data, anisotropy)
+    with numba_threads(p.n_jobs):
+        degrees = normalize_sparse_arrays(K.indptr, K.indices, K.data, anisotropy)
     # K is symmetric (entries and pattern): its strongly connected components are its
     # components, found without the transpose that directed=False builds (4x faster)
     n_comp, labels = connected_components(K, directed=True, connection="strong")
     V = top_eigenvectors(degrees, labels)
     t2 = time.perf_counter()
-    info.update(kernel=p["kernel"], thresh=p["thresh"], sigma=p["sigma"], decay=p["decay"],
-                knn=p["knn"], anisotropy=anisotropy, n_components=int(n_comp),
+    info.update(kernel=p.kernel, thresh=p.thresh, sigma=p.sigma, decay=p.decay, knn=p.knn,
+                anisotropy=anisotropy, n_components=int(n_comp),
                 timings={"kernel": t1 - t0, "normalize": t2 - t1})
     return K, degrees, V, info

@@ -22,6 +22,7 @@ from fastdse._util.validation import check_float
 __all__ = [
     "normalize_dense_inplace",
     "normalize_sparse",
+    "normalize_sparse_arrays",
     "top_eigenvectors",
 ]
 
@@ -59,9 +60,13 @@ def normalize_dense_inplace(
     return degrees
 
 
-def _normalize_sparse_arrays(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
-                             anisotropy: float) -> np.ndarray:
-    """In-place ``D^-1/2 K_alpha D^-1/2`` on CSR arrays; returns the degrees."""
+def normalize_sparse_arrays(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                            anisotropy: float) -> np.ndarray:
+    """In-place ``D^-1/2 K_alpha D^-1/2`` on CSR arrays (validated); returns the degrees.
+
+    The computation of :func:`normalize_sparse`, for a kernel known to be
+    symmetric, non-negative and with positive row sums.
+    """
     degrees = _sparse_jit.row_mass(indptr, data)
     if anisotropy != 0.0:
         _sparse_jit.scale_sym_inplace(indptr, indices, data, degrees ** (-anisotropy))
@@ -114,7 +119,7 @@ def normalize_sparse(K: Any, anisotropy: float = 0.0, *, copy: bool = True
     if np.any(_sparse_jit.row_mass(A.indptr, A.data) <= 0):
         raise ValueError("K must have positive row sums (a positive diagonal); found a row "
                          "summing to zero")
-    degrees = _normalize_sparse_arrays(A.indptr, A.indices, A.data, anisotropy)
+    degrees = normalize_sparse_arrays(A.indptr, A.indices, A.data, anisotropy)
     return A, degrees
 
 

@@ -9,7 +9,7 @@ import threadpoolctl
 
 from fastdse._numba import sparse as _sparse_jit
 from fastdse._util import blocks as _blocks
-from fastdse.operator.neighbors import numba_threads
+from fastdse._util.threads import numba_threads
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

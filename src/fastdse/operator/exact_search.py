@@ -1,0 +1,322 @@
+"""Exact neighbour search by blocked BLAS: k-NN lists, radius lists, and the two in one pass.
+
+Distances come from blocks of the Gram matrix ``X[rows] @ X.T`` (one block per
+thread, :func:`fastdse._util.blocks.map_row_blocks`) and numba passes over them
+(:mod:`fastdse._numba.search`). Lists follow the conventions of
+:mod:`fastdse.operator.neighbors`: self first with distance 0, then ascending by
+(distance, index), int64 indices and float64 distances.
+
+- :class:`ExactSearcher` answers k-NN queries (:meth:`~ExactSearcher.query`) and
+  radius queries (:meth:`~ExactSearcher.query_radius`) for rows of ``X``.
+- :func:`exact_knn_radius` finds every row's k-NN list and widens it to the row's
+  threshold radius in one pass over the Gram matrix: the radius depends on the
+  row's own neighbours (:class:`RadiusRule`), so the numba pass evaluates that rule
+  while the row is in cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numba
+import numpy as np
+
+from fastdse._numba import search as _search_jit
+from fastdse._util import progress as _progress
+from fastdse._util.blocks import Scratch, kernels, map_row_blocks
+
+__all__ = ["ExactSearcher", "RadiusRule", "RADIUS_MARGIN", "exact_knn_radius"]
+
+#: Bytes per block of the Gram matrix in the exact search.
+_BLOCK_BYTES = 64 * 2**20
+
+#: Relative margin on the radius of a radius query: points out to ``radius * (1 + margin)``
+#: are listed, so rounding never drops a point the kernel keeps (the kernel's own threshold
+#: test then decides).
+RADIUS_MARGIN = 1e-9
+
+
+class RadiusRule(Protocol):
+    """A row's threshold radius from its own neighbour list (the sparse kernel's rule).
+
+    ``radius(dist)`` gives the radius of each row of ``(b, k1)`` neighbour-list
+    distances (self first): ``scale * factor``, with ``scale = fixed_scale`` when
+    positive, else the distance to the row's ``knn``-th neighbour clipped at
+    machine epsilon. The numbers are those the fused numba pass evaluates.
+    :class:`fastdse.operator.kernel.RowKernel` is the one implementation.
+    """
+
+    @property
+    def knn(self) -> int:
+        """List column whose distance is the row's scale (when not fixed)."""
+        ...
+
+    @property
+    def fixed_scale(self) -> float:
+        """One scale for every row when positive."""
+        ...
+
+    @property
+    def factor(self) -> float:
+        """Radius over scale."""
+        ...
+
+    def radius(self, dist: np.ndarray) -> np.ndarray:
+        """Each row's radius from its neighbour list's distances ``(b, k1)``."""
+        ...
+
+
+def _block_rows(n: int, b: int) -> int:
+    """Rows per Gram block: :data:`_BLOCK_BYTES` of float64 shared by the block threads."""
+    return max(1, min(b, _BLOCK_BYTES // (8 * n * max(1, numba.get_num_threads()))))
+
+
+def _ragged(lengths: list[np.ndarray], idx: list[np.ndarray], dist: list[np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate blocks of ragged lists into one CSR layout ``(indptr, idx, dist)``."""
+    lens = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    return (indptr,
+            np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64),
+            np.concatenate(dist) if dist else np.zeros(0))
+
+
+# --------------------------------------------------------------------------- k-NN lists
+
+
+def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Find the ``k1`` nearest points (self first) of the points ``rows`` by blocked BLAS."""
+    n = X.shape[0]
+    b = len(rows)
+    idx = np.empty((b, k1), dtype=np.int64)
+    dist = np.empty((b, k1), dtype=np.float64)
+
+    scratch = Scratch()
+
+    def run(lo: int, hi: int, serial: bool) -> int:
+        r = rows[lo:hi]
+        (topk,) = kernels(serial, _search_jit.topk_from_gram)
+        G = np.matmul(X[r], X.T, out=scratch.array(len(r), n))
+        topk(G, sq[r], sq, r, X, idx[lo:hi], dist[lo:hi])
+        return hi - lo
+
+    with _progress.bar(b, f"kNN (exact, n={n})", unit="pt") as bar:
+        for done in map_row_blocks(run, b, _block_rows(n, b)):
+            bar.update(done)
+    return idx, dist
+
+
+# --------------------------------------------------------------------------- radius lists
+
+
+def _radius_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
+                  radius: np.ndarray, cap1: int, serial: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """List the points within ``radius`` of the points ``r`` from their Gram block ``G``.
+
+    Returns per-row lengths, the concatenated lists (self first, ascending),
+    and which rows were cut at ``cap1`` with the ``(cap1 + 1)``-th point truly
+    inside the radius.
+    """
+    lim = (radius * (1.0 + RADIUS_MARGIN)) ** 2
+    count, fill = (kernels(serial, _search_jit.radius_count_from_gram,
+                           _search_jit.radius_fill_from_gram))
+    counts = count(G, sq[r], sq, r, lim)
+    indptr = np.zeros(len(r) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    idx = np.empty(indptr[-1], dtype=np.int64)
+    dist = np.empty(indptr[-1], dtype=np.float64)
+    fill(G, sq[r], sq, r, lim, X, indptr, idx, dist)
+    truncated = np.zeros(len(r), dtype=bool)
+    long_rows = np.nonzero(counts > cap1)[0]
+    if len(long_rows):
+        # more than cap1 listed: truncated if the (cap1 + 1)-th is truly inside
+        truncated[long_rows] = dist[indptr[long_rows] + cap1] <= radius[long_rows]
+        keep = np.ones(indptr[-1], dtype=bool)
+        for i in long_rows:
+            keep[indptr[i] + cap1:indptr[i + 1]] = False
+        idx, dist = idx[keep], dist[keep]
+        counts = np.minimum(counts, cap1)
+    return counts, idx, dist, truncated
+
+
+def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: np.ndarray,
+                       cap1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """List every point within ``radius[i]`` of each point ``rows[i]``, by blocked BLAS.
+
+    One Gram pass: each block of rows is screened by the Gram expansion of the
+    squared distance (with a margin), the candidates' distances taken from the
+    Gram expansion where it is accurate (recomputed from differences where it
+    cancels, see :func:`fastdse._numba.search.radius_fill_from_gram`) and sorted,
+    self first. Lists longer than ``cap1`` keep their ``cap1`` nearest.
+
+    Returns
+    -------
+    indptr : int64 (b + 1,)
+    idx : int64 (nnz,)
+    dist : float64 (nnz,)
+    truncated : bool (b,)
+        Rows with more than ``cap1`` points (self included) within their radius.
+    """
+    n = X.shape[0]
+    b = len(rows)
+
+    scratch = Scratch()
+
+    def run(lo: int, hi: int, serial: bool) -> tuple[np.ndarray, ...]:
+        r = rows[lo:hi]
+        G = np.matmul(X[r], X.T, out=scratch.array(len(r), n))
+        return _radius_block(G, X, sq, r, radius[lo:hi], cap1, serial)
+
+    lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
+    with _progress.bar(b, f"kNN radius (exact, n={n})", unit="pt") as bar:
+        for counts, idx, dist, trunc in map_row_blocks(run, b, _block_rows(n, b)):
+            lengths.append(counts)
+            parts_idx.append(idx)
+            parts_dist.append(dist)
+            parts_trunc.append(trunc)
+            bar.update(len(counts))
+    indptr, idx, dist = _ragged(lengths, parts_idx, parts_dist)
+    truncated = np.concatenate(parts_trunc) if parts_trunc else np.zeros(0, dtype=bool)
+    return indptr, idx, dist, truncated
+
+
+class ExactSearcher:
+    """Exact neighbour queries of points of ``X`` (by row number), by blocked BLAS.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d), float64
+        Validated points.
+    """
+
+    method = "exact"
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.sq = np.einsum("ij,ij->i", X, X)
+
+    def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Find the ``k1`` nearest points of each point ``rows[i]`` (self first), ``(b, k1)``."""
+        return _exact_rows(self.X, self.sq, np.asarray(rows, dtype=np.int64), k1)
+
+    def query_radius(self, rows: np.ndarray, radius: np.ndarray, cap1: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Every point within ``radius[i]`` of ``rows[i]`` (at most ``cap1``), one pass.
+
+        Returns ``(indptr, idx, dist, truncated)``: ragged lists in CSR layout and
+        which rows had more than ``cap1`` points (self included) within their radius.
+        """
+        return _exact_radius_rows(self.X, self.sq, np.asarray(rows, dtype=np.int64),
+                                  np.asarray(radius, dtype=np.float64), cap1)
+
+
+# --------------------------------------------------------------------------- fused pass
+
+
+def _fused_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
+                 rule: RadiusRule, cap1: int, first_dist: np.ndarray,
+                 room: tuple[np.ndarray, np.ndarray], serial: bool) -> tuple[Any, ...]:
+    """List the rows ``r`` from their Gram block ``G``: k-NN, then widened where short.
+
+    ``first_dist`` (``(b, k1)``) receives the k-NN lists' distances; ``room`` is
+    scratch for ``cap1 + 1`` in-radius points a row. Returns the rows' list
+    lengths, their lists (concatenated), the truncated rows and how many rows
+    were widened.
+    """
+    b, k1 = first_dist.shape
+    first_idx = np.empty((b, k1), dtype=np.int64)
+    room_idx, room_dist = room
+    state = np.empty(b, dtype=np.int64)
+    (fused,) = kernels(serial, _search_jit.knn_radius_rows)
+    fused(G, sq[r], sq, r, X, rule.knn, rule.fixed_scale, rule.factor, RADIUS_MARGIN,
+          first_idx, first_dist, room_idx, room_dist, state)
+    radius = rule.radius(first_dist)
+    lengths = np.where(state >= 1, np.minimum(state, cap1), k1)
+    # a full room holds cap1 + 1 points: cut at cap1, truncated if the last is inside
+    full = np.nonzero(state == cap1 + 1)[0]
+    truncated = [r[state == _search_jit.CUT_AT_FIRST],
+                 r[full[room_dist[full, cap1] <= radius[full]]]]
+    overflow = np.nonzero(state == _search_jit.OVERFLOW)[0]
+    if len(overflow):  # more in-radius points than the room: list them separately
+        o_counts, o_idx, o_dist, o_trunc = _radius_block(
+            G[overflow], X, sq, r[overflow], radius[overflow], cap1, serial)
+        lengths[overflow] = o_counts
+        truncated.append(r[overflow][o_trunc])
+    indptr = np.zeros(b + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    idx = np.empty(indptr[-1], dtype=np.int64)
+    out = np.empty(indptr[-1], dtype=np.float64)
+    (gather, copy) = kernels(serial, _search_jit.gather_lists, _search_jit.copy_ragged_rows)
+    gather(first_idx, first_dist, room_idx, room_dist, state >= 1, indptr, idx, out)
+    if len(overflow):
+        o_ptr = np.zeros(len(overflow) + 1, dtype=np.int64)
+        np.cumsum(o_counts, out=o_ptr[1:])
+        copy(o_ptr, o_idx, o_dist, np.arange(len(overflow)), indptr, overflow, idx, out)
+    n_widened = int(np.count_nonzero((state >= 1) | (state == _search_jit.OVERFLOW)))
+    return lengths, idx, out, np.concatenate(truncated), n_widened
+
+
+def exact_knn_radius(
+    X: np.ndarray,
+    k1: int,
+    rule: RadiusRule,
+    max_neighbors: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray]:
+    """Exact k-NN search and widening to a radius, in one pass over the Gram matrix.
+
+    The same result as :func:`fastdse.operator.neighbors.knn_search`
+    (``method="exact"``) followed by :func:`fastdse.operator.widen.widen_to_radius`
+    with an :class:`ExactSearcher` and the radii ``rule.radius(distances)``, but each
+    block of the Gram matrix ``X[rows] @ X.T`` is computed once, and each of its rows
+    is visited once while in cache (:func:`fastdse._numba.search.knn_radius_rows`):
+    its ``k1`` nearest points give its radius, and if the ``k1``-th is closer than
+    that, every point within the radius is listed from the same row.
+
+    Parameters
+    ----------
+    X : float64 (n, d)
+        Validated points.
+    k1 : int
+        Length of the first lists (self included), ``k1 <= n``.
+    rule : RadiusRule
+        A row's radius from its first list (:class:`fastdse.operator.kernel.RowKernel`).
+    max_neighbors : int
+        Cap on a list's length, self excluded.
+
+    Returns
+    -------
+    indptr, nbr, dist, truncated, info
+        As :func:`fastdse.operator.widen.widen_to_radius` (``widen_seconds`` is 0:
+        the widening happens inside the search pass, whose time the caller measures).
+    first_dist : float64 (n, k1)
+        The first lists' distances (self first), from which the radii came.
+    """
+    n = X.shape[0]
+    cap1 = min(max_neighbors, n - 1) + 1
+    sq = np.einsum("ij,ij->i", X, X)
+    first_dist = np.empty((n, k1), dtype=np.float64)
+    g_scratch, idx_scratch, dist_scratch = Scratch(), Scratch(np.int64), Scratch()
+
+    def run(lo: int, hi: int, serial: bool) -> tuple[Any, ...]:
+        G = np.matmul(X[lo:hi], X.T, out=g_scratch.array(hi - lo, n))
+        room = (idx_scratch.array(hi - lo, cap1 + 1), dist_scratch.array(hi - lo, cap1 + 1))
+        return _fused_block(G, X, sq, np.arange(lo, hi, dtype=np.int64), rule, cap1,
+                            first_dist[lo:hi], room, serial)
+
+    lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
+    widened = 0
+    with _progress.bar(n, f"kNN + radius (exact, n={n})", unit="pt") as bar:
+        for counts, idx, dist, trunc, n_widened in map_row_blocks(run, n, _block_rows(n, n)):
+            lengths.append(counts)
+            parts_idx.append(idx)
+            parts_dist.append(dist)
+            parts_trunc.append(trunc)
+            widened += n_widened
+            bar.update(len(counts))
+    indptr, nbr, nd = _ragged(lengths, parts_idx, parts_dist)
+    info = {"rounds": int(widened > 0), "two_hop_rows": 0, "widened_rows": widened,
+            "radius_rows": np.zeros(0, dtype=np.int64), "widen_seconds": 0.0}
+    return indptr, nbr, nd, np.sort(np.concatenate(parts_trunc)), info, first_dist

@@ -1,0 +1,135 @@
+"""Exact search by blocked BLAS: radius queries and the one-pass search-and-widen."""
+
+import numpy as np
+import pytest
+
+from fastdse.operator import kernel as kn
+from fastdse.operator.exact_search import RADIUS_MARGIN, ExactSearcher, exact_knn_radius
+from fastdse.operator.neighbors import knn_search
+from fastdse.operator.sparse_kernel import RowKernel
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def pairwise(X):
+    return np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+
+
+def test_radius_query_lists_exactly_the_points_in_radius(rng):
+    X = rng.normal(size=(500, 4))
+    X[7] = X[3]  # a duplicate: distance exactly 0, listed after self
+    s = ExactSearcher(X)
+    rows = np.array([3, 7, 0, 499, 250])
+    radius = np.array([0.9, 0.9, 1.3, 0.01, 2.0])
+    indptr, idx, dist, trunc = s.query_radius(rows, radius, 500)
+    D = np.sqrt(((X[rows][:, None] - X[None]) ** 2).sum(-1))
+    assert not trunc.any()
+    for r, i in enumerate(rows):
+        got = idx[indptr[r]:indptr[r + 1]]
+        d = dist[indptr[r]:indptr[r + 1]]
+        assert got[0] == i and d[0] == 0.0
+        want = np.nonzero(D[r] <= radius[r])[0]
+        assert set(got.tolist()) == set(want.tolist())
+        np.testing.assert_allclose(d, D[r, got], atol=1e-12)
+        order = np.lexsort((got[1:], d[1:]))  # ascending by (distance, index)
+        np.testing.assert_array_equal(order, np.arange(len(got) - 1))
+    assert idx[indptr[0] + 1] == 7 and dist[indptr[0] + 1] == 0.0
+
+
+def test_radius_query_caps_and_reports_truncation(rng):
+    X = rng.normal(size=(300, 2))
+    s = ExactSearcher(X)
+    rows = np.arange(300)
+    indptr, idx, dist, trunc = s.query_radius(rows, np.full(300, 10.0), 21)
+    assert trunc.all() and np.all(np.diff(indptr) == 21)
+    knn_idx, knn_dist = s.query(rows, 21)  # the cap keeps the 21 nearest
+    np.testing.assert_allclose(dist.reshape(300, 21), knn_dist, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["alpha_decay", "gaussian"])
+def test_one_pass_lists_match_brute_force(rng, kernel):
+    X = rng.uniform(size=(400, 6))
+    rule = RowKernel.of(kernel, 4, 10.0, 0.12, 1e-3)
+    k1 = 12
+    indptr, nbr, dist, trunc, info, first_dist = exact_knn_radius(X, k1, rule, 399)
+    D = pairwise(X)
+    Ds = np.sort(D, axis=1)
+    np.testing.assert_allclose(first_dist, Ds[:, :k1], rtol=1e-12, atol=1e-12)
+    # the radius rule from brute-force distances: s_i (-log thresh)^(1/p)
+    scale = Ds[:, 4] if kernel == "alpha_decay" else np.full(400, 0.12 * np.sqrt(2))
+    radius = scale * (-np.log(1e-3)) ** (1 / rule.power)
+    widened = Ds[:, k1 - 1] < radius
+    assert 0 < widened.sum() < 400 and len(trunc) == 0
+    assert info["widened_rows"] == widened.sum() and info["rounds"] == 1
+    for i in range(400):
+        got = nbr[indptr[i]:indptr[i + 1]]
+        assert got[0] == i
+        np.testing.assert_allclose(dist[indptr[i]:indptr[i + 1]], D[i, got], atol=1e-12)
+        if widened[i]:  # every point within the radius (and its margin), no other
+            want = np.nonzero(D[i] <= radius[i] * (1 + RADIUS_MARGIN))[0]
+        else:  # the k-NN list
+            want = np.argsort(D[i], kind="stable")[:k1]
+        assert set(got.tolist()) == set(want.tolist())
+
+
+def test_fused_search_radius_query_and_rounds_give_the_same_kernel(rng, monkeypatch):
+    X = rng.uniform(size=(700, 64))  # concentrated distances: most rows need widening
+    # neighbors="exact": one pass over the Gram matrix (search and widening fused)
+    K_fused, info = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                       return_info=True)
+    assert info["rounds"] == 1 and info["widened_rows"] > 0
+    first = knn_search(X, 35, method="exact")  # the fused pass's first lists (6 * (knn + 1))
+    # a given first search widened by one radius query ...
+    K_radius, info2 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first,
+                                         return_info=True)
+    assert info2["rounds"] == 1 and info2["widened_rows"] == info["widened_rows"]
+    # ... and by graphtools-style rounds of growing exact k-NN searches
+    monkeypatch.delattr(ExactSearcher, "query_radius")
+    K_rounds, info3 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first,
+                                         return_info=True)
+    assert info3["rounds"] >= 1
+    for K in (K_radius, K_rounds):
+        assert ((K != 0) != (K_fused != 0)).nnz == 0
+        np.testing.assert_allclose(K.toarray(), K_fused.toarray(), rtol=1e-12, atol=1e-15)
+
+
+def test_fused_search_widens_only_short_rows_and_threads_do_not_change_it(rng):
+    # 64-d uniform points (concentrated distances: widened) and a 2-d Gaussian cloud far
+    # away (the 35th neighbour lies well beyond the radius: not widened)
+    flat = np.zeros((300, 64))
+    flat[:, :2] = rng.normal(size=(300, 2))
+    X = np.vstack([rng.uniform(size=(400, 64)), flat + 50.0])
+    K1, info1 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                   n_jobs=1, return_info=True)
+    K2, info2 = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                   n_jobs=2, return_info=True)
+    assert 0 < info1["widened_rows"] < 700 and info1["widened_rows"] == info2["widened_rows"]
+    assert (K1 != K2).nnz == 0  # blocks in threads: the same numbers bit for bit
+    first = knn_search(X, 35, method="exact")
+    K_radius = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first)
+    assert ((K_radius != 0) != (K1 != 0)).nnz == 0
+    np.testing.assert_allclose(K_radius.toarray(), K1.toarray(), rtol=1e-12, atol=1e-15)
+
+
+def test_fused_search_reports_rows_cut_at_max_neighbors(rng):
+    X = rng.uniform(size=(300, 64))
+    # below the first search's 35 neighbours, and above (where some rows fill their room of
+    # cap + 2 slots exactly and some overflow it: all three paths of the fused search)
+    for cap in (10, 36):
+        K, info = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, neighbors="exact",
+                                     max_neighbors=cap, return_info=True)
+        first = knn_search(X, 35, method="exact")
+        Kr, info_r = kn.sparse_affinity(X, "alpha_decay", knn=5, decay=40, knn_result=first,
+                                        max_neighbors=cap, return_info=True)
+        assert info["truncated_rows"] == info_r["truncated_rows"] > 0
+        np.testing.assert_allclose(K.toarray(), Kr.toarray(), rtol=1e-12, atol=1e-15)
+        D = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+        radius = np.sort(D, axis=1)[:, 5] * np.log(1e4) ** (1 / 40)
+        inside = (D <= radius[:, None]).sum(1)  # self included
+        # a cap below the first lists: a row is reported when its 36th point (self included)
+        # is inside the radius; above: when more than cap + 1 points are
+        want = inside >= 36 if cap < 35 else inside > cap + 1
+        assert info["truncated_rows"] == np.count_nonzero(want)
