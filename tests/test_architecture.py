@@ -1,4 +1,4 @@
-"""The layout's rules, checked on the source: imports go one way.
+"""The layout's rules, checked on the source: imports go one way, rooms stay small.
 
 Every ``import`` of a fastdse module in every file under ``src/fastdse`` is read with
 ``ast`` (deferred imports inside functions included), giving the module graph the rules
@@ -10,8 +10,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "fastdse"
+
+MAX_MODULE_LINES = 500
+#: lines of code of a function, its signature and docstring not counted
+MAX_FUNCTION_LINES = 80
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -128,3 +134,65 @@ def test_util_imports_no_pipeline_stage():
         if name.startswith("fastdse._util"):
             assert all(d.startswith("fastdse._util") for d in deps), (name, deps)
 
+
+
+
+def _subpackage(module: str) -> str:
+    """``fastdse.operator.kernel`` -> ``fastdse.operator``; root modules -> ``fastdse``."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 else "fastdse"
+
+
+def test_no_private_name_crosses_subpackages():
+    modules = _modules()
+    known = set(modules)
+    crossings = []
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package.split(".")
+                source = ".".join(base[: len(base) - (node.level - 1)]
+                                  + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            if source not in known:
+                continue
+            for alias in node.names:
+                private = alias.name.startswith("_") and alias.name != "__version__"
+                # "from pkg import _mod" takes the module pkg._mod, of pkg's subpackage
+                target = f"{source}.{alias.name}"
+                target = target if target in known else source
+                if private and _subpackage(target) != _subpackage(name):
+                    crossings.append(f"{name} imports {source}.{alias.name}")
+    assert crossings == []
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_module_is_small(name):
+    lines = len(_modules()[name].read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines"
+
+
+def _code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    body = node.body
+    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str) and len(body) > 1):
+        body = body[1:]  # the docstring
+    return (node.end_lineno or node.lineno) - body[0].lineno + 1
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_functions_are_short(name):
+    tree = ast.parse(_modules()[name].read_text())
+    long = [f"{node.name}: {_code_lines(node)} lines" for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and _code_lines(node) > MAX_FUNCTION_LINES]
+    assert long == []
+
+
+def test_the_size_checks_can_fail():
+    tree = ast.parse("def f():\n    \"\"\"Doc.\"\"\"\n" + "    x = 1\n" * 81)
+    assert _code_lines(tree.body[0]) == 81
