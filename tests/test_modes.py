@@ -14,8 +14,10 @@ import fastdse
 from fastdse import DiffusionGraph, modes
 from fastdse import settings as settings_module
 from fastdse._util import memory as _memory
+from fastdse.operator.build import build_sparse_operator
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
+from fastdse.spectral.landmark import landmark_measure
 from reference import circulant_eigenvalues, entropy_bits, regular_polygon
 
 
@@ -358,3 +360,17 @@ def test_landmark_mode_is_registered(rng):
     assert res.mode == "landmark" and res.info["method"] == "landmark"
     assert res.eigenvalues is None
     assert np.all(res.value <= np.log2(150))
+
+
+def test_landmark_stages_are_seeded_like_every_mode(rng):
+    X = rng.normal(size=(300, 3))
+    g = DiffusionGraph(X, mode="landmark", neighbors="exact", n_landmarks=40, random_state=8)
+    again = DiffusionGraph(X, mode="landmark", neighbors="exact", n_landmarks=40,
+                           random_state=8)
+    np.testing.assert_array_equal(g.spectral_measure().nodes, again.spectral_measure().nodes)
+    # the landmarks are drawn from the graph's "landmarks" stage seed, as in modes.Seeds
+    seeds = modes.Seeds(np.random.default_rng(8))
+    A, d, V, _ = build_sparse_operator(X, neighbors="exact")
+    expected = landmark_measure(A, d, n_landmarks=40, known_vectors=V,
+                                random_state=np.random.default_rng(seeds("landmarks")))
+    np.testing.assert_array_equal(g.spectral_measure().nodes, expected.nodes)

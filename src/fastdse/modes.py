@@ -53,20 +53,23 @@ class Seeds:
     """The seeds of a graph's random stages, drawn once from its generator.
 
     The first stage that asks draws one seed per stage, in :data:`STAGES` order,
-    so a stage's seed does not depend on which stages run.
+    so a stage's seed does not depend on which stages run. Every mode seeds its
+    stages this way: the sparse operator (neighbour search, truncation sample)
+    from ``"neighbors"``, stochastic Lanczos quadrature from ``"spectrum"``, the
+    landmark choice from ``"landmarks"``.
     """
 
     STAGES = ("neighbors", "spectrum", "landmarks")
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
+        self._rng = rng
         self._seeds: dict[str, int] = {}
 
     def __call__(self, stage: str) -> int:
         """Return the seed of ``stage``."""
         if not self._seeds:
             for name in self.STAGES:
-                self._seeds[name] = int(self.rng.integers(2**31 - 1))
+                self._seeds[name] = int(self._rng.integers(2**31 - 1))
         return self._seeds[stage]
 
 
@@ -148,10 +151,11 @@ def build_landmark(data: GraphInput, settings: Settings, resolved: Resolved,
     assert data.points is not None  # the graph refuses an affinity for this mode
     requested = settings.n_landmarks
     m = min(requested, data.n - 1)
-    rng = seeds.rng
-    A, degrees, known, op_info = operator_from_settings(data.points, settings, resolved, rng)
+    A, degrees, known, op_info = operator_from_settings(
+        data.points, settings, resolved, np.random.default_rng(seeds("neighbors")))
     measure = landmark_from_operator(A, degrees, known, n_landmarks=m,
-                                     method=settings.landmark_method, rng=rng)
+                                     method=settings.landmark_method,
+                                     rng=np.random.default_rng(seeds("landmarks")))
     measure.info["n_landmarks_requested"] = requested
     if m < requested:
         measure.info["note"] += f" n_landmarks={requested} was capped at n - 1 = {m}."
