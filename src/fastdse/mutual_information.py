@@ -201,7 +201,7 @@ def dsmi(
     mode, kernel, knn, decay, sigma, thresh, anisotropy
         As in :func:`fastdse.dse`, applied to every class and subset. With
         ``mode="auto"`` each class and subset runs exact up to
-        :data:`fastdse.graph.AUTO_EXACT_MAX_N` points and approximate above.
+        :data:`fastdse.settings.AUTO_EXACT_MAX_N` points and approximate above.
         Every class needs at least ``knn + 1`` points with the alpha-decay
         kernel (2 with the Gaussian kernel), otherwise a ``ValueError`` names
         the class and its size.

@@ -5,7 +5,7 @@ import pytest
 
 from fastdse.operator import widen
 from fastdse.operator.neighbors import (
-    AUTO_EXACT_MAX_N,
+    EXACT_SEARCH_MAX_N,
     ExactSearcher,
     PynndescentSearcher,
     auto_exact_max_n,
@@ -80,7 +80,7 @@ def test_knn_search_bad_parameters(rng):
 
 def test_auto_searches_exactly_up_to_a_work_bound():
     # n^2 max(d, 32) <= 50,000^2 * 64: n = 50,000 sqrt(64 / max(d, 32)) points
-    assert auto_exact_max_n(64) == AUTO_EXACT_MAX_N == 50_000
+    assert auto_exact_max_n(64) == EXACT_SEARCH_MAX_N == 50_000
     assert auto_exact_max_n(128) == 35_355  # 50,000 / sqrt(2) = 35,355.3
     assert auto_exact_max_n(8) == auto_exact_max_n(32) == 70_710  # 50,000 sqrt(2)
     assert resolve_method("auto", 35_355, 128) == "exact"

@@ -41,7 +41,7 @@ from fastdse.operator.widen import widen_to_radius
 
 __all__ = [
     "METHODS",
-    "AUTO_EXACT_MAX_N",
+    "EXACT_SEARCH_MAX_N",
     "AUTO_EXACT_MAX_WORK",
     "auto_exact_max_n",
     "PYNNDESCENT_DEFAULTS",
@@ -58,12 +58,12 @@ __all__ = [
 #: ``method="auto"`` searches exactly while ``n^2 max(d, 32)`` is at most this, with
 #: pynndescent above. Exact search (and its radius widening) costs ~n^2 d; pynndescent
 #: ~n, plus its numba compilation in every fresh process, and its recall is imperfect.
-#: The bound is the one-shot crossover measured at d = 64 (:data:`AUTO_EXACT_MAX_N`
+#: The bound is the one-shot crossover measured at d = 64 (:data:`EXACT_SEARCH_MAX_N`
 #: points), see docs/benchmarks/neighbors.md.
 AUTO_EXACT_MAX_WORK = 50_000**2 * 64
 
 #: The crossover in points at d = 64 (kept for reference and tests).
-AUTO_EXACT_MAX_N = 50_000
+EXACT_SEARCH_MAX_N = 50_000
 
 
 def auto_exact_max_n(d: int) -> int:
@@ -221,7 +221,7 @@ def knn_search(
         (O(n^2 d) time, O(n) extra memory per block). ``"pynndescent"``:
         approximate, ``pynndescent.NNDescent`` with :data:`PYNNDESCENT_DEFAULTS`
         (deterministic for a given seed). ``"auto"``: exact up to
-        :func:`auto_exact_max_n` points (:data:`AUTO_EXACT_MAX_N` at d = 64).
+        :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` at d = 64).
     random_state : None, int or numpy.random.Generator
         Seed of the approximate search.
     n_jobs : int, optional

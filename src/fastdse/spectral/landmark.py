@@ -101,7 +101,7 @@ NOTE = (
 DENSE_OPERATOR_DENSITY = 0.5
 
 
-def _check_operator(A: Any) -> sp.csr_matrix | np.ndarray:
+def _check_landmark_operator(A: Any) -> sp.csr_matrix | np.ndarray:
     """Square float64 operator: CSR if sparse, C-contiguous array if dense (or nearly)."""
     if sp.issparse(A):
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -137,7 +137,7 @@ def _check_degrees(degrees: Any, n: int) -> np.ndarray:
     return d
 
 
-def _check_known_vectors(known_vectors: Any, n: int) -> np.ndarray | None:
+def _check_landmark_vectors(known_vectors: Any, n: int) -> np.ndarray | None:
     if known_vectors is None:
         return None
     V = np.asarray(known_vectors, dtype=np.float64)
@@ -259,9 +259,9 @@ def landmark_from_operator(A: Any, degrees: Any, known_vectors: Any, *, n_landma
 
 def _check_data(A: Any, degrees: Any, known_vectors: Any
                 ) -> tuple[sp.csr_matrix | np.ndarray, np.ndarray, np.ndarray | None]:
-    A = _check_operator(A)
+    A = _check_landmark_operator(A)
     n = A.shape[0]
-    return A, _check_degrees(degrees, n), _check_known_vectors(known_vectors, n)
+    return A, _check_degrees(degrees, n), _check_landmark_vectors(known_vectors, n)
 
 
 def _coarse_measure(A: Any, d: np.ndarray, V: np.ndarray | None, m: int, method: str,
