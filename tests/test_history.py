@@ -8,6 +8,7 @@ import pytest
 
 from fastdse.history import History
 from fastdse.monitor import plot_history
+from figures import data_lines
 
 # --------------------------------------------------------------------------- History
 
@@ -63,24 +64,6 @@ def test_history_errors():
 
 
 # --------------------------------------------------------------------------- drawing
-
-
-def data_lines(ax):
-    """Label -> the line that carries its data (an error bar's line is in its container)."""
-    lines = {c.get_label(): c.lines[0] for c in ax.containers}
-    lines.update({line.get_label(): line for line in ax.lines
-                  if not line.get_label().startswith("_")})
-    return lines
-
-
-@pytest.fixture
-def mpl():
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield matplotlib
-    plt.close("all")
 
 
 def test_plot_history_dict_of_lists_as_read_from_csv(mpl):

@@ -7,6 +7,7 @@ import pytest
 import fastdse
 from fastdse.monitor import History, TrainingMonitor, plot_history
 from fastdse.mutual_information import discretize
+from figures import data_lines
 
 N = 120
 FAST = {"mode": "exact"}  # small n: the dense path, no neighbour-search compilation
@@ -256,24 +257,6 @@ def test_small_classes_are_reported_before_training(data):
 
 
 # --------------------------------------------------------------------------- plotting
-
-
-def data_lines(ax):
-    """Label -> the line that carries its data (an error bar's line is in its container)."""
-    lines = {c.get_label(): c.lines[0] for c in ax.containers}
-    lines.update({line.get_label(): line for line in ax.lines
-                  if not line.get_label().startswith("_")})
-    return lines
-
-
-@pytest.fixture
-def mpl():
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield matplotlib
-    plt.close("all")
 
 
 def test_plot_history_draws_the_data(mpl, data):

@@ -8,11 +8,12 @@ tests/cli/test_plot.py.
 import numpy as np
 import pytest
 
+from figures import bench_rows
+
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")  # tests only: the library never switches the backend
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from fastdse import DiffusionGraph, DSEResult  # noqa: E402
 from fastdse.plotting import (  # noqa: E402
@@ -50,24 +51,6 @@ def approx_graph(points):
                            n_steps=30, random_state=0)
     graph.spectral_measure()
     return graph
-
-
-@pytest.fixture
-def ax():
-    return Figure().add_subplot()
-
-
-def bench_rows():
-    """Rows as fastdse bench writes them: two modes, one failed case."""
-    rows = []
-    for n in (1000, 2000, 4000, 8000):
-        rows.append({"n": n, "d": 32, "mode": "approx", "seconds": 1e-3 * n,
-                     "peak_mib": 100 + n / 100, "status": "ok"})
-        rows.append({"n": n, "d": 32, "mode": "exact", "seconds": 1e-9 * n**3,
-                     "peak_mib": 8 * n * n / 2**20, "status": "ok"})
-    rows.append({"n": 16000, "d": 32, "mode": "exact", "seconds": float("nan"),
-                 "peak_mib": float("nan"), "status": "timeout"})
-    return rows
 
 
 # --------------------------------------------------------------------------- spectrum.py

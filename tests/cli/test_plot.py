@@ -12,11 +12,12 @@ import types
 import numpy as np
 import pytest
 
+from figures import bench_rows
+
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")  # tests only: the library never switches the backend
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from fastdse.cli import bench  # noqa: E402
 from fastdse.cli import commands as cli  # noqa: E402
@@ -35,24 +36,6 @@ def _close_figures():
 @pytest.fixture(scope="module")
 def points():
     return np.random.default_rng(7).normal(size=(250, 4))
-
-
-@pytest.fixture
-def ax():
-    return Figure().add_subplot()
-
-
-def bench_rows():
-    """Rows as fastdse bench writes them: two modes, one failed case."""
-    rows = []
-    for n in (1000, 2000, 4000, 8000):
-        rows.append({"n": n, "d": 32, "mode": "approx", "seconds": 1e-3 * n,
-                     "peak_mib": 100 + n / 100, "status": "ok"})
-        rows.append({"n": n, "d": 32, "mode": "exact", "seconds": 1e-9 * n**3,
-                     "peak_mib": 8 * n * n / 2**20, "status": "ok"})
-    rows.append({"n": 16000, "d": 32, "mode": "exact", "seconds": float("nan"),
-                 "peak_mib": float("nan"), "status": "timeout"})
-    return rows
 
 
 def bench_cases():
