@@ -88,11 +88,12 @@ def test_deflation_after_known_vectors_finds_next_eigenvalues(blob_operator):
     A, lam, u = blob_operator
     mu = slq_measure(A, n_deflate=8, known_vectors=u, random_state=0, n_jobs=1)
     det = np.sort(np.abs(mu.nodes[mu.deterministic]))[::-1]
-    assert det.size == 9 and det[0] == 1.0
+    # the known vector's Rayleigh quotient: 1 to rounding (1 + 2e-15 with some BLAS kernels)
+    assert det.size == 9 and abs(det[0] - 1.0) < 1e-12
     expected = np.sort(np.abs(lam))[::-1][:9]
     np.testing.assert_allclose(det, expected, atol=1e-8)
     lo, hi = mu.info["deflated_range"]
-    assert lo == pytest.approx(expected[-1]) and hi <= 1.0
+    assert lo == pytest.approx(expected[-1]) and hi <= 1.0 + 1e-12
 
 
 # --------------------------------------------------------------------------- n_deflate="auto"

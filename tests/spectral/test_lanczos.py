@@ -132,7 +132,8 @@ def test_weights_and_probe_bookkeeping(blob_operator):
     mu = slq_measure(A, n_probes=7, n_steps=12, n_deflate=5, known_vectors=u,
                      random_state=0, n_jobs=1)
     assert mu.n == A.shape[0] and mu.n_probes == 7
-    assert np.all(mu.weights >= 0) and np.all(np.abs(mu.nodes) <= 1.0)
+    # Ritz values lie in [-1, 1] up to rounding (which varies with the BLAS kernels)
+    assert np.all(mu.weights >= 0) and np.all(np.abs(mu.nodes) <= 1.0 + 1e-12)
     assert set(np.unique(mu.probe[~mu.deterministic])) == set(range(7))
     assert np.count_nonzero(mu.deterministic) == 6
     # each probe's weights sum to |v|^2 / p, about (n - 6) / p
