@@ -159,7 +159,7 @@ def test_sequence_of_t(blobs):
         (np.repeat([0, 1], 20), {"progress": "yes"}, TypeError, "progress must be None, True"),
         (np.repeat([0, 1], 20), {"n_probes": 1}, ValueError, "n_probes must be >= 2"),
         (np.repeat([0, 1], 20), {"neighbors": "faiss"}, ValueError, "neighbors must be one of"),
-        (np.repeat([0, 1], 20), {"base": 1.0}, ValueError, "other than 1"),
+        (np.repeat([0, 1], 20), {"base": 1.0}, ValueError, "base must be greater than 1"),
     ],
 )
 def test_bad_input(rng, Y, kw, exc, match):

@@ -248,8 +248,8 @@ def test_dse_curve_ignores_missing_or_bad_t_auto(exact_graph, ax):
     [
         ("graph", {"knn": 3}, TypeError, r"graph keyword arguments \(knn\) apply only when obj "
                                          r"is the points X; got DiffusionGraph"),
-        ("graph", {"base": 1}, ValueError, r"base must be a positive number other than 1"),
-        ("graph", {"base": -2}, ValueError, r"base must be > 0"),
+        ("graph", {"base": 1}, ValueError, r"base must be greater than 1"),
+        ("graph", {"base": -2}, ValueError, r"base must be greater than 1"),
         ("graph", {"t": None, "plot_kws": ["o"]}, TypeError, r"plot_kws must be a mapping"),
         ("graph", {"t": [1, -1]}, ValueError, r"t must be positive and finite"),
         ("graph", {"logx": "yes"}, TypeError, r"logx must be True, False or None"),

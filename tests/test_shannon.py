@@ -131,8 +131,8 @@ def test_row_order_invariance(X, bins, seed):
         ([[1j]], {}, TypeError, "X must be real-valued"),
         ([[0.0]], {"bins_per_dim": 0}, ValueError, "bins_per_dim must be >= 1"),
         ([[0.0]], {"bins_per_dim": 2.0}, TypeError, "bins_per_dim must be an integer"),
-        ([[0.0]], {"base": 1}, ValueError, "base must be positive and different from 1"),
-        ([[0.0]], {"base": 0}, ValueError, "base must be > 0"),
+        ([[0.0]], {"base": 1}, ValueError, "base must be greater than 1"),
+        ([[0.0]], {"base": 0}, ValueError, "base must be greater than 1"),
         ([[0.0]], {"base": "2"}, TypeError, "base must be a real number"),
     ],
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastdse._util.validation import check_random_state, check_t
-from fastdse.graph import DiffusionGraph, check_base
+from fastdse._util.validation import check_base, check_random_state, check_t
+from fastdse.graph import DiffusionGraph
 from fastdse.results import DSEResult
 from fastdse.settings import Settings
 

@@ -48,7 +48,10 @@ from fastdse._util.validation import (
 )
 from fastdse.operator.neighbors import METHODS
 
-__all__ = ["discretize", "spectral_clusters", "randomized_pca", "DENSE_EIGH_MAX_N", "Y_KINDS"]
+__all__ = [
+    "discretize", "check_labels", "spectral_clusters", "randomized_pca", "DENSE_EIGH_MAX_N",
+    "Y_KINDS",
+]
 
 #: Below this many points the embedding uses a dense ``eigh`` of ``A`` instead of ARPACK.
 DENSE_EIGH_MAX_N = 2000
@@ -368,6 +371,21 @@ def discretize(
                        check_n_jobs(n_jobs))
 
 
+def check_labels(labels: np.ndarray, name: str) -> np.ndarray:
+    """Refuse missing labels (NaN, infinite, None) in a 1-D array of labels; return it."""
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        bad = int(np.count_nonzero(~np.isfinite(labels)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite label(s); every point needs a "
+                         "finite label (drop those points or give them a class of their own)")
+    if labels.dtype == object:
+        bad = sum(1 for v in labels if v is None or (isinstance(v, float) and v != v))
+        if bad:
+            raise ValueError(f"{name} contains {bad} missing label(s) (None or NaN); every "
+                             "point needs a label (drop those points or give them a class of "
+                             "their own)")
+    return labels
+
+
 def _discretize(Y: Any, n_clusters: int, kind: str, rng: np.random.Generator,
                 n_jobs: int | None) -> np.ndarray:
     """Compute :func:`discretize` for validated settings (``Y`` itself is checked here)."""
@@ -393,11 +411,7 @@ def _discretize(Y: Any, n_clusters: int, kind: str, rng: np.random.Generator,
                 f"discrete Y must have one column; got shape {arr.shape}. Pass kind='continuous' "
                 "to cluster a multi-dimensional variable."
             )
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise ValueError("Y contains NaN or infinite labels; all labels must be finite")
-        if arr.dtype == object and any(v is None for v in arr):
-            raise ValueError("Y contains None labels; every point needs a label")
-        return arr
+        return check_labels(arr, "Y")
     if n_clusters > n:
         raise ValueError(f"n_clusters must be <= {n} (the number of points); got {n_clusters}")
     if not numeric:
@@ -408,5 +422,9 @@ def _discretize(Y: Any, n_clusters: int, kind: str, rng: np.random.Generator,
     if arr.ndim == 1:
         y = check_points(arr[:, None], "Y", min_points=2)[:, 0]
         return _bin_1d(y, n_clusters)
+    if n > 0 and np.all(arr == arr[:1]):
+        raise ValueError(
+            f"Y is constant (all {n} rows equal): a constant variable has no clusters and "
+            "carries no information about Z. Pass a varying Y, or labels as clusters=")
     seed = int(rng.integers(2**31 - 1))
     return spectral_clusters(arr, n_clusters, random_state=seed, n_jobs=n_jobs)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from fastdse._util import inputs as _inputs
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
-from fastdse._util.validation import check_float, check_int, check_random_state, check_t
+from fastdse._util.validation import check_base, check_int, check_random_state, check_t
 from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from fastdse.entropy import dse_from_measure
 from fastdse.modes import BUILDERS, GraphInput, Seeds
@@ -373,14 +373,6 @@ class DiffusionGraph:
             f"DiffusionGraph(n={self.n}, {shape}, mode={self.mode_!r}, "
             f"kernel={self.kernel_!r})"
         )
-
-
-def check_base(base: Any) -> float:
-    """Validate a logarithm base: positive and not 1."""
-    base = check_float(base, "base", low=0.0, low_open=True)
-    if base == 1.0:
-        raise ValueError("base must be a positive number other than 1; got 1.0")
-    return base
 
 
 def _check_affinity_settings(resolved_input: Any, settings: Settings) -> None:

@@ -97,7 +97,7 @@ def build_exact(data: GraphInput, settings: Settings, resolved: Resolved,
     else:
         _memory.check_dense_fits(data.n, data.points.shape[1])
         K, degrees = dense_affinity(
-            data.points, resolved.kernel, knn=settings.knn, decay=settings.decay,
+            data.points, resolved.kernel, knn=resolved.knn, decay=settings.decay,
             sigma=resolved.sigma, thresh=resolved.thresh, return_degrees=True)
         degrees = normalize_dense_inplace(K, settings.anisotropy, degrees)
     measure = exact_measure(K, overwrite=True)

@@ -54,14 +54,15 @@ from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
 from fastdse._util.threads import numba_threads
 from fastdse._util.validation import (
+    check_base,
     check_choice,
     check_int,
     check_random_state,
     check_t,
     describe,
 )
-from fastdse.cluster import Y_KINDS, _discretize, discretize
-from fastdse.graph import DiffusionGraph, check_base
+from fastdse.cluster import Y_KINDS, _discretize, check_labels, discretize
+from fastdse.graph import DiffusionGraph
 from fastdse.results import ClassTerm, DSMIResult, _fmt
 from fastdse.settings import Settings
 
@@ -111,10 +112,6 @@ def _dse_task(
         data = Z[rows][:, rows] if sp.issparse(Z) else Z[np.ix_(rows, rows)]
     else:
         data = Z[rows]
-    if settings.kernel == "gaussian":
-        # knn only sizes the first neighbour search of a fixed-bandwidth kernel (which is
-        # then widened to the kernel's radius): cap it for small classes
-        settings = settings.replace(knn=min(settings.knn, task.size - 1))
     with contextlib.ExitStack() as stack:
         if settings.n_jobs == 1:
             stack.enter_context(numba_threads(1))
@@ -298,17 +295,18 @@ def dsmi(
         _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
         classes, inverse, counts = _classes(labels, name, settings)
         tasks = _plan(counts, num_repetitions, rng)
-        outer = _parallel.outer_n_jobs(settings.n_jobs)
+        n_jobs = _parallel.cap_n_jobs(settings.n_jobs, len(tasks))
+        outer = _parallel.outer_n_jobs(n_jobs)
         t_tasks = time.perf_counter()
         _progress.logger.info(
             "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
             Zc.shape[0], Zc.shape[1] if settings.kernel != "precomputed" else Zc.shape[0],
             len(classes), len(tasks), num_repetitions + 1, outer)
         # one core each when evaluations run side by side (or when asked for one core)
-        inner = 1 if (outer > 1 or settings.n_jobs == 1) else None
+        inner = 1 if (outer > 1 or n_jobs == 1) else None
         task_settings = settings.replace(n_jobs=inner, progress=False, verbose=0)
         results = _parallel.run_tasks(
-            _dse_task, (Zc, inverse, task_settings, ts, base), tasks, n_jobs=settings.n_jobs,
+            _dse_task, (Zc, inverse, task_settings, ts, base), tasks, n_jobs=n_jobs,
             progress=settings.progress, desc="DSMI", unit="DSE",
         )
         t_tasks = time.perf_counter() - t_tasks
@@ -357,8 +355,12 @@ def _class_labels(n: int, Y: Any, clusters: Any, *, n_clusters: int, y_kind: str
         if labels.ndim != 1:
             raise ValueError(
                 f"clusters must be 1-D labels of length n; got {describe(labels)}")
+        labels = check_labels(labels, "clusters")
         name = "clusters"
     else:
+        if Y is None:
+            raise ValueError("Y is None: pass the variable (labels, or a continuous variable "
+                             "to bin or cluster), or its labels as clusters=")
         y_len = np.shape(Y)[0] if np.ndim(Y) > 0 else None
         if y_len != n:
             raise ValueError(

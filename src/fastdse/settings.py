@@ -23,6 +23,7 @@ from fastdse.operator.kernel import (
     DEFAULT_THRESH,
     KERNELS,
     SPARSE_DEFAULT_THRESH,
+    check_sigma,
     require_sparse_thresh,
 )
 from fastdse.operator.neighbors import METHODS
@@ -58,7 +59,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "kernel": lambda v: check_choice(v, "kernel", (*KERNELS, "precomputed")),
     "knn": lambda v: check_int(v, "knn", low=1),
     "decay": lambda v: check_float(v, "decay", low=0.0, low_open=True),
-    "sigma": _optional(lambda v: check_float(v, "sigma", low=0.0, low_open=True)),
+    "sigma": _optional(lambda v: check_sigma(v)),
     "thresh": _optional(lambda v: check_float(v, "thresh", low=0.0, high=1.0, high_open=True)),
     "anisotropy": lambda v: check_float(v, "anisotropy", low=0.0, high=1.0),
     "neighbors": lambda v: check_choice(v, "neighbors", NEIGHBOR_METHODS),
@@ -120,24 +121,30 @@ class Settings:
         dense_affinity : bool
             The affinity is a dense matrix (``mode="auto"`` then runs exact).
         """
-        if not precomputed and self.knn > n - 1:
+        kernel = "precomputed" if precomputed else self.kernel
+        if kernel == "alpha_decay" and self.knn > n - 1:
             check_int(self.knn, "knn", low=1, high=n - 1,
                       high_note=f" (n - 1, the number of other points; X has n={n})")
         if not isinstance(self.n_deflate, str) and self.n_deflate > n - 1:
             check_int(self.n_deflate, "n_deflate", low=0, high=n - 1)
-        kernel = "precomputed" if precomputed else self.kernel
         if self.mode != "auto":
             mode = self.mode
         elif dense_affinity or n <= AUTO_EXACT_MAX_N:
             mode = "exact"  # a dense affinity is already n x n: eigvalsh beats O(n^2) matvecs
         else:
             mode = "approx"
+        if mode == "landmark" and n < 3:
+            raise ValueError(
+                f"mode='landmark' needs at least 3 points (from 2 landmarks to n - 1); got "
+                f"n={n}. Use mode='exact'")
         sparse_thresh = SPARSE_DEFAULT_THRESH if self.thresh is None else self.thresh
         if mode in SPARSE_MODES and not precomputed:
             require_sparse_thresh(sparse_thresh)
         return Resolved(
             mode=mode,
             kernel=kernel,
+            # a Gaussian kernel's knn only sizes the first neighbour search: capped, not refused
+            knn=min(self.knn, n - 1),
             sigma=DEFAULT_SIGMA if self.sigma is None else self.sigma,
             thresh=DEFAULT_THRESH.get(kernel, 0.0) if self.thresh is None else self.thresh,
             sparse_thresh=sparse_thresh,
@@ -154,6 +161,9 @@ class Resolved:
         The mode that runs (``"auto"`` resolved).
     kernel : str
         ``"precomputed"`` for an affinity input, else the ``kernel`` setting.
+    knn : int
+        The ``knn`` setting, capped at ``n - 1`` (alpha-decay refuses more; a Gaussian
+        kernel uses it only to size its first neighbour search).
     sigma : float
         Gaussian bandwidth (``None`` resolved to the reference's 10).
     thresh : float
@@ -164,6 +174,7 @@ class Resolved:
 
     mode: str
     kernel: str
+    knn: int
     sigma: float
     thresh: float
     sparse_thresh: float

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from fastdse._util.inputs import check_points
-from fastdse._util.validation import check_float, check_int
+from fastdse._util.validation import check_base, check_int
 
 __all__ = ["shannon_entropy", "cell_counts"]
 
@@ -126,9 +126,7 @@ def shannon_entropy(X: Any, bins_per_dim: int = 2, *, base: float = 2.0) -> floa
     """
     X = check_points(X, "X", min_points=1)
     bins_per_dim = check_int(bins_per_dim, "bins_per_dim", low=1)
-    base = check_float(base, "base", low=0.0, low_open=True)
-    if base == 1.0:
-        raise ValueError("base must be positive and different from 1; got 1.0")
+    base = check_base(base)
     counts = cell_counts(X, bins_per_dim)
     p = counts / counts.sum()
     if base == 2.0:

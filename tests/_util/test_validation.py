@@ -73,8 +73,12 @@ def test_bad_t(X, t, exc, match):
         ({"thresh": 1.0}, ValueError, "thresh must be < 1.0"),
         ({"anisotropy": 1.5}, ValueError, "anisotropy must be <= 1.0; got 1.5"),
         ({"anisotropy": -0.1}, ValueError, "anisotropy must be >= 0.0"),
-        ({"base": 1.0}, ValueError, "base must be a positive number other than 1"),
-        ({"base": -2.0}, ValueError, "base must be > 0.0"),
+        ({"base": 1.0}, ValueError, "base must be greater than 1"),
+        ({"base": -2.0}, ValueError, "base must be greater than 1"),
+        # a base below 1 turns every entropy negative: refused, not computed
+        ({"base": 0.5}, ValueError, r"base must be greater than 1 \(2: bits"),
+        # 2 sigma^2 would underflow: every affinity 0/0 and a LAPACK failure without the check
+        ({"kernel": "gaussian", "sigma": 1e-300}, ValueError, "sigma must be at least 1.05e-154"),
         ({"random_state": "seed"}, TypeError, "random_state must be None"),
         ({"random_state": -3}, ValueError, "random_state must be a non-negative integer"),
     ],

@@ -140,6 +140,14 @@ def to_numpy(obj: Any, name: str) -> Any:
             f"{name} is an AnnData object; pass it where fastdse takes points (dse, dsmi, "
             "DiffusionGraph), which read adata.X or adata.obsm[use_rep]"
         )
+    if isinstance(obj, np.ma.MaskedArray):
+        masked = int(np.count_nonzero(np.ma.getmaskarray(obj)))
+        if masked:
+            raise ValueError(
+                f"{name} is a masked array with {masked} masked value(s), which fastdse would "
+                f"not see: fill them ({name}.filled(value)) or drop their rows "
+                f"({name}[~{name}.mask.any(axis=1)]) first")
+        return np.ma.getdata(obj)
     return obj
 
 

@@ -32,9 +32,10 @@ import joblib
 import threadpoolctl
 from tqdm import tqdm
 
+from fastdse._util.threads import max_threads
 from fastdse._util.validation import describe
 
-__all__ = ["PREFER", "outer_n_jobs", "show_progress", "run_tasks"]
+__all__ = ["PREFER", "cap_n_jobs", "outer_n_jobs", "show_progress", "run_tasks"]
 
 #: joblib's backend hint when no backend context is active ("threads" or "processes").
 #: Measured on DSMI (benchmarks/bench_dsmi_scale.py, docs/benchmarks/dsmi_scale.md).
@@ -57,6 +58,18 @@ def show_progress(progress: Any) -> bool:
     if isinstance(progress, bool):
         return progress
     raise TypeError(f"progress must be None, True or False; got {describe(progress)}")
+
+
+def cap_n_jobs(n_jobs: int | None, n_tasks: int) -> int | None:
+    """``n_jobs`` for ``n_tasks`` tasks: a positive count at most the cores and the tasks.
+
+    More workers than cores only contend (each task runs on one core), and more than
+    tasks start idle threads; a count of thousands exhausts the process. ``None`` and
+    negative values are joblib's to resolve (under a Dask backend: the cluster's threads).
+    """
+    if n_jobs is None or n_jobs < 0:
+        return n_jobs
+    return max(1, min(n_jobs, max_threads(), n_tasks))
 
 
 def run_tasks(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "check_base",
     "check_t",
     "check_int",
     "check_float",
@@ -105,6 +106,16 @@ def check_float(
         op = "<" if high_open else "<="
         raise ValueError(f"{name} must be {op} {high}; got {value}")
     return value
+
+
+def check_base(base: Any) -> float:
+    """Validate a logarithm base: greater than 1 (a base in (0, 1) makes entropies negative)."""
+    base = check_float(base, "base")
+    if not base > 1.0:
+        raise ValueError(
+            f"base must be greater than 1 (2: bits, numpy.e: nats; a base below 1 makes "
+            f"every entropy negative); got {base!r}")
+    return base
 
 
 def check_choice(value: Any, name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 from fastdse._util.inputs import check_points
 from fastdse._util.memory import available_memory, dense_bytes_needed, format_bytes
 from fastdse._util.validation import check_float, check_int, describe
+from fastdse.operator.kernel import check_sigma as kernel_check_sigma
 
 __all__ = [
     "check_flag",
@@ -67,7 +68,18 @@ def check_t(value: Any) -> Any:
 
 def check_sigma(value: Any) -> float:
     """Check the kernel bandwidth ``gaussian_kernel_sigma``: a positive float."""
-    return check_float(value, "gaussian_kernel_sigma", low=0.0, low_open=True)
+    return kernel_check_sigma(value, "gaussian_kernel_sigma")
+
+
+def _check_save_folder(path: str) -> None:
+    """Refuse a path whose folder cannot be created because part of it is a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"eigval_save_path={path!r} cannot be written: {folder!r} is a file, not a "
+            "folder. Choose a path inside a folder")
 
 
 def check_save(path: Any, precision: Any) -> tuple[str | None, np.dtype]:
@@ -82,6 +94,7 @@ def check_save(path: Any, precision: Any) -> tuple[str | None, np.dtype]:
             raise TypeError(f"eigval_save_path must be a text path; got {path!r}")
         if path == "":
             raise ValueError("eigval_save_path must be None or a non-empty path; got ''")
+        _check_save_folder(path)
     try:
         dtype = np.dtype(precision)
     except TypeError as exc:

@@ -90,7 +90,7 @@ def operator_from_settings(X: np.ndarray, settings: Settings, resolved: Resolved
     The sparse kernel's threshold is ``resolved.sparse_thresh`` (1e-4 when none
     was given, for both kernels: the dense Gaussian's default of 0 keeps every pair).
     """
-    params = SparseParams(kernel=settings.kernel, knn=settings.knn, decay=settings.decay,
+    params = SparseParams(kernel=settings.kernel, knn=resolved.knn, decay=settings.decay,
                           sigma=resolved.sigma, thresh=resolved.sparse_thresh,
                           method=settings.neighbors, max_neighbors=None,
                           n_jobs=settings.n_jobs)

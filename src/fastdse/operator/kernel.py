@@ -195,6 +195,21 @@ def dense_affinity(
 SPARSE_DEFAULT_THRESH = 1e-4
 
 
+#: Smallest Gaussian bandwidth: below it ``2 sigma^2`` is not a normal float64.
+MIN_SIGMA = float(np.sqrt(np.finfo(np.float64).tiny / 2.0))
+
+
+def check_sigma(sigma: Any, name: str = "sigma") -> float:
+    """Validate a Gaussian bandwidth: positive, and ``2 sigma^2`` a normal float64."""
+    sigma = check_float(sigma, name, low=0.0, low_open=True)
+    if sigma < MIN_SIGMA:
+        raise ValueError(
+            f"{name} must be at least {MIN_SIGMA:.3g}: below that 2 {name}^2 underflows in "
+            f"float64 and every affinity becomes 0/0. Rescale the data (and {name}) "
+            f"instead; got {sigma!r}")
+    return sigma
+
+
 def require_sparse_thresh(thresh: float) -> float:
     """Refuse ``thresh = 0`` for a sparse kernel (it keeps every pair: a dense kernel)."""
     if thresh == 0.0:
@@ -212,8 +227,7 @@ def check_sparse_params(n: int, kernel: Any, knn: Any, decay: Any, sigma: Any,
     knn = check_int(knn, "knn", low=1, high=n - 1,
                     high_note=f" (n - 1, the number of other points; X has n={n})")
     decay = check_float(decay, "decay", low=0.0, low_open=True)
-    sigma = DEFAULT_SIGMA if sigma is None else check_float(sigma, "sigma", low=0.0,
-                                                            low_open=True)
+    sigma = DEFAULT_SIGMA if sigma is None else check_sigma(sigma)
     if thresh is None:
         thresh = SPARSE_DEFAULT_THRESH
     thresh = require_sparse_thresh(check_float(thresh, "thresh", low=0.0, high=1.0,

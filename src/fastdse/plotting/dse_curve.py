@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fastdse._util.validation import check_float, check_t, describe
+from fastdse._util.validation import check_base, check_t, describe
 from fastdse.entropy import dse_from_measure
 from fastdse.graph import DiffusionGraph
 from fastdse.plotting._common import (
@@ -182,9 +182,7 @@ def plot_dse_curve(
     """
     check_ax(ax)
     if base is not None:
-        base = check_float(base, "base", low=0.0, low_open=True)
-        if base == 1.0:
-            raise ValueError("base must be a positive number other than 1; got 1.0")
+        base = check_base(base)
     if logx is not None and not isinstance(logx, (bool, np.bool_)):
         raise TypeError(f"logx must be True, False or None; got {describe(logx)}")
     if label is not None and not isinstance(label, str):

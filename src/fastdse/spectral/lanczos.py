@@ -122,8 +122,8 @@ def _check_known_vectors(known_vectors: Any, n: int) -> np.ndarray | None:
         )
     if not np.all(np.isfinite(U)):
         raise ValueError("known_vectors contains NaN or infinite values")
-    if U.shape[1] >= n:
-        raise ValueError(f"known_vectors must have fewer than n={n} columns; got {U.shape[1]}")
+    if U.shape[1] > n:
+        raise ValueError(f"known_vectors must have at most n={n} columns; got {U.shape[1]}")
     gram = U.T @ U
     if not np.allclose(gram, np.eye(U.shape[1]), atol=1e-8):
         raise ValueError(
@@ -359,6 +359,10 @@ def run_slq(
     """
     n = A.shape[0]
     U = _check_known_vectors(known_vectors, n)
+    if U is not None and U.shape[1] == n:
+        # n orthonormal eigenvectors of eigenvalue 1 (every point its own component): A = I
+        full = _known_spectrum(n, n_steps)
+        return full, full
     ts = np.asarray(DEFAULT_T_HINT) if t_hint is None else t_hint
     with compute_threads(threads, 1 if n < BLAS_PARALLEL_MIN_N else threads):
         full, half = _slq_measure(A, n_probes, n_steps, n_deflate, U, PROBES[probe], rng, ts,
@@ -379,6 +383,16 @@ def _fallback_reason(n: int, n_known: int, n_deflate: int | str, n_steps: int) -
         return (f"n - n_known - n_deflate = {n - n_known - int(n_deflate)} <= n_steps={n_steps}: "
                 "Lanczos would span the whole complement")
     return None
+
+
+def _known_spectrum(n: int, n_steps: int) -> SpectralMeasure:
+    """Return the exact measure when the known vectors span everything: n eigenvalues 1."""
+    return SpectralMeasure(
+        nodes=np.ones(n), weights=np.ones(n), probe=np.full(n, -1, dtype=np.int64), n=n,
+        n_probes=0, method="exact",
+        info={"fallback": "the known eigenvalue-1 vectors span the space (A = I)",
+              "n_steps": n_steps, "n_probes": 0, "n_deflate": n, "timings": {}},
+    )
 
 
 def _exact_fallback(A: scipy.sparse.csr_matrix, reason: str, n_steps: int) -> SpectralMeasure:
