@@ -134,7 +134,8 @@ def test_continuous_multid_is_spectral_clustering_seeded_from_random_state(rng):
         (np.arange(4.0), {"kind": "sometimes"}, ValueError, "kind must be one of"),
         (np.arange(4.0), {"n_clusters": 1}, ValueError, "n_clusters must be >= 2"),
         (np.arange(4.0), {"n_clusters": 5}, ValueError, "n_clusters must be <= 4"),
-        (np.array([1.0, np.nan]), {"kind": "discrete"}, ValueError, r"Y contains 1 NaN or infinite label"),
+        (np.array([1.0, np.nan]), {"kind": "discrete"}, ValueError,
+         r"Y contains 1 NaN or infinite label"),
     ],
 )
 def test_discretize_bad_input(Y, kw, exc, match):

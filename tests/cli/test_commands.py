@@ -141,9 +141,15 @@ def test_version(capsys):
     assert out.strip() == f"fastdse {fastdse.__version__}"
 
 
-def test_console_script_entry_point(tmp_path, points):
+def console_script():
+    """The installed ``fastdse`` command, run as a user runs it."""
     exe = shutil.which("fastdse") or str(Path(sys.executable).parent / "fastdse")
     assert os.path.exists(exe), "the fastdse console script is not installed"
+    return exe
+
+
+def test_console_script_entry_point(tmp_path, points):
+    exe = console_script()
     path = tmp_path / "x.npy"
     np.save(path, points[:30])
     proc = subprocess.run([exe, "dse", str(path), "--mode", "exact", "--json"],
@@ -157,6 +163,65 @@ def test_console_script_entry_point(tmp_path, points):
     assert bad.returncode == 1
     assert bad.stderr.startswith("fastdse: error: ")
     assert "Traceback" not in bad.stderr
+
+
+# --------------------------------------------------------------------------- closed pipe
+
+
+def environment(buffered):
+    """The environment of a CLI run, with stdout block-buffered (as usual) or not."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return env if buffered else {**env, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("json_flag", [["--json"], []], ids=["json", "table"])
+def test_closed_pipe_ends_quietly(tmp_path, points, json_flag, buffered):
+    # fastdse dse X.npy --json | head -c 100: the reader takes a few bytes and goes away while
+    # the output (far more than a pipe holds) is still being written
+    np.save(tmp_path / "x.npy", points[:30])
+    t = [f"{v:.6g}" for v in np.linspace(1.0, 50.0, 20000)]
+    proc = subprocess.Popen([console_script(), "dse", str(tmp_path / "x.npy"), "--mode",
+                             "exact", *json_flag, "--t", *t],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=environment(buffered))
+    head = proc.stdout.read(100)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert head.startswith(b'{"command": "dse"' if json_flag else b"DSE of ")
+    assert "Traceback" not in err
+    assert err == ""
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_pipe_closed_before_any_output(tmp_path, points, buffered):
+    # buffered, a short output waits for the last flush, the one Python does at exit unless
+    # the command does it first
+    np.save(tmp_path / "x.npy", points[:30])
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([console_script(), "dse", str(tmp_path / "x.npy"), "--json"],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120,
+                              env=environment(buffered))
+    finally:
+        os.close(write_end)
+    err = proc.stderr.decode()
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert err == ""
+    assert proc.returncode == 141
+
+
+def test_broken_pipe_in_a_subcommand_returns_141(capsys, monkeypatch):
+    def closed(args):
+        print("partial")
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setitem(cli.SUBCOMMANDS, "closed", (lambda parser: None, closed))
+    assert cli.main(["closed"]) == 141
+    assert capsys.readouterr().err == ""
 
 
 # --------------------------------------------------------------------------- dsmi
@@ -261,6 +326,7 @@ def files(tmp_path, points):
     (tmp_path / "words.csv").write_text("1,2\n3,oops\n5,6\n")
     (tmp_path / "empty.csv").write_text("\n\n")
     (tmp_path / "labels.csv").write_text("a\nb\na\nb\n")
+    (tmp_path / "gap.csv").write_text("0\n1\n\n0\n" + "1\n" * 116)
     np.save(tmp_path / "y_short.npy", np.zeros(10, dtype=int))
     np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}, None], dtype=object))
     return tmp_path
@@ -286,6 +352,7 @@ def files(tmp_path, points):
         (["dse", "{d}/x.npy", "--t", "auto", "2"], "--t auto cannot be combined"),
         (["dsmi", "{d}/x.npy", "{d}/y_short.npy"], "same number of points"),
         (["dsmi", "{d}/x.npy", "{d}/missing.csv"], "missing.csv: no such file"),
+        (["dsmi", "{d}/x.npy", "{d}/gap.csv"], "gap.csv: line 3 is blank but rows follow it"),
         (["demo", "--n-points", "5"], "--n-points must be in [20, 1797]"),
     ],
 )

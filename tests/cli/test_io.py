@@ -67,3 +67,36 @@ def test_load_array_raises_input_error(tmp_path):
         _io.load_array(tmp_path / "obj.npy")
 
 
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("0\n1\n\n0\n1\n", 3),  # a missing label: skipping it would shift every later label
+        ("0\n1\n   \n0\n", 3),  # blank but for spaces
+        ("1,2\n,\n3,4\n", 2),  # no value in any field
+        ("\n0\n1\n", 1),
+        ("0\n\n\n1\n", 2),  # the first of several
+    ],
+)
+def test_blank_line_inside_the_data_is_refused(tmp_path, text, line):
+    path = tmp_path / "y.csv"
+    path.write_text(text)
+    with pytest.raises(_io.InputError,
+                       match=rf"^{path}: line {line} is blank but rows follow it \(a missing"):
+        _io.load_array(path, labels=True)
+
+
+@pytest.mark.parametrize("text", ["0\n1\n0\n", "0\n1\n0", "0\n1\n0\n\n\n", "0\r\n1\r\n0\r\n"])
+def test_blank_lines_may_end_the_file(tmp_path, text):
+    path = tmp_path / "y.csv"
+    path.write_text(text)
+    assert _io.load_array(path, labels=True).ravel().tolist() == [0, 1, 0]
+
+
+def test_ragged_row_is_named_by_its_line(tmp_path):
+    # a quoted cell may span lines: the message gives the line in the file, not the row index
+    path = tmp_path / "x.csv"
+    path.write_text('a,b\n"multi\nline",1\n2\n')
+    with pytest.raises(_io.InputError, match="line 4 has 1 field"):
+        _io.read_rows(str(path), ",")

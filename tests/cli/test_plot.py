@@ -6,6 +6,7 @@ checked in tests/test_plotting.py.
 
 import argparse
 import csv
+import os
 import sys
 import types
 
@@ -169,3 +170,92 @@ def test_cli_errors_are_one_line(points_file, tmp_path, capsys, monkeypatch):
         assert err.startswith("fastdse: error: ") and err.count("\n") == 1, err
         assert match in err, err
     assert not (tmp_path / "a.png").exists()
+
+
+# --------------------------------------------------------------------------- output path
+
+
+@pytest.fixture
+def no_drawing(monkeypatch):
+    """Fail the test if a plot is drawn: output paths are checked before any work."""
+
+    def draw(args, ax):
+        raise AssertionError("drawn before the output path was checked")
+
+    for kind in _cli_plot.KINDS:
+        monkeypatch.setitem(_cli_plot._DRAW, kind, draw)
+
+
+def plot_error(capsys, argv):
+    """Run ``fastdse plot`` through main; return the one error line on stderr."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert "Traceback" not in err
+    assert err.startswith("fastdse: error: ") and err.count("\n") == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    ("output", "match"),
+    [
+        ("{d}/no/a.png", "-o/--output: the folder {d}/no does not exist; create it first"),
+        ("{d}/file.npy/a.png", "-o/--output: {d}/file.npy is a file, not a folder; choose a"),
+        ("{d}/file.npy/sub/a.png", "-o/--output: {d}/file.npy is a file, not a folder"),
+        ("{d}/taken.png", "-o/--output: {d}/taken.png is a folder, not a file; choose another"),
+        ("{d}/a.xyz", "-o/--output: unknown image format '.xyz'; use one of: "),
+    ],
+)
+def test_cli_output_checked_before_drawing(points_file, tmp_path, capsys, no_drawing, output,
+                                           match):
+    (tmp_path / "file.npy").write_bytes(b"")
+    (tmp_path / "taken.png").mkdir()
+    err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", output.format(d=tmp_path)])
+    assert match.format(d=tmp_path) in err
+
+
+def test_cli_output_folder_not_writable(points_file, tmp_path, capsys, no_drawing,
+                                        monkeypatch):
+    # the tests run as root, for whom every folder is writable: os.access answers here
+    real_access = os.access
+
+    def access(path, mode, **kwargs):
+        if os.path.abspath(path) == str(tmp_path):
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", tmp_path / "a.png"])
+    assert f"-o/--output: the folder {tmp_path} is not writable; choose a folder" in err
+
+
+def test_cli_output_existing_file_not_writable(points_file, tmp_path, capsys, no_drawing,
+                                               monkeypatch):
+    target = tmp_path / "a.png"
+    target.write_bytes(b"")
+    real_access = os.access
+
+    def access(path, mode, **kwargs):
+        if os.path.abspath(path) == str(target):
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", target])
+    assert f"-o/--output: {target} exists and is not writable" in err
+
+
+def test_cli_save_failure_is_one_line(points_file, tmp_path, capsys):
+    # the folder passes the check; the file name is too long for the file system
+    output = tmp_path / ("x" * 300 + ".png")
+    err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", output, "--mode", "exact"])
+    assert err == f"fastdse: error: -o/--output: cannot write {output} (File name too long)"
+
+
+def test_cli_save_failure_past_the_check(points_file, tmp_path, capsys, monkeypatch):
+    # the check skipped, the save itself meets a file where a folder should be
+    monkeypatch.setattr(_cli_plot.opts, "check_output_path", lambda path, option: None)
+    (tmp_path / "file.npy").write_bytes(b"")
+    output = tmp_path / "file.npy" / "a.png"
+    err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", output, "--mode", "exact"])
+    assert err == f"fastdse: error: -o/--output: cannot write {output} (Not a directory)"

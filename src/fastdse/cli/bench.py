@@ -13,21 +13,37 @@ produced by it.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import csv
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from fastdse.cli.options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    PROG,
+    add_output_options,
+    check_output_path,
+    emit,
+    integer,
+    positive_float,
+    save_error,
+)
+from fastdse.cli.options import seed as seed_arg
 from fastdse.plotting import fit_slope
+from fastdse.settings import MODES
 
-__all__ = ["Case", "run_case", "run_benchmark", "fit_slope", "format_results", "plot_results"]
+__all__ = ["Case", "CsvLog", "run_case", "run_benchmark", "fit_slope", "format_results",
+           "write_csv", "plot_results"]
 
 DATASETS = ("blobs", "uniform")
 
@@ -133,28 +149,35 @@ def run_benchmark(
     seed: int = 0,
     exact_max_n: int = 10_000,
     timeout: float | None = None,
-    log: Any = None,
+    log: Callable[[str], None] | None = None,
+    on_case: Callable[[Case], None] | None = None,
 ) -> list[Case]:
     """Run every (n, d, mode) case; the exact mode only where ``n <= exact_max_n``.
 
-    Errors against the exact value are filled in where both ran.
+    For each (n, d) the exact mode runs first, so that every other case's
+    error against it is filled in as soon as that case is done. ``log``
+    receives each case's line of the table, ``on_case`` each finished case
+    (``fastdse bench`` appends it to the CSV there).
     """
+    order = sorted(modes, key=lambda mode: mode != "exact")  # stable: the reference first
     cases = []
     for d in dims:
         for n in sizes:
-            for mode in modes:
+            reference = None
+            for mode in order:
                 if mode == "exact" and n > exact_max_n:
                     continue
                 case = run_case(Case(n=n, d=d, mode=mode, t=list(map(float, t)), data=data,
                                      seed=seed), timeout=timeout)
+                if mode == "exact" and case.status == "ok":
+                    reference = case
+                if reference is not None and case.status == "ok":
+                    case.error = (np.asarray(case.value) - np.asarray(reference.value)).tolist()
                 cases.append(case)
                 if log is not None:
                     log(format_results([case], header=False))
-    exact = {(c.n, c.d): c for c in cases if c.mode == "exact" and c.status == "ok"}
-    for c in cases:
-        ref = exact.get((c.n, c.d))
-        if ref is not None and c.status == "ok":
-            c.error = (np.asarray(c.value) - np.asarray(ref.value)).tolist()
+                if on_case is not None:
+                    on_case(case)
     return cases
 
 
@@ -184,18 +207,47 @@ def format_results(cases: Sequence[Case], header: bool = True) -> str:
     return "\n".join(lines)
 
 
+class CsvLog:
+    """The benchmark's CSV, written as it goes: one row per case (lists joined with spaces).
+
+    Opening the file writes the header; :meth:`append` writes a row and
+    flushes it, so a run that is killed keeps every case it finished. Errors
+    (``OSError``) are raised, on opening as on appending.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fh = open(path, "w", newline="")
+        self._writer = csv.DictWriter(self._fh, fieldnames=list(Case.__dataclass_fields__))
+        self._writer.writeheader()
+        self._fh.flush()
+
+    def append(self, case: Case) -> None:
+        """Write the row of ``case`` and flush it to the file."""
+        row = asdict(case)
+        for k, v in row.items():
+            if isinstance(v, list):
+                row[k] = " ".join(f"{x:.10g}" for x in v)
+        self._writer.writerow(row)
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file (a failed flush of an already broken file is not raised again)."""
+        with contextlib.suppress(OSError):
+            self._fh.close()
+
+    def __enter__(self) -> CsvLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def write_csv(cases: Sequence[Case], path: str) -> None:
-    """One row per case (lists joined with spaces)."""
-    with open(path, "w", newline="") as fh:
-        fields = list(asdict(cases[0]).keys()) if cases else list(Case.__dataclass_fields__)
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for c in cases:
-            row = asdict(c)
-            for k, v in row.items():
-                if isinstance(v, list):
-                    row[k] = " ".join(f"{x:.10g}" for x in v)
-            writer.writerow(row)
+    """One row per case (lists joined with spaces), as ``fastdse bench --out`` writes them."""
+    with CsvLog(path) as log:
+        for case in cases:
+            log.append(case)
 
 
 def plot_results(cases: Sequence[Case], path: str) -> bool:
@@ -239,3 +291,114 @@ def _main(argv: Sequence[str]) -> int:
 
 if __name__ == "__main__":  # pragma: no cover - exercised through subprocesses
     sys.exit(_main(sys.argv[1:]))
+
+
+# --------------------------------------------------------------------------- the subcommand
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``fastdse bench``."""
+    parser.add_argument("--sizes", type=integer, nargs="+", default=[2000, 5000, 10000],
+                        metavar="N", help="numbers of points (default: 2000 5000 10000)")
+    parser.add_argument("--dims", type=integer, nargs="+", default=[128], metavar="D",
+                        help="numbers of features (default: 128)")
+    parser.add_argument("--modes", nargs="+", default=["exact", "approx"],
+                        choices=[m for m in MODES if m != "auto"], metavar="MODE",
+                        help="modes to run: exact approx landmark (default: exact approx)")
+    parser.add_argument("--t", type=positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
+                        metavar="T", help="diffusion times (default: 1 2 5 10)")
+    parser.add_argument("--data", choices=["blobs", "uniform"], default="blobs",
+                        help="float32 Gaussian blobs of unequal size and spread, or uniform "
+                             "noise (default: blobs)")
+    parser.add_argument("--exact-max-n", type=integer, default=10000, metavar="N",
+                        help="run the exact mode only up to N points (default: 10000)")
+    parser.add_argument("--timeout", type=positive_float, default=None, metavar="S",
+                        help="give up on a case after S seconds")
+    parser.add_argument("--seed", type=seed_arg, default=0, metavar="N",
+                        help="random seed (default: 0)")
+    parser.add_argument("--out", default=None, metavar="PREFIX",
+                        help="write PREFIX.csv, one row as each case ends, and PREFIX.png "
+                             "(log-log plot; needs matplotlib)")
+    add_output_options(parser)
+
+
+class _CsvOut:
+    """``--out``'s CSV: opened before the first case, one row appended after each.
+
+    A failed write stops the writing, not the benchmark: its one-line message
+    is kept in ``failure``, to be reported after the table.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.failure = ""
+        try:
+            self._log = None if path is None else CsvLog(path)
+        except OSError as exc:
+            raise save_error("--out", str(path), exc) from exc
+
+    def append(self, case: Any) -> None:
+        if self._log is None:
+            return
+        try:
+            self._log.append(case)
+        except OSError as exc:
+            self.failure = str(save_error("--out", self._log.path, exc))
+            self.close()
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fastdse bench``: the cases, the CSV as it goes, the table, the plot."""
+    quiet = getattr(args, "json", False)
+    csv_path = png_path = None
+    if args.out:
+        csv_path, png_path = args.out + ".csv", args.out + ".png"
+        check_output_path(csv_path, "--out")
+        check_output_path(png_path, "--out")
+    csv_out = _CsvOut(csv_path)  # the header is written before the first case
+    try:
+        if not quiet:
+            print("each case runs in a fresh process: imports, neighbours, compilation "
+                  "included", file=sys.stderr)
+        cases = run_benchmark(
+            args.sizes, args.dims, args.modes, args.t, data=args.data, seed=args.seed,
+            exact_max_n=args.exact_max_n, timeout=args.timeout,
+            log=None if quiet else (lambda line: print(line, file=sys.stderr)),
+            on_case=csv_out.append,
+        )
+    finally:
+        csv_out.close()
+    failures = [csv_out.failure] if csv_out.failure else []
+    written = [csv_path] if csv_path is not None and not failures else []
+    if png_path is not None:
+        try:
+            if plot_results(cases, png_path):
+                written.append(png_path)
+            else:
+                print("fastdse: note: matplotlib is not installed; no plot written",
+                      file=sys.stderr)
+        except OSError as exc:
+            failures.append(str(save_error("--out", png_path, exc)))
+    slopes = {}
+    for mode in args.modes:
+        for d in args.dims:
+            ok = sorted((c for c in cases if c.mode == mode and c.d == d and c.status == "ok"),
+                        key=lambda c: c.n)
+            if len(ok) >= 2:
+                slopes[f"{mode}, d={d}"] = fit_slope([c.n for c in ok],
+                                                           [c.seconds for c in ok])
+    text = format_results(cases)
+    if slopes:
+        text += "\n\ntime ~ n^slope (least squares on log-log): " + ", ".join(
+            f"{k}: {v:.2f}" for k, v in slopes.items())
+    if written:
+        text += "\nwrote " + ", ".join(written)
+    emit(args, {"cases": [asdict(c) for c in cases], "slopes": slopes, "written": written},
+         text)
+    for message in failures:  # after the table, which holds every measurement
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_OK if not failures and all(c.status == "ok" for c in cases) else EXIT_ERROR

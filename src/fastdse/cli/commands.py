@@ -14,16 +14,21 @@ exit code. Adding a subcommand (``bench``, ``plot``) touches that dict only;
 the helpers :func:`add_graph_options`, :func:`add_output_options`,
 :func:`graph_kwargs` and :func:`emit` are there to be reused.
 
-User errors (bad files, invalid parameters reported by the library as
-``ValueError``/``TypeError``, bad command-line arguments) print one line
-``fastdse: error: ...`` on stderr and exit with a non-zero code (1 for errors
-in the data or parameters, 2 for command-line usage). ``--traceback`` shows the
-full traceback instead.
+User errors (bad files, output paths that cannot be written, invalid
+parameters reported by the library as ``ValueError``/``TypeError``, bad
+command-line arguments) print one line ``fastdse: error: ...`` on stderr and
+exit with a non-zero code (1 for errors in the data, parameters or output
+files, 2 for command-line usage). ``--traceback`` shows the full traceback
+instead. A closed standard output (``fastdse dse X.npy --json | head -c 100``)
+ends the command quietly with exit code 141, as a shell reports a command
+stopped by ``SIGPIPE``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +40,7 @@ from fastdse._version import __version__
 from fastdse.api import dse
 from fastdse.cli.io import FORMATS, load_array
 from fastdse.cli.options import (
+    EXIT_BROKEN_PIPE,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
@@ -49,11 +55,9 @@ from fastdse.cli.options import (
     graph_kwargs,
     integer,
     library_default,
-    positive_float,
     seed,
 )
 from fastdse.cluster import Y_KINDS
-from fastdse.graph import MODES
 from fastdse.mutual_information import dsmi
 from fastdse.results import unit_name
 
@@ -295,70 +299,16 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- registry
 
-#: subcommand name -> (configure(parser), run(args) -> exit code). Add new commands here.
 def _configure_bench(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", type=integer, nargs="+", default=[2000, 5000, 10000],
-                        metavar="N", help="numbers of points (default: 2000 5000 10000)")
-    parser.add_argument("--dims", type=integer, nargs="+", default=[128], metavar="D",
-                        help="numbers of features (default: 128)")
-    parser.add_argument("--modes", nargs="+", default=["exact", "approx"],
-                        choices=[m for m in MODES if m != "auto"], metavar="MODE",
-                        help="modes to run: exact approx landmark (default: exact approx)")
-    parser.add_argument("--t", type=positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
-                        metavar="T", help="diffusion times (default: 1 2 5 10)")
-    parser.add_argument("--data", choices=["blobs", "uniform"], default="blobs",
-                        help="float32 Gaussian blobs of unequal size and spread, or uniform "
-                             "noise (default: blobs)")
-    parser.add_argument("--exact-max-n", type=integer, default=10000, metavar="N",
-                        help="run the exact mode only up to N points (default: 10000)")
-    parser.add_argument("--timeout", type=positive_float, default=None, metavar="S",
-                        help="give up on a case after S seconds")
-    parser.add_argument("--seed", type=seed, default=0, metavar="N",
-                        help="random seed (default: 0)")
-    parser.add_argument("--out", default=None, metavar="PREFIX",
-                        help="write PREFIX.csv and PREFIX.png (log-log plot; needs matplotlib)")
-    add_output_options(parser)
+    from fastdse.cli import bench
+
+    bench.configure(parser)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
     from fastdse.cli import bench
 
-    quiet = getattr(args, "json", False)
-    if not quiet:
-        print("each case runs in a fresh process: imports, neighbours, compilation included",
-              file=sys.stderr)
-    cases = bench.run_benchmark(
-        args.sizes, args.dims, args.modes, args.t, data=args.data, seed=args.seed,
-        exact_max_n=args.exact_max_n, timeout=args.timeout,
-        log=None if quiet else (lambda line: print(line, file=sys.stderr)),
-    )
-    slopes = {}
-    for mode in args.modes:
-        for d in args.dims:
-            ok = sorted((c for c in cases if c.mode == mode and c.d == d and c.status == "ok"),
-                        key=lambda c: c.n)
-            if len(ok) >= 2:
-                slopes[f"{mode}, d={d}"] = bench.fit_slope([c.n for c in ok],
-                                                           [c.seconds for c in ok])
-    written = []
-    if args.out:
-        bench.write_csv(cases, args.out + ".csv")
-        written.append(args.out + ".csv")
-        if bench.plot_results(cases, args.out + ".png"):
-            written.append(args.out + ".png")
-        else:
-            print("fastdse: note: matplotlib is not installed; no plot written", file=sys.stderr)
-    text = bench.format_results(cases)
-    if slopes:
-        text += "\n\ntime ~ n^slope (least squares on log-log): " + ", ".join(
-            f"{k}: {v:.2f}" for k, v in slopes.items())
-    if written:
-        text += "\nwrote " + ", ".join(written)
-    from dataclasses import asdict
-
-    emit(args, {"cases": [asdict(c) for c in cases], "slopes": slopes, "written": written},
-         text)
-    return EXIT_OK if all(c.status == "ok" for c in cases) else EXIT_ERROR
+    return bench.run(args)
 
 
 def _configure_plot(parser: argparse.ArgumentParser) -> None:
@@ -373,6 +323,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     return _cli_plot.run(args)
 
 
+#: subcommand name -> (configure(parser), run(args) -> exit code). Add new commands here.
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None],
                              Callable[[argparse.Namespace], int]]] = {
     "dse": (_configure_dse, _run_dse),
@@ -415,6 +366,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv : sequence of str, optional
         Arguments without the program name (default: ``sys.argv[1:]``).
     """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is met below
+    except BrokenPipeError:
+        # the reader of stdout went away (``fastdse ... | head``): end quietly, and point
+        # stdout at devnull so that the interpreter's last flush does not fail again
+        with contextlib.suppress(OSError, ValueError):  # ValueError: stdout not a file
+            fd = sys.stdout.fileno()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -137,18 +137,33 @@ def check_file(path: str) -> None:
 
 
 def read_rows(path: str, delimiter: str) -> list[list[str]]:
-    """Read a delimited text file into rows of stripped cells (blank lines skipped).
+    """Read a delimited text file into rows of stripped cells.
 
-    Rows must all have the same number of fields; problems raise
-    :class:`InputError` naming the file.
+    Blank lines (no value in any field) may end the file but not come before
+    a row: a blank line inside the data is most likely a missing value, and
+    skipping it would shift every later row. Rows must all have the same
+    number of fields; problems raise :class:`InputError` naming the file and
+    the line.
     """
+    rows: list[list[str]] = []
+    lines: list[int] = []  # the line each row ends on
+    blank = 0  # the first blank line not yet followed by a row
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [
-                [cell.strip() for cell in row]
-                for row in csv.reader(fh, delimiter=delimiter)
-                if row and any(cell.strip() for cell in row)
-            ]
+            reader = csv.reader(fh, delimiter=delimiter)
+            for row in reader:
+                cells = [cell.strip() for cell in row]
+                if not any(cells):
+                    blank = blank or reader.line_num
+                    continue
+                if blank:
+                    raise InputError(
+                        f"{path}: line {blank} is blank but rows follow it (a missing "
+                        "value?); fill it in or delete the line: blank lines may only end "
+                        "the file"
+                    )
+                rows.append(cells)
+                lines.append(reader.line_num)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
     except csv.Error as exc:
@@ -156,10 +171,10 @@ def read_rows(path: str, delimiter: str) -> list[list[str]]:
     if not rows:
         raise InputError(f"{path}: the file is empty")
     width = len(rows[0])
-    for i, row in enumerate(rows):
+    for row, line in zip(rows, lines):
         if len(row) != width:
             raise InputError(
-                f"{path}: line {i + 1} has {len(row)} field(s) but the first line has {width}; "
+                f"{path}: line {line} has {len(row)} field(s) but the first line has {width}; "
                 "every row must have the same number of columns"
             )
     return rows

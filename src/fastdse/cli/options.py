@@ -6,6 +6,7 @@ import argparse
 import inspect
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,12 +18,16 @@ from fastdse.operator.kernel import KERNELS
 
 PROG = "fastdse"
 
-#: exit codes
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+#: exit codes; 141 (128 + SIGPIPE) is what a shell reports for a command whose reader went away
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
 
 
 class UsageError(Exception):
     """A command-line usage error (raised instead of argparse's print-and-exit)."""
+
+
+class OutputError(ValueError):
+    """An output file that cannot be written; the message names the option and the fix."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -173,6 +178,41 @@ def add_header_options(parser: argparse.ArgumentParser) -> None:
 
 
 # --------------------------------------------------------------------------- output
+
+
+def check_output_path(path: str, option: str) -> None:
+    """Raise :class:`OutputError` unless a file can be written at ``path``.
+
+    Called before any work starts, so that a typo in an output path costs
+    nothing: the folder must exist, be a folder and be writable, and ``path``
+    itself must not be a folder. ``option`` (``"-o/--output"``) starts the
+    message.
+    """
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise OutputError(f"{option}: {path} is a folder, not a file; choose another name")
+    if not os.path.isdir(folder):
+        # the nearest existing ancestor tells a missing folder from a file in the way
+        ancestor = folder
+        while not os.path.exists(ancestor):
+            ancestor = os.path.dirname(ancestor)
+        if not os.path.isdir(ancestor):
+            raise OutputError(f"{option}: {ancestor} is a file, not a folder; "
+                              "choose a path inside a folder")
+        raise OutputError(f"{option}: the folder {folder} does not exist; "
+                          "create it first or choose an existing folder")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{option}: the folder {folder} is not writable; "
+                          "choose a folder you can write to")
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise OutputError(f"{option}: {path} exists and is not writable; "
+                          "choose another file name")
+
+
+def save_error(option: str, path: str, exc: OSError) -> OutputError:
+    """Turn an ``OSError`` met while writing ``path`` into a one-line :class:`OutputError`."""
+    return OutputError(f"{option}: cannot write {path} ({exc.strerror or exc})")
 
 
 def jsonable(obj: Any) -> Any:

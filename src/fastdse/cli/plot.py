@@ -28,6 +28,7 @@ from fastdse.cli.io import FORMATS, InputError, check_file, load_array, read_row
 __all__ = ["configure", "run"]
 
 KINDS = ("spectrum", "dse-curve", "scaling", "history")
+_OUTPUT = "-o/--output"
 
 
 # --------------------------------------------------------------------------- arguments
@@ -130,10 +131,16 @@ def read_history(path: str) -> dict[str, list[float]]:
     return columns
 
 
-def _check_output(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"-o/--output: the folder {folder} does not exist")
+def _check_output(path: str, fig: Any) -> None:
+    """Refuse an output path that cannot be written, or whose format matplotlib lacks."""
+    opts.check_output_path(path, _OUTPUT)
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    formats = fig.canvas.get_supported_filetypes()
+    if ext and ext not in formats:
+        raise opts.OutputError(
+            f"{_OUTPUT}: unknown image format '.{ext}'; use one of: "
+            + ", ".join(f".{f}" for f in sorted(formats))
+        )
 
 
 # --------------------------------------------------------------------------- drawing
@@ -210,9 +217,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"plot kind must be one of {', '.join(KINDS)}; got {args.plot_kind!r}"
         )
-    _check_output(args.output)
     fig = Figure(figsize=args.figsize, layout="constrained")
     FigureCanvasAgg(fig)
+    _check_output(args.output, fig)  # before the work: a typo in -o costs nothing
     ax = fig.add_subplot()
     try:
         _DRAW[args.plot_kind](args, ax)
@@ -223,7 +230,10 @@ def run(args: argparse.Namespace) -> int:
         return opts.EXIT_ERROR
     if args.title:
         ax.set_title(args.title)
-    fig.savefig(args.output, dpi=args.dpi)
+    try:
+        fig.savefig(args.output, dpi=args.dpi)
+    except OSError as exc:  # checked above, yet the disk can fill or the folder go
+        raise opts.save_error(_OUTPUT, args.output, exc) from exc
     opts.emit(args, {"command": "plot", "kind": args.plot_kind, "file": args.file,
                 "written": [args.output]}, f"wrote {args.output}")
     return opts.EXIT_OK
