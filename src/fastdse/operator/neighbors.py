@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from fastdse._numba import search as _search_jit
+from fastdse._numba.jit import fallback_cache
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
 from fastdse._util.threads import numba_threads
@@ -98,7 +99,9 @@ class PynndescentSearcher:
 
     def __init__(self, X: np.ndarray, k1: int, seed: int, n_jobs: int | None,
                  params: dict[str, Any]) -> None:
-        from pynndescent import NNDescent
+        # on a read-only install pynndescent's numba cache needs the same fallback as ours
+        with fallback_cache():
+            from pynndescent import NNDescent
 
         reserved = sorted(set(params) & {"data", "metric", "random_state", "n_jobs"})
         if reserved:
