@@ -117,7 +117,9 @@ def test_no_import_cycle():
 def test_library_never_imports_the_cli():
     graph = _graph()
     offenders = {m: sorted(w for w in deps if w.startswith("fastdse.cli"))
-                 for m, deps in graph.items() if not m.startswith("fastdse.cli")}
+                 for m, deps in graph.items()
+                 # the CLI and `python -m fastdse` (fastdse.__main__) are its entry points
+                 if not m.startswith("fastdse.cli") and m != "fastdse.__main__"}
     assert {m: d for m, d in offenders.items() if d} == {}
 
 

@@ -101,7 +101,7 @@ def dse(
         Progress bars for the long steps (``None``: when stderr is a terminal).
     verbose : bool or int, default False
         Log stages and timings to stderr (``logging`` logger ``"fastdse"``).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed for every random choice (approximate modes); same seed, same number.
 
     Returns

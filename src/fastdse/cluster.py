@@ -78,7 +78,7 @@ def randomized_pca(
     Y : numpy.ndarray of shape (n, d), float32 or float64
     n_components : int
         Number of components kept (``< min(n, d)``).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed of the Gaussian sketch.
     n_iter : int, default 4
         Power iterations (each one pass over ``Y`` and one over ``Y^T``).
@@ -231,7 +231,7 @@ def spectral_clusters(
         Neighbour search, as in :func:`fastdse.dse`.
     n_init : int, default 3
         k-means restarts (scikit-learn ``KMeans``, k-means++ starts).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         One seed for every random choice; same seed, same labels.
     n_jobs : int, optional
         Threads of the neighbour search and kernels (None: all cores).
@@ -335,7 +335,7 @@ def discretize(
         ``"auto"``: a single column of integer, boolean, string or object dtype is
         discrete; floating 1-D data is continuous and binned; several columns are
         continuous and clustered.
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed of the clustering.
     n_jobs : int, optional
         Threads of the clustering's neighbour search (None: all cores).

@@ -97,7 +97,7 @@ class DiffusionGraph:
         Log what runs and its timings to stderr (``True``/1: INFO, 2: DEBUG)
         through the ``logging`` logger ``"fastdse"``, which receives the
         messages in any case.
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed for every random choice (approximate modes).
 
     Attributes

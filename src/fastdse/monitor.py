@@ -166,7 +166,7 @@ class TrainingMonitor:
         Clusters of X (and bins or clusters of a continuous Y).
     num_repetitions : int, default 5
         Random subsets per class in DSMI's unconditional term (see :func:`fastdse.dsmi`).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Draws the evaluation subset and one seed per metric, once (see Notes).
     **dse_kwargs
         Settings of :func:`fastdse.dse` and :func:`fastdse.dsmi` (``mode``,

@@ -234,7 +234,7 @@ def dsmi(
         Log the plan (classes, evaluations, workers) and timings to stderr
         (``True``/1: INFO; 2: DEBUG adds one line per DSE evaluation) through
         the ``logging`` logger ``"fastdse"``.
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed for the subsets, the clustering and the approximate modes.
 
     Returns

@@ -69,3 +69,23 @@ def test_dsmi_verbose_one_plan_and_one_result_line(capsys, X):
 def test_bad_verbose(bad, X):
     with pytest.raises(TypeError, match="verbose must be False, True, 0, 1 or 2"):
         fastdse.dse(X[:50], verbose=bad)
+
+
+def test_bars_come_from_tqdm_auto():
+    # tqdm.auto: widget bars in a notebook, text bars on stderr elsewhere (as here)
+    import tqdm.auto
+
+    from fastdse._util import parallel
+
+    with _progress.reporting(True), _progress.bar(3, "x") as b:
+        assert isinstance(b, tqdm.auto.tqdm)
+    assert parallel.tqdm is tqdm.auto.tqdm
+
+
+def test_run_tasks_bar_on_stderr(capsys):
+    from fastdse._util.parallel import run_tasks
+
+    out = run_tasks(pow, [2], [1, 2, 3], n_jobs=1, progress=True, desc="powers")
+    assert out == [2, 4, 8]
+    captured = capsys.readouterr()
+    assert "powers" in captured.err and captured.out == ""

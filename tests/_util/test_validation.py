@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fastdse
+from fastdse._util.validation import check_random_state
 
 
 @pytest.fixture
@@ -80,6 +81,12 @@ def test_bad_t(X, t, exc, match):
         # 2 sigma^2 would underflow: every affinity 0/0 and a LAPACK failure without the check
         ({"kernel": "gaussian", "sigma": 1e-300}, ValueError, "sigma must be at least 1.05e-154"),
         ({"random_state": "seed"}, TypeError, "random_state must be None"),
+        ({"random_state": 1.5}, TypeError,
+         "random_state must be None, a non-negative integer, a numpy.random.RandomState or "
+         r"a numpy.random.Generator; got 1.5 \(float\)"),
+        ({"random_state": True}, TypeError, "random_state must be None.*RandomState.*got True"),
+        # the legacy global module is not a RandomState (scikit-learn reads it as the global one)
+        ({"random_state": np.random}, TypeError, "random_state must be None.*got <module"),
         ({"random_state": -3}, ValueError, "random_state must be a non-negative integer"),
     ],
 )
@@ -92,3 +99,64 @@ def test_caller_array_is_not_modified(X):
     before = X.copy()
     fastdse.dse(X, t=[1, 2], mode="exact")
     np.testing.assert_array_equal(X, before)
+
+
+# random_state=numpy.random.RandomState, as scikit-learn accepts it: a Generator seeded from
+# the RandomState's stream; the same state gives the same numbers, and the RandomState moves on
+
+
+def test_random_state_accepts_a_randomstate():
+    rs = np.random.RandomState(0)
+    gen = check_random_state(rs)
+    assert isinstance(gen, np.random.Generator)
+    again = check_random_state(np.random.RandomState(0))
+    np.testing.assert_array_equal(gen.random(5), again.random(5))
+
+
+def test_randomstate_is_advanced_and_gives_a_new_generator():
+    rs = np.random.RandomState(0)
+    first = check_random_state(rs).random(5)
+    second = check_random_state(rs).random(5)  # the RandomState moved on: new draws
+    assert not np.array_equal(first, second)
+    assert rs.random_sample() != np.random.RandomState(0).random_sample()
+
+
+def test_randomstate_seed_is_not_an_integer_seed():
+    # the stream is drawn from, not the RandomState's seed reused: RandomState(0) != 0
+    a = check_random_state(np.random.RandomState(0)).random(3)
+    b = check_random_state(0).random(3)
+    assert not np.array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    return np.random.default_rng(7).normal(size=(400, 5))
+
+
+def test_same_randomstate_same_dse(cloud):
+    def run(random_state):
+        return fastdse.dse(cloud, [1, 5], mode="approx", neighbors="exact", n_probes=4,
+                           random_state=random_state)
+
+    a, b = run(np.random.RandomState(3)), run(np.random.RandomState(3))
+    np.testing.assert_array_equal(a.value, b.value)
+    np.testing.assert_array_equal(a.stderr, b.stderr)
+    rs = np.random.RandomState(3)
+    run(rs)
+    c = run(rs)  # the same object, advanced by the first call: other probes
+    assert not np.array_equal(a.value, c.value)
+
+
+def test_same_randomstate_same_dsmi(cloud):
+    labels = np.repeat([0, 1], 200)
+
+    def run(random_state):
+        return fastdse.dsmi(cloud, labels, 1, mode="approx", neighbors="exact", n_probes=4,
+                            num_repetitions=2, n_jobs=1, progress=False,
+                            random_state=random_state)
+
+    a, b = run(np.random.RandomState(5)), run(np.random.RandomState(5))
+    assert a.value == b.value and a.stderr == b.stderr
+    rs = np.random.RandomState(5)
+    run(rs)
+    assert rs.random_sample() != np.random.RandomState(5).random_sample()

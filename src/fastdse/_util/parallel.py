@@ -30,8 +30,8 @@ from typing import Any
 
 import joblib
 import threadpoolctl
-from tqdm import tqdm
 
+from fastdse._util.progress import tqdm  # tqdm.auto: widget bars in notebooks
 from fastdse._util.threads import max_threads
 from fastdse._util.validation import describe
 
@@ -96,7 +96,8 @@ def run_tasks(
     n_jobs : int or None
         joblib's ``n_jobs`` (None: 1, or the active backend context's value).
     progress : bool
-        Draw a tqdm bar on stderr, advanced as results arrive.
+        Draw a :mod:`tqdm.auto` bar on stderr (a widget in a notebook), advanced as
+        results arrive.
     desc, unit : str
         Label and unit of the progress bar.
     """

@@ -3,7 +3,8 @@
 Two independent switches, set per call by the public functions:
 
 ``progress``
-    tqdm bars on stderr for the long loops (exact neighbour search blocks,
+    tqdm bars (:mod:`tqdm.auto`: widgets in a Jupyter notebook, text bars on
+    stderr elsewhere) for the long loops (exact neighbour search blocks,
     Lanczos steps, DSMI's DSE evaluations) and a one-line bar for long opaque
     steps (pynndescent index build, ARPACK deflation). ``None`` shows them
     only when stderr is a terminal. Loop bars appear only once a loop has run
@@ -25,16 +26,23 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from tqdm import tqdm
+from tqdm import TqdmWarning
+
+# tqdm.auto: widget bars in a notebook, text bars elsewhere. In a notebook without
+# ipywidgets it falls back to text bars and warns on import; fastdse's import stays silent.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 from fastdse._util.validation import describe
 
-__all__ = ["logger", "DELAY", "reporting", "bar", "stage", "check_verbose"]
+__all__ = ["tqdm", "logger", "DELAY", "reporting", "bar", "stage", "check_verbose"]
 
 logger = logging.getLogger("fastdse")
 logger.addHandler(logging.NullHandler())
@@ -84,7 +92,7 @@ def bars_enabled() -> bool:
 
 
 def bar(total: int | None, desc: str, unit: str = "it", *, delay: float | None = None) -> Any:
-    """Return a tqdm bar on stderr, disabled unless bars are on in this thread.
+    """Return a :mod:`tqdm.auto` bar on stderr, disabled unless bars are on in this thread.
 
     It is drawn once the loop has run ``delay`` seconds (default :data:`DELAY`).
     """

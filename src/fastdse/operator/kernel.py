@@ -301,7 +301,7 @@ def sparse_affinity(
         their radius at the cap are truncated; the dropped kernel mass is
         estimated from exact full rows of up to 256 of them and a
         :class:`TruncationWarning` is raised when it exceeds 0.1%.
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
     n_jobs : int, optional
     return_info : bool, default False
         Also return a dict: neighbour method, bandwidths, widening rounds,

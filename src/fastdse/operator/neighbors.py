@@ -225,7 +225,7 @@ def knn_search(
         approximate, ``pynndescent.NNDescent`` with :data:`PYNNDESCENT_DEFAULTS`
         (deterministic for a given seed). ``"auto"``: exact up to
         :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` at d = 64).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed of the approximate search.
     n_jobs : int, optional
         Threads (numba kernels and pynndescent); ``None`` keeps the defaults.

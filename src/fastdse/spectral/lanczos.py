@@ -263,7 +263,7 @@ def slq_measure(
         deflated for free: nodes 1.0, weight 1 each.
     probe : {"rademacher", "gaussian"}, default "rademacher"
         Distribution of the probe entries (before projection).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Source of the probes, the pilot run and ARPACK's start vector.
     n_jobs : int, optional
         Threads of the numba kernels and of BLAS (None or -1: all of numba's

@@ -198,7 +198,7 @@ def landmark_measure(
         ``"nystrom"`` only: orthonormal eigenvectors of eigenvalue 1 put in the
         subspace (they take ``c`` of the ``m`` columns). ``None``:
         ``sqrt(degrees)`` on each connected component of ``A``'s graph.
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seeds the randomised SVD and k-means (``"operator"``) or the column
         sample (``"nystrom"``).
 
