@@ -26,7 +26,7 @@ Run (about 6 s on a 2-core machine)::
     python examples/training_dynamics.py --out training_dynamics.png
 
 writes the plot, the history CSV (``--csv``, default: next to the plot) and
-prints a table. Needs matplotlib (``pip install 'fastdse[plot]'``).
+prints a table. Needs matplotlib (``pip install matplotlib``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""History (records, columns, CSV) and the drawing of a history's columns."""
+"""History (records, columns, CSV, JSON, DataFrame) and the drawing of a history's columns."""
 
+import json
 import math
 import sys
 
@@ -63,6 +64,47 @@ def test_history_errors():
         History(["dse_stderr"])
 
 
+def two_epochs():
+    h = History(["dse", "acc"], unit="bits")
+    h.append({"epoch": 0, "dse": 1 / 3, "dse_stderr": 1e-17, "acc": 0.25})
+    h.append({"epoch": 1, "dse": math.pi, "dse_stderr": 0.0, "acc": 0.75})
+    return h
+
+
+def test_to_json_round_trips_the_columns_exactly():
+    h = two_epochs()
+    back = json.loads(h.to_json())
+    assert list(back) == h.columns == ["epoch", "dse", "dse_stderr", "acc", "acc_stderr"]
+    assert back["epoch"] == [0, 1] and all(type(e) is int for e in back["epoch"])
+    assert back["dse"] == [1 / 3, math.pi]  # bit for bit
+    assert back["dse_stderr"] == [1e-17, 0.0]
+    assert back["acc_stderr"] == [None, None]  # the missing stderr (NaN) is null in JSON
+    assert "NaN" not in h.to_json()
+    assert h.to_json(indent=1).startswith('{\n "epoch": [\n  0,')
+
+
+def test_to_json_of_an_empty_history():
+    assert json.loads(History(["dse"]).to_json()) == {"epoch": [], "dse": [], "dse_stderr": []}
+
+
+def test_to_frame_one_row_per_epoch():
+    pytest.importorskip("pandas")
+    h = two_epochs()
+    frame = h.to_frame()
+    assert list(frame.columns) == h.columns
+    assert frame.shape == (2, 5)
+    assert frame["epoch"].tolist() == [0, 1]
+    np.testing.assert_array_equal(frame["dse"].to_numpy(), h["dse"])
+    assert frame["acc_stderr"].isna().all()
+    assert History(["dse"]).to_frame().shape == (0, 3)
+
+
+def test_to_frame_without_pandas(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"needs pandas: pip install pandas"):
+        two_epochs().to_frame()
+
+
 # --------------------------------------------------------------------------- drawing
 
 
@@ -97,6 +139,6 @@ def test_plot_history_errors(mpl):
 def test_plot_history_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    message = r"plotting needs matplotlib: pip install 'fastdse\[plot\]'"
+    message = r"plotting needs matplotlib: pip install matplotlib"
     with pytest.raises(ImportError, match=message):
         plot_history({"epoch": [0], "dse": [1.0]})

@@ -294,6 +294,49 @@ def test_scaling_bad_input(tmp_path):
         plot_scaling([{"n": 10, "mode": "exact", "seconds": "fast"}])
 
 
+def long_bench_rows():
+    """bench_rows() as fastdse bench writes them now: one row per (case, t)."""
+    return [{**row, "t": t, "value": (10.0 if row["mode"] == "exact" else 9.0) + t}
+            for row in bench_rows() for t in (1.0, 2.0, 5.0)]
+
+
+def test_scaling_long_form_draws_each_case_once(ax):
+    plot_scaling(long_bench_rows(), ax=ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["approx (slope 1.00)", "exact (slope 3.00)"]
+    approx, exact = ax.lines
+    np.testing.assert_array_equal(approx.get_xdata(), [1000, 2000, 4000, 8000])
+    np.testing.assert_allclose(exact.get_ydata(), 1e-9 * np.array([1000, 2000, 4000, 8000.0])**3)
+
+
+def test_scaling_per_t_column_needs_t_among_by(ax):
+    message = r"y='value' has one value per diffusion time .* add 't' to by"
+    with pytest.raises(ValueError, match=message):
+        plot_scaling(long_bench_rows(), y="value")
+    plot_scaling(long_bench_rows(), ax=ax, y="value", by=("mode", "t"), slope=False)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["approx, t=1.0", "approx, t=2.0", "approx, t=5.0", "exact, t=1.0",
+                      "exact, t=2.0", "exact, t=5.0"]
+    assert ax.lines[2].get_ydata().tolist() == [14.0] * 4
+
+
+def test_scaling_old_form_with_every_t_in_one_cell(tmp_path, ax):
+    # the committed docs/benchmarks/scaling_*.csv: "1 2 5" in the t cell, values alike
+    path = tmp_path / "old.csv"
+    lines = ["n,d,mode,t,seconds,value,stderr,error,status"]
+    for n in (1000, 2000, 4000):
+        lines.append(f"{n},8,approx,1 2 5,{1e-3 * n},7.5 6.5 {n / 1000},0 0 0,,ok")
+    lines.append("8000,8,approx,1 2 5,nan,,,,timeout")
+    path.write_text("\n".join(lines) + "\n")
+    plot_scaling(path, ax=ax)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1000, 2000, 4000])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 2.0, 4.0])
+    ax.clear()
+    plot_scaling(path, ax=ax, y="value", by=("mode", "t"), slope=False)
+    assert [line.get_ydata().tolist() for line in ax.lines] == [
+        [7.5] * 3, [6.5] * 3, [1.0, 2.0, 4.0]]
+
+
 # --------------------------------------------------------------------------- training.py
 
 

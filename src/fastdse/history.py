@@ -1,7 +1,8 @@
 """The record a training monitor keeps: one row of DSE / DSMI values per epoch.
 
 :class:`History` holds the records (``{"epoch": e, "dse": ..., "dse_stderr": ...}``),
-gives them as columns and reads and writes them as CSV. It is a plain object:
+gives them as columns (a dict, JSON text or a pandas DataFrame) and reads and writes
+them as CSV. It is a plain object:
 :class:`fastdse.monitor.TrainingMonitor` appends one record per epoch, and
 :func:`fastdse.monitor.plot_history` draws a history (with the code at the end of
 this module). ``History`` is also importable from :mod:`fastdse.monitor` and
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fastdse._util.validation import describe
+from fastdse.results import dumps, pandas
 
 __all__ = ["History", "METRICS"]
 
@@ -145,8 +147,49 @@ class History:
         self.records.append(row)
 
     def to_dict(self) -> dict[str, list]:
-        """Columns as lists: ``{"epoch": [...], "dse": [...], "dse_stderr": [...], ...}``."""
+        """Columns as lists: ``{"epoch": [...], "dse": [...], "dse_stderr": [...], ...}``.
+
+        The values are plain Python numbers (epochs ``int`` or ``float``, metrics
+        ``float``; a missing standard error is NaN), ready for :mod:`json`. :attr:`unit`
+        is left out, as it is from the CSV.
+        """
         return {col: [rec[col] for rec in self.records] for col in self.columns}
+
+    def to_json(self, **json_kwargs: Any) -> str:
+        """:meth:`to_dict` as JSON text; ``json.loads`` gives back the same numbers.
+
+        Floats are written with ``repr``, which reads back to the same float; NaN (a
+        missing standard error) is written as ``null``, which JSON has instead.
+        ``json_kwargs`` go to :func:`json.dumps` (``indent=2``, ...).
+
+        Examples
+        --------
+        >>> import json
+        >>> from fastdse.monitor import History
+        >>> h = History(["dse"], [{"epoch": 0, "dse": 1 / 3}])
+        >>> h.to_json()
+        '{"epoch": [0], "dse": [0.3333333333333333], "dse_stderr": [null]}'
+        >>> json.loads(h.to_json())["dse"] == h.to_dict()["dse"]
+        True
+        """
+        return dumps(self.to_dict(), **json_kwargs)
+
+    def to_frame(self) -> Any:
+        """Return a pandas DataFrame with one row per epoch and the columns :attr:`columns`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``len(history)`` rows; ``epoch``, then each metric and its ``_stderr``
+            (NaN where missing). :attr:`unit` is left out.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed (``pip install pandas``).
+        """
+        pd = pandas()
+        return pd.DataFrame(self.to_dict(), columns=self.columns)
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the history as CSV: a header row (:attr:`columns`), then one row per epoch.
@@ -262,7 +305,7 @@ def _draw_history(
         import matplotlib.pyplot as plt
         from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
-        raise ImportError("plotting needs matplotlib: pip install 'fastdse[plot]'") from exc
+        raise ImportError("plotting needs matplotlib: pip install matplotlib") from exc
 
     if ax is None:
         ax = plt.figure().add_subplot()

@@ -438,7 +438,7 @@ def plot_history(
 
     Notes
     -----
-    Needs matplotlib (``pip install 'fastdse[plot]'``). Never calls
+    Needs matplotlib (``pip install matplotlib``). Never calls
     ``plt.show()`` and changes no global settings. Metrics on very different
     scales are clearer on separate axes: call it once per metric with ``ax=``.
 

@@ -6,10 +6,13 @@ process); the plot by a stand-in for ``bench.plot_results`` (tests/cli/test_plot
 
 import csv
 import errno
+import json
 import os
 
+import numpy as np
 import pytest
 
+import fastdse
 from fastdse.cli import bench
 from fastdse.cli import commands as cli
 
@@ -65,12 +68,16 @@ def test_csv_is_written_as_the_cases_finish(tmp_path, capsys, measured, monkeypa
     monkeypatch.setattr(bench, "run_case", run_case)
     assert cli.main([*ARGS, "--out", str(prefix)]) == 0
     out, _ = capsys.readouterr()
-    assert seen == [0, 1, 2, 3]  # the header first, then one flushed row per finished case
+    assert seen == [0, 2, 4, 6]  # the header first, then a finished case's rows, flushed
     rows = read_csv(f"{prefix}.csv")
-    # for each n the exact mode runs first, so every error is known when its row is written
-    assert [(r["n"], r["mode"]) for r in rows] == [
-        ("100", "exact"), ("100", "approx"), ("200", "exact"), ("200", "approx")]
-    assert [r["error"] for r in rows] == ["0 0", "0.25 0.25", "0 0", "0.25 0.25"]
+    # long form: one row per (case, t); for each n the exact mode runs first, so every error
+    # is known when its rows are written
+    assert [(r["n"], r["mode"], r["t"]) for r in rows] == [
+        (n, mode, t) for n in ("100", "200") for mode in ("exact", "approx")
+        for t in ("1.0", "2.0")]
+    assert [r["value"] for r in rows[:4]] == ["5.0", "4.0", "5.25", "4.25"]
+    assert [r["error"] for r in rows] == ["0.0", "0.0", "0.25", "0.25"] * 2
+    assert {r["seconds"] for r in rows[:2]} == {"0.01"}  # the case's columns on each of its rows
     assert f"wrote {prefix}.csv, {prefix}.png" in out
 
 
@@ -85,8 +92,9 @@ def test_interrupted_run_keeps_the_finished_cases(tmp_path, capsys, measured, mo
     monkeypatch.setattr(bench, "run_case", run_case)
     assert cli.main([*ARGS, "--out", str(tmp_path / "run")]) == 130
     rows = read_csv(tmp_path / "run.csv")
-    assert [(r["n"], r["mode"], r["status"]) for r in rows] == [
-        ("100", "exact", "ok"), ("100", "approx", "ok"), ("200", "exact", "ok")]
+    assert [(r["n"], r["mode"], r["t"], r["status"]) for r in rows] == [
+        (n, mode, t, "ok") for n, mode in [("100", "exact"), ("100", "approx"), ("200", "exact")]
+        for t in ("1.0", "2.0")]
     assert "interrupted" in capsys.readouterr().err
 
 
@@ -159,7 +167,7 @@ def test_failed_csv_write_keeps_the_table(tmp_path, capsys, measured, monkeypatc
     assert "wrote" in out and f"{prefix}.csv" not in out  # the plot only
     assert one_error_line(err) == (
         f"fastdse: error: --out: cannot write {prefix}.csv (No space left on device)")
-    assert len(read_csv(f"{prefix}.csv")) == 2  # what was measured before the failure
+    assert len(read_csv(f"{prefix}.csv")) == 2 * 2  # the cases measured before the failure
 
 
 def test_failed_plot_keeps_the_table_and_the_csv(tmp_path, capsys, measured, monkeypatch):
@@ -173,14 +181,52 @@ def test_failed_plot_keeps_the_table_and_the_csv(tmp_path, capsys, measured, mon
     assert '"cases"' in out and f'"written": ["{prefix}.csv"]' in out
     assert one_error_line(err) == (
         f"fastdse: error: --out: cannot write {prefix}.png (Permission denied)")
-    assert len(read_csv(f"{prefix}.csv")) == 4
+    assert len(read_csv(f"{prefix}.csv")) == 4 * 2
 
 
 def test_write_csv_round_trips_through_csv_log(tmp_path):
-    cases = [bench.Case(n=10, d=2, mode="exact", value=[1.5, 2.0], status="ok"),
-             bench.Case(n=20, d=2, mode="approx", status="timeout", message="too slow")]
+    cases = [bench.Case(n=10, d=2, mode="exact", t=[1.0, 2.5], value=[1.5, 1 / 3],
+                        stderr=[0.0, 0.0], seconds=0.125, status="ok"),
+             bench.Case(n=20, d=2, mode="approx", t=[1.0, 2.5], status="timeout",
+                        message="too slow")]
     bench.write_csv(cases, str(tmp_path / "b.csv"))
     rows = read_csv(tmp_path / "b.csv")
-    assert list(rows[0]) == list(bench.Case.__dataclass_fields__)
-    assert [(r["n"], r["value"], r["status"], r["message"]) for r in rows] == [
-        ("10", "1.5 2", "ok", ""), ("20", "", "timeout", "too slow")]
+    assert list(rows[0]) == list(bench.CSV_COLUMNS)
+    assert list(bench.CSV_COLUMNS[:7]) == ["n", "d", "mode", "t", "value", "stderr", "error"]
+    assert [(r["n"], r["t"], r["value"], r["error"], r["status"], r["message"])
+            for r in rows] == [
+        ("10", "1.0", "1.5", "", "ok", ""), ("10", "2.5", repr(1 / 3), "", "ok", ""),
+        ("20", "1.0", "", "", "timeout", "too slow"), ("20", "2.5", "", "", "timeout",
+                                                        "too slow")]
+    assert float(rows[1]["value"]) == 1 / 3  # floats read back exactly
+    assert [r["seconds"] for r in rows] == ["0.125", "0.125", "nan", "nan"]
+
+
+def test_json_carries_the_settings_of_the_run(capsys, measured):
+    assert cli.main([*ARGS, "--seed", "4", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["command"] == "bench"
+    assert (got["modes"], got["t"], got["seed"]) == (["approx", "exact"], [1.0, 2.0], 4)
+    assert (got["sizes"], got["dims"], got["data"]) == ([100, 200], [3], "blobs")
+    # bench passes no graph setting but the mode: the library's defaults
+    assert (got["kernel"], got["knn"], got["decay"], got["thresh"], got["anisotropy"]) == (
+        "alpha_decay", 5, 40.0, None, 0.0)
+    assert (got["base"], got["unit"], got["version"]) == (2.0, "bits", fastdse.__version__)
+    assert [(c["n"], c["d"], c["mode"], c["seed"]) for c in got["cases"]] == [
+        (100, 3, "exact", 4), (100, 3, "approx", 4), (200, 3, "exact", 4),
+        (200, 3, "approx", 4)]
+
+
+def test_a_case_reports_what_it_ran_with(rng):
+    # one real case, in a fresh process as fastdse bench runs it
+    case = bench.run_case(bench.Case(n=300, d=3, mode="approx", t=[1.0, 3.0], seed=2),
+                          timeout=300)
+    assert case.status == "ok", case.message
+    settings = case.settings
+    assert (settings["mode_requested"], settings["mode"]) == ("approx", "approx")
+    assert (settings["n"], settings["d"], settings["t"], settings["seed"]) == (
+        300, 3, [1.0, 3.0], 2)
+    assert (settings["kernel"], settings["knn"], settings["thresh"]) == ("alpha_decay", 5, 1e-4)
+    ref = fastdse.dse(bench.make_data(300, 3, "blobs", 2), [1.0, 3.0], mode="approx",
+                      random_state=2)
+    np.testing.assert_allclose(case.value, ref.value, rtol=1e-10)

@@ -17,6 +17,7 @@ import pytest
 import fastdse
 from fastdse import graph
 from fastdse.cli import commands as cli
+from fastdse.cli.options import cli_message
 
 T = [1.0, 2.0, 5.0]
 
@@ -119,6 +120,108 @@ def test_dse_auto_t_matches_library(capsys, tmp_path, points):
     assert got["t_auto"] is True
     assert got["t"] == [expected.t]
     assert got["value"] == [expected.value]
+
+
+SETTINGS = ("mode_requested", "mode", "t", "seed", "n", "d", "base", "unit", "version",
+            "thresh", "anisotropy", "kernel")
+
+
+@pytest.mark.parametrize(
+    ("argv", "library", "expected"),
+    [
+        ([], {}, {"kernel": "alpha_decay", "knn": 5, "decay": 40.0, "thresh": 1e-4,
+                  "anisotropy": 0.0, "mode_requested": "auto", "mode": "exact", "seed": None,
+                  "base": 2.0, "unit": "bits", "t": [1.0]}),
+        (["-t", 2, 4, "--mode", "approx", "--knn", 7, "--decay", 20, "--seed", 9,
+          "--anisotropy", 0.5],
+         {"t": [2, 4], "mode": "approx", "knn": 7, "decay": 20, "random_state": 9,
+          "anisotropy": 0.5},
+         {"kernel": "alpha_decay", "knn": 7, "decay": 20.0, "thresh": 1e-4,
+          "anisotropy": 0.5, "mode_requested": "approx", "mode": "approx", "seed": 9,
+          "t": [2.0, 4.0]}),
+        (["--kernel", "gaussian", "--sigma", 2, "--mode", "exact", "--base", "e"],
+         {"kernel": "gaussian", "sigma": 2, "mode": "exact", "base": math.e},
+         {"kernel": "gaussian", "sigma": 2.0, "thresh": 0.0, "mode_requested": "exact",
+          "mode": "exact", "seed": None, "base": math.e, "unit": "nats"}),
+        # a sparse Gaussian kernel drops affinities below 1e-4 (info["thresh"] says 0)
+        (["--kernel", "gaussian", "--sigma", 2, "--mode", "landmark", "--seed", 0,
+          "--thresh", 1e-3],
+         {"kernel": "gaussian", "sigma": 2, "mode": "landmark", "random_state": 0,
+          "thresh": 1e-3},
+         {"kernel": "gaussian", "sigma": 2.0, "thresh": 1e-3, "mode": "landmark", "seed": 0}),
+        (["--kernel", "gaussian", "--sigma", 2, "--mode", "approx", "--seed", 0],
+         {"kernel": "gaussian", "sigma": 2, "mode": "approx", "random_state": 0},
+         {"kernel": "gaussian", "sigma": 2.0, "thresh": 1e-4, "mode": "approx", "seed": 0}),
+    ],
+)
+def test_dse_json_carries_its_settings(capsys, tmp_path, rng, argv, library, expected):
+    X = rng.normal(size=(260, 3))  # above the dense cut-off of approx (200 points)
+    np.save(tmp_path / "x.npy", X)
+    got = run_json(capsys, ["dse", tmp_path / "x.npy", *argv])
+    assert set(SETTINGS) <= set(got)
+    assert ("knn" in got) == ("decay" in got) == (expected["kernel"] == "alpha_decay")
+    assert ("sigma" in got) == (expected["kernel"] == "gaussian")
+    assert (got["n"], got["d"], got["version"]) == (260, 3, fastdse.__version__)
+    assert {k: got[k] for k in expected} == expected
+    ref = fastdse.dse(X, **{"t": 1.0, **library})
+    np.testing.assert_allclose(got["value"], np.atleast_1d(ref.value), rtol=1e-10)
+
+
+def test_dsmi_json_carries_its_settings(capsys, tmp_path, labelled):
+    Z, labels = labelled
+    np.save(tmp_path / "z.npy", Z)
+    np.save(tmp_path / "y.npy", labels)
+    got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "-t", 1, 5,
+                            "--knn", 4, "--seed", 7, "--num-repetitions", 2])
+    assert {k: got[k] for k in (*SETTINGS, "knn", "decay")} == {
+        "kernel": "alpha_decay", "knn": 4, "decay": 40.0, "thresh": 1e-4, "anisotropy": 0.0,
+        "mode_requested": "auto", "mode": "exact", "t": [1.0, 5.0], "seed": 7, "n": 120,
+        "d": 3, "base": 2.0, "unit": "bits", "version": fastdse.__version__}
+    got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "--mode", "exact",
+                            "--kernel", "gaussian", "--sigma", 3, "--thresh", 1e-6,
+                            "--anisotropy", 1, "--num-repetitions", 2])
+    assert {k: got[k] for k in ("kernel", "sigma", "thresh", "anisotropy", "mode_requested",
+                                "mode", "seed")} == {
+        "kernel": "gaussian", "sigma": 3.0, "thresh": 1e-6, "anisotropy": 1.0,
+        "mode_requested": "exact", "mode": "exact", "seed": None}
+    assert "knn" not in got
+
+
+def test_dsmi_json_of_a_mixed_run(capsys, tmp_path, rng):
+    # mode auto on classes of different sizes: exact for the small, approx for the large
+    labels = np.repeat([0, 1], [3100, 40])
+    Z = rng.normal(size=(labels.size, 2)) + 5.0 * labels[:, None]
+    np.save(tmp_path / "z.npy", Z)
+    np.save(tmp_path / "y.npy", labels)
+    got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "--seed", 0,
+                            "--num-repetitions", 1, "--no-progress"])
+    assert (got["mode_requested"], got["mode"]) == ("auto", "mixed")
+    assert got["thresh"] is None  # each evaluation used its own mode's default
+
+
+def test_short_t_is_the_long_one(capsys, tmp_path, points):
+    np.save(tmp_path / "x.npy", points)
+    short = run_json(capsys, ["dse", tmp_path / "x.npy", "-t", 1, 3, "--mode", "exact"])
+    long = run_json(capsys, ["dse", tmp_path / "x.npy", "--t", 1, 3, "--mode", "exact"])
+    assert short["t"] == long["t"] == [1.0, 3.0]
+    assert short["value"] == long["value"]
+
+
+@pytest.mark.parametrize("command", [["dse"], ["dsmi"], ["bench"], ["plot", "spectrum"],
+                                     ["plot", "dse-curve"]])
+def test_help_names_t_once(capsys, command):
+    assert cli.main([*command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "  -t, --t T [T ...]" in text
+
+
+def test_help_texts_name_each_argument_once(capsys):
+    for kind, metavar in [("spectrum", "POINTS"), ("dse-curve", "POINTS"), ("scaling", "CSV"),
+                          ("history", "HISTORY")]:
+        assert cli.main(["plot", kind, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert f"{metavar} {metavar}" not in text and f"  {metavar}  " in text
+        assert "-o, --output OUT" in text
 
 
 def test_dse_table_output(capsys, tmp_path, points):
@@ -309,6 +412,10 @@ def test_demo_json(capsys):
         assert all(math.isfinite(v) for v in got[key]["value"] + got[key]["stderr"])
     assert all(0 < v <= math.log2(200) for v in got["dse"]["value"])
     assert set(got["timings"]) == {"load", "dse", "dsmi"}
+    assert {k: got[k] for k in (*SETTINGS, "knn", "decay")} == {
+        "kernel": "alpha_decay", "knn": 5, "decay": 40.0, "thresh": 1e-4, "anisotropy": 0.0,
+        "mode_requested": "exact", "mode": "exact", "t": [1.0, 5.0, 20.0, 50.0], "seed": 0,
+        "n": 200, "d": 64, "base": 2.0, "unit": "bits", "version": fastdse.__version__}
     assert all(math.isfinite(v) and v >= 0 for v in got["timings"].values())
 
 
@@ -328,6 +435,9 @@ def files(tmp_path, points):
     (tmp_path / "labels.csv").write_text("a\nb\na\nb\n")
     (tmp_path / "gap.csv").write_text("0\n1\n\n0\n" + "1\n" * 116)
     np.save(tmp_path / "y_short.npy", np.zeros(10, dtype=int))
+    np.save(tmp_path / "one_d.npy", points[:, 0])
+    np.save(tmp_path / "y_2d.npy", points[:, :2])
+    (tmp_path / "names.csv").write_text("\n".join(["cat", "dog"] * 60) + "\n")
     np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}, None], dtype=object))
     return tmp_path
 
@@ -347,8 +457,8 @@ def files(tmp_path, points):
         (["dse", "{d}/words.csv"], "non-numeric value 'oops' in data row 2, column 2"),
         (["dse", "{d}/empty.csv"], "the file is empty"),
         (["dse", "{d}/labels.csv"], "point clouds must be numeric"),
-        (["dse", "{d}/x.npy", "--knn", "500"], "knn must be <= 119"),
-        (["dse", "{d}/x.npy", "--thresh", "2"], "thresh must be < 1.0"),
+        (["dse", "{d}/x.npy", "--knn", "500"], "--knn must be <= 119"),
+        (["dse", "{d}/x.npy", "--thresh", "2"], "--thresh must be < 1.0"),
         (["dse", "{d}/x.npy", "--t", "auto", "2"], "--t auto cannot be combined"),
         (["dsmi", "{d}/x.npy", "{d}/y_short.npy"], "same number of points"),
         (["dsmi", "{d}/x.npy", "{d}/missing.csv"], "missing.csv: no such file"),
@@ -365,10 +475,48 @@ def test_user_errors_are_one_line(capsys, files, argv, match):
 @pytest.mark.parametrize(
     "argv,match",
     [
-        (["dse", "{d}/x.npy", "--t", "abc"], "argument --t: not a number: 'abc'"),
-        (["dse", "{d}/x.npy", "--t", "-1"], "argument --t: must be a positive finite number"),
+        # the library's messages name keywords and give Python advice; the CLI's name options
+        (["dse", "{d}/one_d.npy"], "Save one value per point as one column, shape (n, 1), or "
+                                   "as a .csv file with one value per line."),
+        (["dse", "{d}/x.npy", "--mode", "approx", "--thresh", "0"],
+         "use --mode exact for --thresh 0, or e.g. --thresh 1e-4; got 0.0"),
+        (["dse", "{d}/x.npy", "--knn", "0"], "error: --knn must be >= 1; got 0"),
+        (["dse", "{d}/x.npy", "--anisotropy", "2"], "error: --anisotropy must be <= 1.0"),
+        (["dsmi", "{d}/x.npy", "{d}/y_2d.npy", "--y-kind", "discrete"],
+         "Pass --y-kind continuous to cluster a multi-dimensional variable."),
+        (["dsmi", "{d}/x.npy", "{d}/names.csv", "--y-kind", "continuous"],
+         "Pass --y-kind discrete for labels."),
+        (["dsmi", "{d}/x.npy", "{d}/names.csv", "--n-clusters", "1"],
+         "error: --n-clusters must be >= 2; got 1"),
+        (["dsmi", "{d}/x.npy", "{d}/names.csv", "--num-repetitions", "0"],
+         "error: --num-repetitions must be >= 1; got 0"),
+    ],
+)
+def test_user_errors_speak_in_options(capsys, files, argv, match):
+    code, out, err = run(capsys, [a.format(d=files) for a in argv])
+    assert_user_error(code, out, err, match)
+    assert "reshape" not in err and "kind='" not in err and "mode='" not in err
+
+
+def test_cli_message_leaves_other_words_alone():
+    message = ("class 'a' of Y has 3 point(s); every class needs at least knn + 1 = 6 points "
+               "for kernel='alpha_decay'. Merge rare classes, use fewer bins (n_clusters) or "
+               "a smaller knn; max_neighbors=64, n=120, X must be 2-D")
+    assert cli_message(message, "dsmi") == (
+        "class 'a' of Y has 3 point(s); every class needs at least knn + 1 = 6 points for "
+        "--kernel alpha_decay. Merge rare classes, use fewer bins (--n-clusters) or a smaller "
+        "knn; max_neighbors=64, n=120, X must be 2-D")
+    assert cli_message("use kind='density'", "plot") == "use --kind density"
+    assert cli_message("use kind='density'", "dse") == "use kind='density'"  # no --kind
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["dse", "{d}/x.npy", "--t", "abc"], "argument -t/--t: not a number: 'abc'"),
+        (["dse", "{d}/x.npy", "-t", "-1"], "argument -t/--t: must be a positive finite number"),
         (["dse", "{d}/x.npy", "--t", "0"], "must be a positive finite number; got '0'"),
-        (["dse", "{d}/x.npy", "--t"], "argument --t: expected at least one argument"),
+        (["dse", "{d}/x.npy", "--t"], "argument -t/--t: expected at least one argument"),
         (["dse", "{d}/x.npy", "--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
         (["dse", "{d}/x.npy", "--knn", "2.5"], "argument --knn: not an integer: '2.5'"),
         (["dse", "{d}/x.npy", "--seed", "-3"], "must be a non-negative integer"),

@@ -9,6 +9,7 @@ import csv
 import os
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,6 +68,37 @@ def test_scaling_from_bench_csv(tmp_path, ax):
     assert labels == ["approx, d=32", "exact, d=32"]
     assert ax.get_ylabel() == "peak memory (MiB)"
     assert len(ax.lines[1].get_xdata()) == 4  # the timed-out case is left out
+
+
+def test_scaling_from_long_bench_csv_per_t(tmp_path, ax):
+    cases = [bench.Case(n=n, d=8, mode="approx", t=[1.0, 4.0], seconds=1e-3 * n,
+                        value=[10.0 + n / 1000, 8.0 + n / 1000], status="ok")
+             for n in (1000, 2000, 4000)]
+    path = tmp_path / "bench.csv"
+    bench.write_csv(cases, str(path))
+    plot_scaling(path, ax=ax, y="value", by=("mode", "t"), slope=False)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "approx, t=1.0", "approx, t=4.0"]
+    assert ax.lines[1].get_ydata().tolist() == [9.0, 10.0, 12.0]
+    ax.clear()
+    plot_scaling(cases, ax=ax)  # Case objects: lists, split per t like the old CSV form
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 2.0, 4.0])
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks"
+
+
+@pytest.mark.parametrize("name", ["scaling_d128.csv", "scaling_1M_d64.csv"])
+def test_committed_bench_csvs_of_the_old_form_still_plot(ax, name):
+    if not (DOCS / name).exists():
+        pytest.skip(f"{name} is not in this checkout")
+    with open(DOCS / name, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    plot_scaling(DOCS / name, ax=ax, by=("mode", "d"))
+    assert len(ax.lines[0].get_xdata()) == len({r["n"] for r in rows if r["status"] == "ok"})
+    ax.clear()
+    plot_scaling(DOCS / name, ax=ax, y="value", by=("mode", "t"), slope=False)
+    assert len(ax.lines) == len(rows[0]["t"].split())
 
 
 def test_bench_plot_results_uses_plot_scaling(tmp_path):
@@ -162,7 +194,18 @@ def test_cli_errors_are_one_line(points_file, tmp_path, capsys, monkeypatch):
         (["plot", "scaling", tmp_path / "missing.csv", "-o", tmp_path / "a.png"],
          "no such file"),
         (["plot", "pie", points_file, "-o", tmp_path / "a.png"], "invalid choice: 'pie'"),
+        (["plot", "spectrum", points_file, "-o", tmp_path / "a.png", "--mode", "approx"],
+         "--kind eigenvalues needs all n eigenvalues, which only --mode exact computes; this "
+         "graph uses --mode approx. Use --mode exact, or plot its estimated spectral measure "
+         "with --kind density."),
+        (["plot", "scaling", tmp_path / "long.csv", "-o", tmp_path / "a.png", "--y", "value"],
+         "--y value has one value per diffusion time and the rows hold several t: add t to "
+         "--by to draw one line per t"),
+        (["plot", "scaling", tmp_path / "long.csv", "-o", tmp_path / "a.png", "--y", "secs"],
+         "--y secs is not a column of source"),
     ]
+    bench.write_csv([bench.Case(n=10, d=2, mode="exact", t=[1.0, 2.0], value=[1.0, 0.5],
+                                seconds=1.0, status="ok")], str(tmp_path / "long.csv"))
     for argv, match in cases:
         code = cli.main([str(a) for a in argv])
         out, err = capsys.readouterr()

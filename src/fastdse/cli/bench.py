@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from fastdse._version import __version__
+from fastdse.api import dse
 from fastdse.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
@@ -35,15 +37,17 @@ from fastdse.cli.options import (
     check_output_path,
     emit,
     integer,
+    library_default,
     positive_float,
+    run_settings,
     save_error,
 )
 from fastdse.cli.options import seed as seed_arg
 from fastdse.plotting import fit_slope
 from fastdse.settings import MODES
 
-__all__ = ["Case", "CsvLog", "run_case", "run_benchmark", "fit_slope", "format_results",
-           "write_csv", "plot_results"]
+__all__ = ["Case", "CSV_COLUMNS", "CsvLog", "csv_rows", "run_case", "run_benchmark", "fit_slope",
+           "format_results", "write_csv", "plot_results"]
 
 DATASETS = ("blobs", "uniform")
 
@@ -69,6 +73,14 @@ class Case:
     error: list = field(default_factory=list)
     status: str = "pending"
     message: str = ""
+    # what the case ran with (options.run_settings): JSON output only, not in the CSV
+    settings: dict = field(default_factory=dict)
+
+
+#: the columns of the benchmark's CSV, one row per (case, t): t, value, stderr and error are
+#: the case's values at that t, the others the same on each of its rows
+CSV_COLUMNS = ("n", "d", "mode", "t", "value", "stderr", "error", "seconds", "import_seconds",
+               "dse_seconds", "peak_mib", "data_mib", "data", "seed", "status", "message")
 
 
 def make_data(n: int, d: int, data: str, seed: int) -> np.ndarray:
@@ -98,10 +110,13 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     X = make_data(spec["n"], spec["d"], spec["data"], spec["seed"])
     generated = time.perf_counter()
-    res = fastdse.dse(X, spec["t"], mode=spec["mode"], random_state=spec["seed"])
+    kwargs = {"mode": spec["mode"], "random_state": spec["seed"]}
+    res = fastdse.dse(X, spec["t"], **kwargs)
     done = time.perf_counter()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
+        "settings": run_settings(kwargs, mode=res.mode, n=res.n, d=X.shape[1], t=res.t,
+                                 info=res.info, base=res.base),
         "data_seconds": generated - start,
         "dse_seconds": done - generated,
         "peak_mib": peak_kib / 1024.0,
@@ -133,7 +148,7 @@ def run_case(case: Case, timeout: float | None = None) -> Case:
     # end to end: interpreter start, imports, neighbours, compilation, estimate; not the data
     case.seconds = wall - out["data_seconds"]
     case.import_seconds = case.seconds - out["dse_seconds"]
-    for key in ("dse_seconds", "peak_mib", "data_mib", "value", "stderr"):
+    for key in ("dse_seconds", "peak_mib", "data_mib", "value", "stderr", "settings"):
         setattr(case, key, out[key])
     case.status = "ok"
     return case
@@ -207,28 +222,43 @@ def format_results(cases: Sequence[Case], header: bool = True) -> str:
     return "\n".join(lines)
 
 
-class CsvLog:
-    """The benchmark's CSV, written as it goes: one row per case (lists joined with spaces).
+def csv_rows(case: Case) -> list[dict[str, Any]]:
+    """Return the CSV rows of ``case``: one per diffusion time (:data:`CSV_COLUMNS`).
 
-    Opening the file writes the header; :meth:`append` writes a row and
-    flushes it, so a run that is killed keeps every case it finished. Errors
-    (``OSError``) are raised, on opening as on appending.
+    ``value``, ``stderr`` and ``error`` are the case's values at the row's ``t`` (empty
+    where the case has none: a failed case, or no exact reference for ``error``); the
+    other columns repeat on each of the case's rows.
+    """
+    shared = {k: v for k, v in asdict(case).items() if k in CSV_COLUMNS}
+    rows = []
+    for i, t in enumerate(case.t):
+        row = {**shared, "t": t}
+        for key in ("value", "stderr", "error"):
+            values = getattr(case, key)
+            row[key] = values[i] if i < len(values) else ""
+        rows.append(row)
+    return rows
+
+
+class CsvLog:
+    """The benchmark's CSV, written as it goes: one row per (case, t), in long form.
+
+    Opening the file writes the header (:data:`CSV_COLUMNS`); :meth:`append` writes
+    a case's rows (:func:`csv_rows`) and flushes them, so a run that is killed keeps
+    every case it finished. Floats are written with ``repr``, so they read back
+    exactly. Errors (``OSError``) are raised, on opening as on appending.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._fh = open(path, "w", newline="")
-        self._writer = csv.DictWriter(self._fh, fieldnames=list(Case.__dataclass_fields__))
+        self._writer = csv.DictWriter(self._fh, fieldnames=list(CSV_COLUMNS))
         self._writer.writeheader()
         self._fh.flush()
 
     def append(self, case: Case) -> None:
-        """Write the row of ``case`` and flush it to the file."""
-        row = asdict(case)
-        for k, v in row.items():
-            if isinstance(v, list):
-                row[k] = " ".join(f"{x:.10g}" for x in v)
-        self._writer.writerow(row)
+        """Write the rows of ``case`` and flush them to the file."""
+        self._writer.writerows(csv_rows(case))
         self._fh.flush()
 
     def close(self) -> None:
@@ -244,7 +274,7 @@ class CsvLog:
 
 
 def write_csv(cases: Sequence[Case], path: str) -> None:
-    """One row per case (lists joined with spaces), as ``fastdse bench --out`` writes them."""
+    """One row per (case, t), as ``fastdse bench --out`` writes them (:class:`CsvLog`)."""
     with CsvLog(path) as log:
         for case in cases:
             log.append(case)
@@ -305,7 +335,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modes", nargs="+", default=["exact", "approx"],
                         choices=[m for m in MODES if m != "auto"], metavar="MODE",
                         help="modes to run: exact approx landmark (default: exact approx)")
-    parser.add_argument("--t", type=positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
+    parser.add_argument("-t", "--t", type=positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
                         metavar="T", help="diffusion times (default: 1 2 5 10)")
     parser.add_argument("--data", choices=["blobs", "uniform"], default="blobs",
                         help="float32 Gaussian blobs of unequal size and spread, or uniform "
@@ -317,8 +347,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, metavar="N",
                         help="random seed (default: 0)")
     parser.add_argument("--out", default=None, metavar="PREFIX",
-                        help="write PREFIX.csv, one row as each case ends, and PREFIX.png "
-                             "(log-log plot; needs matplotlib)")
+                        help="write PREFIX.csv, one row per diffusion time as each case "
+                             "ends, and PREFIX.png (log-log plot; needs matplotlib)")
     add_output_options(parser)
 
 
@@ -349,6 +379,19 @@ class _CsvOut:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return what the run's cases share: the library's defaults, but for mode and seed.
+
+    ``thresh`` is None here (each mode's default); each case's ``settings`` holds
+    what it ran with (:func:`fastdse.cli.options.run_settings`).
+    """
+    defaults = {name: library_default(dse, name)
+                for name in ("kernel", "knn", "decay", "thresh", "anisotropy")}
+    return {**defaults, "modes": list(args.modes), "t": list(args.t), "seed": args.seed,
+            "sizes": list(args.sizes), "dims": list(args.dims), "data": args.data,
+            "base": 2.0, "unit": "bits", "version": __version__}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -397,8 +440,9 @@ def run(args: argparse.Namespace) -> int:
             f"{k}: {v:.2f}" for k, v in slopes.items())
     if written:
         text += "\nwrote " + ", ".join(written)
-    emit(args, {"cases": [asdict(c) for c in cases], "slopes": slopes, "written": written},
-         text)
+    payload = {"command": "bench", **_run_settings(args), "cases": [asdict(c) for c in cases],
+               "slopes": slopes, "written": written}
+    emit(args, payload, text)
     for message in failures:  # after the table, which holds every measurement
         print(f"{PROG}: error: {message}", file=sys.stderr)
     return EXIT_OK if not failures and all(c.status == "ok" for c in cases) else EXIT_ERROR

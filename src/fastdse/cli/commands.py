@@ -2,8 +2,8 @@
 
 ::
 
-    fastdse dse FILE [--t 1 2 5] [--mode exact] [--kernel gaussian --sigma 10] [--json]
-    fastdse dsmi Z_FILE Y_FILE [--t 1 10 50] [--n-clusters 10] [--json]
+    fastdse dse FILE [-t 1 2 5] [--mode exact] [--kernel gaussian --sigma 10] [--json]
+    fastdse dsmi Z_FILE Y_FILE [-t 1 10 50] [--n-clusters 10] [--json]
     fastdse demo [--json]
     fastdse --version
 
@@ -50,11 +50,13 @@ from fastdse.cli.options import (
     add_graph_options,
     add_header_options,
     add_output_options,
+    cli_message,
     emit,
     format_table,
     graph_kwargs,
     integer,
     library_default,
+    run_settings,
     seed,
 )
 from fastdse.cluster import Y_KINDS
@@ -107,25 +109,21 @@ def cli_t(values: Sequence[float | str]) -> Any:
 def _run_dse(args: argparse.Namespace) -> int:
     t = cli_t(args.t)
     X = load_array(args.file, key=args.key, header=args.header)
+    kwargs = graph_kwargs(args)
     start = time.perf_counter()
-    res = dse(X, t, **graph_kwargs(args))
+    res = dse(X, t, **kwargs)
     elapsed = time.perf_counter() - start
     payload = {
         "command": "dse",
         "file": args.file,
-        "n": res.n,
-        "d": int(X.shape[1]) if X.ndim == 2 else None,
-        "mode": res.mode,
-        "base": res.base,
-        "unit": unit_name(res.base),
-        "t": _as_list(res.t),
+        **run_settings(kwargs, mode=res.mode, n=res.n, d=X.shape[1] if X.ndim == 2 else None,
+                       t=res.t, info=res.info, base=res.base),
         "t_auto": t == "auto",
         "value": _as_list(res.value),
         "stderr": _as_list(res.stderr),
         "time_s": elapsed,
         "timings": res.info.get("timings", {}),
         "settings": _settings(res.info),
-        "version": __version__,
     }
     text = f"DSE of {args.file} ({res.n} points, d={payload['d']})\n" + format_table(
         _RESULT_HEADER, _dse_rows(res, elapsed)
@@ -166,11 +164,6 @@ def _configure_dsmi(parser: argparse.ArgumentParser) -> None:
 
 def _dsmi_payload(res: Any, elapsed: float) -> dict[str, Any]:
     return {
-        "n": res.n,
-        "mode": res.mode,
-        "base": res.base,
-        "unit": unit_name(res.base),
-        "t": _as_list(res.t),
         "value": _as_list(res.value),
         "stderr": _as_list(res.stderr),
         "n_classes": len(res.per_class),
@@ -210,7 +203,10 @@ def _run_dsmi(args: argparse.Namespace) -> int:
     res = dsmi(Z, Y, args.t, **kwargs)
     elapsed = time.perf_counter() - start
     payload = {"command": "dsmi", "z_file": args.z_file, "y_file": args.y_file,
-               **_dsmi_payload(res, elapsed), "version": __version__}
+               **run_settings(kwargs, mode=res.mode, n=res.n,
+                              d=Z.shape[1] if Z.ndim == 2 else None, t=res.t, info=res.info,
+                              base=res.base),
+               **_dsmi_payload(res, elapsed)}
     text = (
         f"DSMI of {args.z_file} and {args.y_file} ({res.n} points, "
         f"{len(res.per_class)} classes)\n"
@@ -264,8 +260,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     payload = {
         "command": "demo",
         "data": "sklearn.datasets.load_digits",
-        "n": int(X.shape[0]),
-        "d": int(X.shape[1]),
+        **run_settings({**settings, "random_state": args.seed}, mode=res_x.mode,
+                       n=X.shape[0], d=X.shape[1], t=res_x.t, info=res_x.info,
+                       base=res_x.base),
         "n_classes": int(np.unique(y).shape[0]),
         "settings": {**settings, "seed": args.seed},
         "dse": {"t": _as_list(res_x.t), "value": _as_list(res_x.value),
@@ -273,7 +270,6 @@ def _run_demo(args: argparse.Namespace) -> int:
         "dsmi": {"t": _as_list(res_xy.t), "value": _as_list(res_xy.value),
                  "stderr": _as_list(res_xy.stderr), "unit": unit_name(res_xy.base)},
         "timings": timings,
-        "version": __version__,
     }
     rows = [
         [t, dv, mv, me, unit_name(res_x.base)]
@@ -397,7 +393,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except (ValueError, TypeError) as exc:
         if args.traceback:
             raise
-        message = " ".join(str(exc).split()) or type(exc).__name__
+        message = cli_message(" ".join(str(exc).split()), args.command) or type(exc).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

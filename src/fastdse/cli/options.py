@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from fastdse._version import __version__
 from fastdse.api import dse
 from fastdse.graph import MODES
 from fastdse.operator.kernel import KERNELS
+from fastdse.results import unit_name
+from fastdse.settings import SPARSE_MODES, Settings
 
 PROG = "fastdse"
 
@@ -30,8 +35,22 @@ class OutputError(ValueError):
     """An output file that cannot be written; the message names the option and the fix."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Name an option's value once: ``-t, --t T [T ...]``, as Python 3.13 does."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        metavar = self._format_args(action, self._get_default_metavar_for_optional(action))
+        return f"{', '.join(action.option_strings)} {metavar}"
+
+
 class Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors become one line on stderr, not usage + message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
         """Raise :class:`UsageError` instead of printing usage and exiting."""
@@ -105,17 +124,18 @@ _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--knn", "knn", {"type": integer, "metavar": "K", "help": "alpha-decay bandwidth neighbour"}),
     ("--decay", "decay", {"type": number, "metavar": "A", "help": "alpha-decay exponent"}),
     ("--sigma", "sigma", {"type": number, "metavar": "S",
-                          "help": "Gaussian bandwidth (library default: 10)"}),
-    ("--thresh", "thresh", {"type": number, "metavar": "T",
-                            "help": "drop affinities below T (library default: per kernel)"}),
-    ("--anisotropy", "anisotropy", {"type": number, "metavar": "A",
+                          "help": "Gaussian bandwidth (default: 10)"}),
+    ("--thresh", "thresh", {"type": number, "metavar": "THRESH",
+                            "help": "drop affinities below THRESH (default: 1e-4; 0 for the "
+                                    "Gaussian kernel in exact mode)"}),
+    ("--anisotropy", "anisotropy", {"type": number, "metavar": "ANISO",
                                     "help": "density normalisation in [0, 1]"}),
 )
 
 
 def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,),
                       allow_auto_t: bool = False, t_help: str | None = None) -> None:
-    """Add ``--t``, the diffusion-graph options, ``--base`` and ``--seed``.
+    """Add ``-t/--t``, the diffusion-graph options, ``--base`` and ``--seed``.
 
     Options left out on the command line are not passed to the library, so the
     library's defaults apply (shown in ``--help``). With ``allow_auto_t``,
@@ -125,7 +145,7 @@ def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[fl
     group = parser.add_argument_group("diffusion operator")
     auto_help = "; 'auto': the knee of the DSE-vs-t curve" if allow_auto_t else ""
     group.add_argument(
-        "--t", nargs="+", type=t_value if allow_auto_t else positive_float,
+        "-t", "--t", nargs="+", type=t_value if allow_auto_t else positive_float,
         default=list(t_default), metavar="T",
         help=t_help or f"diffusion time(s), one spectrum for all{auto_help} (default: "
                        f"{' '.join(f'{t:g}' for t in t_default)})",
@@ -166,6 +186,77 @@ def graph_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "seed", None) is not None:
         kwargs["random_state"] = args.seed
     return kwargs
+
+
+def run_settings(kwargs: Mapping[str, Any], *, mode: str, n: int, d: int | None, t: Any,
+                 info: Mapping[str, Any] | None = None, base: float = 2.0) -> dict[str, Any]:
+    """Return the settings that produced a result, as every JSON payload carries them.
+
+    Parameters
+    ----------
+    kwargs : mapping
+        The keywords the command passed to :func:`fastdse.dse` / :func:`fastdse.dsmi`
+        (those left out take the library's defaults).
+    mode : str
+        The mode that ran (the result's ``mode``; DSMI's may be ``"mixed"``).
+    n, d : int
+        Points and features of the input.
+    t : float or sequence of float
+        The diffusion times of the result.
+    info : mapping, optional
+        The result's ``info``: where it names a setting (a DSE result's kernel, knn,
+        sigma, thresh, ...), that value is reported. Otherwise the value comes from the
+        library's own rule (:meth:`fastdse.settings.Settings.resolve`) for the mode
+        that ran; the threshold of a ``"mixed"`` DSMI run is the one given, or None
+        (each evaluation used its mode's default).
+    base : float
+        Logarithm base of the result.
+
+    Returns
+    -------
+    dict
+        ``kernel``, then ``knn`` and ``decay`` (alpha-decay) or ``sigma`` (Gaussian),
+        ``thresh``, ``anisotropy``, ``mode_requested``, ``mode``, ``t`` (a list),
+        ``seed`` (None when none was given), ``n``, ``d``, ``base``, ``unit`` and
+        ``version`` (of fastdse).
+    """
+    info = info or {}
+    arguments = {f.name: library_default(dse, f.name) for f in dataclasses.fields(Settings)}
+    arguments.update({k: v for k, v in kwargs.items() if k in arguments})
+    arguments["progress"] = False  # not reported; spares the check of a terminal
+    settings = Settings.from_arguments(arguments)
+    resolved = (settings.replace(mode=mode).resolve(n, precomputed=False, dense_affinity=False)
+                if mode in MODES else None)
+    kernel = info.get("kernel", settings.kernel)
+    out: dict[str, Any] = {"kernel": kernel}
+    if kernel == "alpha_decay":
+        out["knn"] = info.get("knn", settings.knn)
+        out["decay"] = info.get("decay", settings.decay)
+    elif kernel == "gaussian":
+        out["sigma"] = info.get("sigma", resolved.sigma if resolved else settings.sigma)
+    operator = info.get("operator")
+    if isinstance(operator, Mapping) and "thresh" in operator:
+        thresh = operator["thresh"]  # the sparse kernel's, which info["thresh"] is not
+    elif "thresh" in info:
+        thresh = info["thresh"]
+    elif resolved is not None:
+        thresh = resolved.sparse_thresh if mode in SPARSE_MODES else resolved.thresh
+    else:
+        thresh = settings.thresh
+    out.update(
+        thresh=thresh,
+        anisotropy=info.get("anisotropy", settings.anisotropy),
+        mode_requested=settings.mode,
+        mode=mode,
+        t=[float(v) for v in np.atleast_1d(t)],
+        seed=kwargs.get("random_state"),
+        n=int(n),
+        d=None if d is None else int(d),
+        base=float(base),
+        unit=unit_name(base),
+        version=__version__,
+    )
+    return out
 
 
 def add_header_options(parser: argparse.ArgumentParser) -> None:
@@ -261,3 +352,62 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
         print(json.dumps(jsonable(payload), allow_nan=False))
     else:
         print(text)
+
+
+# --------------------------------------------------------------------------- error messages
+
+#: keyword of the library -> option of the command line, for the library's error messages
+CLI_OPTIONS: dict[str, str] = {
+    "mode": "--mode", "kernel": "--kernel", "knn": "--knn", "decay": "--decay",
+    "sigma": "--sigma", "thresh": "--thresh", "anisotropy": "--anisotropy", "t": "--t",
+    "base": "--base", "n_clusters": "--n-clusters", "num_repetitions": "--num-repetitions",
+    "n_jobs": "--n-jobs", "random_state": "--seed",
+}
+
+#: keywords that are options of one command only (``kind`` differs between them)
+_COMMAND_OPTIONS: dict[str, dict[str, str]] = {
+    "dsmi": {"kind": "--y-kind"},
+    "plot": {"kind": "--kind", "x": "--x", "y": "--y", "by": "--by"},
+}
+
+#: advice given in Python, and what the command line says instead
+_PHRASES = (
+    ("Reshape 1-D data with X.reshape(-1, 1).",
+     "Save one value per point as one column, shape (n, 1), or as a .csv file with one "
+     "value per line."),
+    ("plot_spectrum(kind='eigenvalues')", "--kind eigenvalues"),
+    ("Build the graph with mode='exact'", "Use --mode exact"),
+    ("add 't' to by", "add t to --by"),
+)
+
+
+def cli_message(message: str, command: str | None = None) -> str:
+    """Say a library error message in terms of the command line.
+
+    ``kind='density'`` becomes ``--kind density``, ``knn must be ...`` becomes
+    ``--knn must be ...``, ``n_clusters`` becomes ``--n-clusters``, and advice written as
+    Python (``X.reshape(-1, 1)``) is replaced: :data:`CLI_OPTIONS`, ``_COMMAND_OPTIONS``
+    and ``_PHRASES`` hold the mapping. ``command`` (``"dsmi"``, ``"plot"``) decides what
+    ``kind`` is. The
+    library's own messages are left as they are; only the command line translates them.
+
+    Examples
+    --------
+    >>> cli_message("use mode='exact' for thresh=0, or e.g. thresh=1e-4; got 0.0")
+    'use --mode exact for --thresh 0, or e.g. --thresh 1e-4; got 0.0'
+    >>> cli_message("discrete Y must have one column. Pass kind='continuous'", "dsmi")
+    'discrete Y must have one column. Pass --y-kind continuous'
+    """
+    options = {**CLI_OPTIONS, **_COMMAND_OPTIONS.get(command or "", {})}
+    for python, cli in _PHRASES:
+        message = message.replace(python, cli)
+    names = "|".join(sorted(map(re.escape, options), key=len, reverse=True))
+    message = re.sub(
+        rf"(?<![\w.-])({names})=(?:'([^']*)'|\"([^\"]*)\"|([^\s,;:)]+))",
+        lambda m: f"{options[m.group(1)]} {next(g for g in m.groups()[1:] if g is not None)}",
+        message,
+    )
+    message = re.sub(rf"(?<![\w.=-])({names})(?= must\b)", lambda m: options[m.group(1)],
+                     message)
+    return re.sub(r"(?<![\w.-])(\w+_\w+)(?![\w=(])",
+                  lambda m: options.get(m.group(1), m.group(1)), message)

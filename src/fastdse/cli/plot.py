@@ -2,8 +2,8 @@
 
 ::
 
-    fastdse plot spectrum FILE -o spectrum.png [--kind density] [--t T] [graph options]
-    fastdse plot dse-curve FILE -o dse.png [--t 1 2 5 10 ... | --auto] [graph options]
+    fastdse plot spectrum FILE -o spectrum.png [--kind density] [-t T] [graph options]
+    fastdse plot dse-curve FILE -o dse.png [-t 1 2 5 10 ... | --auto] [graph options]
     fastdse plot scaling BENCH.csv -o scaling.png [--y peak_mib] [--by mode d]
     fastdse plot history HISTORY.csv -o history.png [--metrics dse dsmi_y]
 
@@ -34,8 +34,8 @@ _OUTPUT = "-o/--output"
 # --------------------------------------------------------------------------- arguments
 
 
-def _add_common(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("file", metavar=what.split()[0], help=what)
+def _add_common(parser: argparse.ArgumentParser, metavar: str, what: str) -> None:
+    parser.add_argument("file", metavar=metavar, help=what)
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="image to write; the format follows the extension (png, pdf, svg)")
     group = parser.add_argument_group("figure")
@@ -59,11 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("spectrum", help="eigenvalues or spectral density of the operator",
                        description="Plot the eigenvalues (descending) or the spectral density "
                                    "of the diffusion operator of a point cloud.")
-    _add_common(p, f"POINTS file, one row per point ({', '.join(FORMATS)})")
+    _add_common(p, "POINTS", f"point cloud, one row per point ({', '.join(FORMATS)})")
     _add_points_input(p)
     p.add_argument("--kind", dest="spectrum_kind", choices=("eigenvalues", "density"),
                    default="eigenvalues",
-                   help="eigenvalues need mode exact; density works for every mode "
+                   help="eigenvalues need --mode exact; density works for every mode "
                         "(default: eigenvalues)")
     p.add_argument("--bins", type=opts.integer, default=50, metavar="B",
                    help="histogram bins of --kind density (default: 50)")
@@ -72,18 +72,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("dse-curve", help="DSE against the diffusion time t",
                        description="Plot DSE of a point cloud against the diffusion time t "
                                    "(one spectrum for every t).")
-    _add_common(p, f"POINTS file, one row per point ({', '.join(FORMATS)})")
+    _add_common(p, "POINTS", f"point cloud, one row per point ({', '.join(FORMATS)})")
     _add_points_input(p)
     opts.add_graph_options(
         p, t_default=(), t_help="diffusion times (default: 25 log-spaced integers from 1 to 100)")
     p.add_argument("--auto", action="store_true",
-                   help="plot the curve over t = 1..100 and mark the t chosen by t='auto' "
-                        "(its knee)")
+                   help="plot the curve over t = 1..100 and mark the t that "
+                        "'fastdse dse -t auto' chooses (its knee)")
 
     p = sub.add_parser("scaling", help="log-log time or memory against n from a bench CSV",
                        description="Plot the CSV written by 'fastdse bench --out PREFIX' on "
                                    "log-log axes, one line per group.")
-    _add_common(p, "CSV written by fastdse bench")
+    _add_common(p, "CSV", "the CSV written by 'fastdse bench --out PREFIX' (PREFIX.csv)")
     p.add_argument("--x", default="n", metavar="COLUMN", help="horizontal axis (default: n)")
     p.add_argument("--y", default="seconds", metavar="COLUMN",
                    help="vertical axis, e.g. peak_mib (default: seconds)")
@@ -93,9 +93,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("history", help="DSE / DSMI over training epochs",
                        description="Plot a training history: a CSV with a header row holding "
                                    "'epoch' and metric columns (dse, dsmi_y, ...).")
-    _add_common(p, "HISTORY csv file with a header row")
+    _add_common(p, "HISTORY", "CSV file with a header row naming 'epoch' and the metrics")
     p.add_argument("--metrics", nargs="+", default=None, metavar="COLUMN",
-                   help="metric columns to plot (default: chosen by plot_history)")
+                   help="metric columns to plot (default: every column but 'epoch' and "
+                        "the '_stderr' ones)")
 
 
 # --------------------------------------------------------------------------- inputs
@@ -210,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        print(f"{opts.PROG}: error: plotting needs matplotlib: pip install 'fastdse[plot]'",
+        print(f"{opts.PROG}: error: plotting needs matplotlib: pip install matplotlib",
               file=sys.stderr)
         return opts.EXIT_ERROR
     if args.plot_kind not in _DRAW:

@@ -1,6 +1,6 @@
 """Plots of spectra, DSE curves, benchmark scaling and training histories.
 
-matplotlib is an optional dependency (``pip install 'fastdse[plot]'``); it is
+matplotlib is an optional dependency (``pip install matplotlib``); it is
 imported only when a function here is called. Every function draws into the
 matplotlib ``Axes`` given as ``ax`` (or a new figure from
 :func:`matplotlib.pyplot.subplots` when ``ax`` is None) and returns that

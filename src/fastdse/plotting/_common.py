@@ -12,7 +12,7 @@ from fastdse._util.validation import describe
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-_MISSING = "plotting needs matplotlib: pip install 'fastdse[plot]'"
+_MISSING = "plotting needs matplotlib: pip install matplotlib"
 
 
 def import_matplotlib() -> None:

@@ -58,6 +58,48 @@ def _read_rows(source: Any) -> tuple[list[Mapping[str, Any]], list[str]]:
     return rows, columns
 
 
+#: the columns of a bench CSV with one value per diffusion time
+_PER_T = ("t", "value", "stderr", "error")
+
+
+def _split(value: Any) -> list[Any] | None:
+    """Return the values of a per-t cell: a Case's list, or text joined with spaces."""
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    return None
+
+
+def _long_form(rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Return the rows in long form, one per (case, t).
+
+    ``fastdse bench`` writes its CSV in this form; older bench CSVs (those under
+    ``docs/benchmarks/``) put every t of a case in one cell (``"1 2 5"``, the values
+    likewise), and :class:`~fastdse.cli.bench.Case` objects hold lists: such rows are
+    split here, one per t.
+    """
+    out: list[Mapping[str, Any]] = []
+    for row in rows:
+        ts = _split(row.get("t"))
+        if ts is None or (isinstance(row.get("t"), str) and len(ts) <= 1):
+            out.append(row)  # long form already (or no t at all)
+            continue
+        for i, t in enumerate(ts):
+            new = dict(row, t=t)
+            for col in _PER_T[1:]:
+                values = _split(row.get(col))
+                if values is not None:
+                    new[col] = values[i] if i < len(values) else ""
+            out.append(new)
+    return out
+
+
+def _case_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return what tells a case from another: every column but the per-t ones."""
+    return tuple(f"{k}={row[k]!s}" for k in sorted(row) if k not in _PER_T)
+
+
 def _number(value: Any, column: str, row: int) -> float:
     if isinstance(value, str) and not value.strip():
         return float("nan")
@@ -110,7 +152,11 @@ def plot_scaling(
         its rows: mappings of column name to value, or
         :class:`fastdse.cli.bench.Case` objects. Rows whose ``status`` is not
         ``"ok"`` and rows without a positive finite ``x`` and ``y`` are left
-        out.
+        out. The CSV has one row per (case, t); a case's time and memory
+        (``seconds``, ``peak_mib``, ...) are plotted once per case. The
+        per-t columns (``value``, ``stderr``, ``error``) need ``"t"`` among
+        ``by`` when the run has several t. CSVs of the older form, with all t
+        of a case in one cell (``"1 2 5 10"``), are read too.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; None creates a new figure.
     x, y : str, default "n", "seconds"
@@ -164,11 +210,24 @@ def plot_scaling(
                 f"{name}={col!r} is not a column of source; columns: "
                 + ", ".join(repr(c) for c in columns)
             )
+    rows = _long_form(rows)
+    per_t = [(name, col) for name, col in (("x", x), ("y", y)) if col in _PER_T]
+    if per_t and "t" not in (x, *by_cols) and len({str(r.get("t")) for r in rows}) > 1:
+        raise ValueError(
+            f"{per_t[0][0]}={per_t[0][1]!r} has one value per diffusion time and the rows "
+            "hold several t: add 't' to by to draw one line per t"
+        )
     groups: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
+    seen: set[tuple[str, ...]] = set()
     for i, row in enumerate(rows):
         status = row.get("status")
         if status not in (None, "", "ok"):
             continue
+        if not per_t:  # a per-case column: each case once, not once per t
+            key = _case_key(row)
+            if key in seen:
+                continue
+            seen.add(key)
         xv, yv = _number(row.get(x), x, i), _number(row.get(y), y, i)
         if not (math.isfinite(xv) and math.isfinite(yv) and xv > 0 and yv > 0):
             continue
