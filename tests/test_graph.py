@@ -92,3 +92,11 @@ def test_bad_settings_are_refused_when_the_graph_is_made(X, kw, exc, match):
 def test_repr_names_what_runs(X):
     assert repr(DiffusionGraph(X, mode="exact")) == (
         "DiffusionGraph(n=400, d=5, mode='exact', kernel='alpha_decay')")
+
+
+def test_info_reports_the_threshold_of_the_kernel_that_ran(X):
+    # a Gaussian kernel keeps every pair densely (thresh 0) but drops below 1e-4 sparsely
+    approx = fastdse.dse(X, mode="approx", kernel="gaussian", sigma=0.5, random_state=0)
+    exact = fastdse.dse(X, mode="exact", kernel="gaussian", sigma=0.5)
+    assert approx.info["thresh"] == approx.info["operator"]["thresh"] == 1e-4
+    assert exact.info["thresh"] == 0.0

@@ -23,8 +23,9 @@ from fastdse._util.validation import check_base, check_int, check_random_state, 
 from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from fastdse.entropy import dse_from_measure
 from fastdse.modes import BUILDERS, GraphInput, Seeds
+from fastdse.operator.duplicates import find_duplicates
 from fastdse.results import DSEResult
-from fastdse.settings import AUTO_EXACT_MAX_N, MODES, Resolved, Settings
+from fastdse.settings import AUTO_EXACT_MAX_N, MODES, SPARSE_MODES, Resolved, Settings
 from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = ["DiffusionGraph", "MODES", "AUTO_EXACT_MAX_N"]
@@ -190,7 +191,9 @@ class DiffusionGraph:
         self.resolved: Resolved = settings.resolve(
             n, precomputed=affinity is not None,
             dense_affinity=affinity is not None and not sp.issparse(affinity))
-        self._input = GraphInput(points=points, affinity=affinity, n=n, t_hint=t_hint)
+        self._input = GraphInput(
+            points=points, affinity=affinity, n=n, t_hint=t_hint,
+            duplicates=None if points is None else find_duplicates(points))
         self._seeds = Seeds(rng)
         self._log_level = logging.INFO
         self.degrees_: np.ndarray | None = None
@@ -304,7 +307,9 @@ class DiffusionGraph:
             "knn": self.settings.knn,
             "decay": self.settings.decay,
             "sigma": self.resolved.sigma,
-            "thresh": self.resolved.thresh,
+            # the threshold of the kernel that ran: the sparse one in the sparse modes
+            "thresh": (self.resolved.sparse_thresh if self.mode_ in SPARSE_MODES
+                       and self.kernel_ != "precomputed" else self.resolved.thresh),
             "anisotropy": self.settings.anisotropy,
             "method": measure.method,
             "timings": dict(self.timings_),

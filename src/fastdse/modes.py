@@ -8,6 +8,7 @@ and one entry of :data:`BUILDERS` (and its name in :data:`fastdse.settings.MODES
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ from scipy.sparse.csgraph import connected_components
 from fastdse._util import memory as _memory
 from fastdse._util.threads import resolve_threads
 from fastdse.operator.build import operator_from_settings
+from fastdse.operator.duplicates import (
+    Duplicates,
+    weighted_dense_operator,
+    weighted_sparse_operator,
+)
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import (
     normalize_dense_inplace,
@@ -40,13 +46,16 @@ class GraphInput:
     """A graph's validated data: points, or a precomputed affinity (the other is None).
 
     A builder may take the affinity over (normalise it in place): the graph hands
-    it over and keeps no reference.
+    it over and keeps no reference. ``duplicates`` holds the distinct rows of points
+    that repeat (:mod:`fastdse.operator.duplicates`): the builders then work on the
+    distinct points with their multiplicities.
     """
 
     points: np.ndarray | None
     affinity: Any
     n: int
     t_hint: np.ndarray | None
+    duplicates: Duplicates | None = None
 
 
 class Seeds:
@@ -94,6 +103,12 @@ def build_exact(data: GraphInput, settings: Settings, resolved: Resolved,
         K = K0.toarray() if sp.issparse(K0) else K0
         del K0
         degrees = normalize_dense_inplace(K, settings.anisotropy)
+    elif data.duplicates is not None:
+        dups = data.duplicates
+        _memory.check_dense_fits(dups.unique.shape[0], dups.unique.shape[1])
+        K, degrees = weighted_dense_operator(dups, settings, resolved)
+        measure = _with_zeros(exact_measure(K, overwrite=True), data.n, dups)
+        return Built(measure, degrees[dups.inverse])
     else:
         _memory.check_dense_fits(data.n, data.points.shape[1])
         K, degrees = dense_affinity(
@@ -127,6 +142,9 @@ def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
     if data.points is None:
         A, degrees, known, op_info = _precomputed_operator(data, settings)
         A = check_operator(A)  # a user's affinity: symmetric only to its own tolerance
+    elif data.duplicates is not None:
+        A, degrees, known, op_info = weighted_sparse_operator(
+            data.duplicates, settings, resolved, np.random.default_rng(seeds("neighbors")))
     else:
         # symmetric by construction, (K + K^T) / 2 scaled alike on both sides
         A, degrees, known, op_info = operator_from_settings(
@@ -138,6 +156,10 @@ def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
         t_hint=data.t_hint, threads=resolve_threads(settings.n_jobs))
     measure.info["operator"] = op_info
     measure.info["nnz"] = int(A.nnz)
+    dups = data.duplicates
+    if dups is not None:
+        measure, half = _with_zeros(measure, data.n, dups), _with_zeros(half, data.n, dups)
+        degrees = degrees[dups.inverse]
     return Built(measure, degrees, operator=A, half_measure=half,
                  timings={"operator": operator_seconds})
 
@@ -150,17 +172,54 @@ def build_landmark(data: GraphInput, settings: Settings, resolved: Resolved,
     """
     assert data.points is not None  # the graph refuses an affinity for this mode
     requested = settings.n_landmarks
-    m = min(requested, data.n - 1)
-    A, degrees, known, op_info = operator_from_settings(
-        data.points, settings, resolved, np.random.default_rng(seeds("neighbors")))
-    measure = landmark_from_operator(A, degrees, known, n_landmarks=m,
+    dups = data.duplicates
+    rng = np.random.default_rng(seeds("neighbors"))
+    if dups is None:
+        A, degrees, known, op_info = operator_from_settings(data.points, settings, resolved,
+                                                            rng)
+        size, weighted_degrees = data.n, degrees
+    else:
+        A, degrees, known, op_info = weighted_sparse_operator(dups, settings, resolved, rng)
+        # sqrt(w d) spans A_w's eigenvalue 1, as sqrt(d) spans the plain operator's
+        size, weighted_degrees = A.shape[0], dups.counts * degrees
+    if size < 3:
+        raise ValueError(
+            f"mode='landmark' needs at least 3 distinct points (from 2 landmarks to n - 1); "
+            f"got {size}. Use mode='exact'")
+    m = min(requested, size - 1)
+    measure = landmark_from_operator(A, weighted_degrees, known, n_landmarks=m,
                                      method=settings.landmark_method,
                                      rng=np.random.default_rng(seeds("landmarks")))
+    if dups is not None:
+        measure = _with_zeros(measure, data.n, dups)
+        degrees = degrees[dups.inverse]
     measure.info["n_landmarks_requested"] = requested
     if m < requested:
         measure.info["note"] += f" n_landmarks={requested} was capped at n - 1 = {m}."
     measure.info["operator"] = op_info
     return Built(measure, degrees)
+
+
+def _with_zeros(measure: SpectralMeasure, n: int, dups: Duplicates) -> SpectralMeasure:
+    """Return the distinct points' measure with the n - m zero eigenvalues added.
+
+    An exact measure gets the zeros as nodes (``eigenvalues()`` lists all n); an
+    estimated one as one deterministic atom at 0 of weight ``n - m``.
+    """
+    m = measure.n
+    info = {**measure.info, "distinct_points": m,
+            "duplicates_note": f"{n - m} repeated rows: the operator on the {m} distinct "
+                               f"points with their multiplicities, plus {n - m} zero "
+                               "eigenvalues"}
+    if measure.method == "exact" and measure.nodes.shape[0] == m:
+        nodes = np.sort(np.concatenate([measure.nodes, np.zeros(n - m)]))
+        return SpectralMeasure(nodes=nodes, weights=np.ones(n),
+                               probe=np.full(n, -1, dtype=np.int64), n=n, n_probes=0,
+                               method=measure.method, info=info)
+    return dataclasses.replace(
+        measure, nodes=np.append(measure.nodes, 0.0),
+        weights=np.append(measure.weights, float(n - m)),
+        probe=np.append(measure.probe, -1), n=n, info=info)
 
 
 #: mode name -> builder of the spectral measure (``"auto"`` resolves to one of these).

@@ -129,7 +129,7 @@ class SparseParams:
     n_jobs: int | None
 
 
-def _list_cap(first: int, n: int, requested: int | None) -> int:
+def list_cap(first: int, n: int, requested: int | None) -> int:
     """Cap on a neighbour list (self excluded), given the first lists' length ``first``.
 
     The default never cuts the first search's lists and bounds memory
@@ -172,7 +172,7 @@ def _neighbour_lists(
     info: dict[str, Any] = {}
     t0 = time.perf_counter()
     if method == "exact":
-        cap = _list_cap(k1, n, p.max_neighbors)
+        cap = list_cap(k1, n, p.max_neighbors)
         indptr, nbr, dist, truncated, winfo, first_dist = exact_knn_radius(X, k1, rule, cap)
         info["search_seconds"] = time.perf_counter() - t0
     else:
@@ -182,7 +182,7 @@ def _neighbour_lists(
             info["search_seconds"] = time.perf_counter() - t0
         else:
             (idx, first_dist), searcher = knn_result, ExactSearcher(X)
-        cap = _list_cap(idx.shape[1], n, p.max_neighbors)
+        cap = list_cap(idx.shape[1], n, p.max_neighbors)
         indptr, nbr, dist, truncated, winfo = widen_to_radius(
             searcher, idx, first_dist, rule.radius(first_dist), max_neighbors=cap,
             multiplier=SEARCH_MULTIPLIER)
