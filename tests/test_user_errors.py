@@ -112,3 +112,13 @@ def test_compat_cache_path_under_a_file(X, tmp_path):
     blocker.write_text("")
     with pytest.raises(ValueError, match=r"eigval_save_path=.* is a file, not a folder"):
         compat.diffusion_spectral_entropy(X, eigval_save_path=str(blocker / "x.npz"))
+
+
+def test_dsmi_with_one_repetition_has_no_standard_error_to_report(X):
+    # one random subset per class: its spread cannot be measured, so the standard error is
+    # unknown (NaN, with the reason), not the 0 an exact evaluation's probe noise would give
+    res = fastdse.dsmi(X, LABELS, t=[1, 5], mode="exact", num_repetitions=1, random_state=0)
+    assert np.all(np.isnan(res.stderr)) and np.all(np.isfinite(res.value))
+    assert "num_repetitions=1" in res.info["stderr_note"]
+    two = fastdse.dsmi(X, LABELS, t=[1, 5], mode="exact", num_repetitions=2, random_state=0)
+    assert np.all(two.stderr > 0) and "stderr_note" not in two.info

@@ -205,7 +205,8 @@ def dsmi(
     n_clusters : int, default 10
         Bins or clusters for a continuous Y.
     num_repetitions : int, default 5
-        Random subsets per class for the unconditional term.
+        Random subsets per class for the unconditional term. With 1, the
+        subsets' spread cannot be measured and ``stderr`` is NaN (``info`` says why).
     use_rep : str, optional
         AnnData ``Z`` only: ``"X"`` (default) or a key of ``Z.obsm``.
     y_kind : {"auto", "discrete", "continuous"}, default "auto"
@@ -453,12 +454,13 @@ def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray
             reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
     uncond = reps.mean(axis=1)
     # the mean over subsets: its spread holds the subsets' variation and their probe noise;
-    # never less than the probe noise alone (the only part left with one repetition)
+    # never less than the probe noise alone. One subset per class has no spread to measure:
+    # the standard error is unknown (NaN), not the probe noise alone
     probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
     if num_repetitions > 1:
         uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
     else:
-        uncond_var = probe_var
+        uncond_var = np.full_like(probe_var, np.nan)
     var = uncond_var + cond_err**2
     per_class = [
         ClassTerm(
@@ -483,6 +485,10 @@ def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray
     }
     if "approx" in modes:
         info["quadrature_bias"] = float(bias[0]) if scalar else bias
+    if num_repetitions == 1:
+        info["stderr_note"] = ("num_repetitions=1: one random subset per class, whose spread "
+                               "cannot be measured; the standard error is NaN. Use "
+                               "num_repetitions >= 2 for one")
     return DSMIResult(
         value=float(value[0]) if scalar else value,
         stderr=float(stderr[0]) if scalar else stderr,
