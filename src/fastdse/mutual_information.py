@@ -17,14 +17,11 @@ multi-dimensional variable (clustered into ``n_clusters`` clusters by
 clustering that scales to millions of points).
 
 Work units. With ``C`` classes and ``R`` repetitions DSMI is ``C (R + 1)``
-independent DSE evaluations: one per class (the conditional term) and ``R``
-per class on random subsets of its size. Each is one task of
-:func:`fastdse._util.parallel.run_tasks` (joblib: threads, processes or a Dask
-cluster, ``n_jobs``) with its own seed, spawned from ``random_state`` by
-``numpy.random.SeedSequence``: class ``c`` gets child ``c``, whose children
-``0`` (the class) and ``1..R`` (the subsets) seed the subset draw and every
-random choice of that evaluation. No stream is shared between tasks, so the
-numbers do not depend on ``n_jobs``, the backend, or the order of completion.
+independent DSE evaluations (the class, and ``R`` random subsets of its size), run
+by :func:`fastdse._util.parallel.run_tasks` (joblib: threads, processes or Dask),
+each seeded by its own ``numpy.random.SeedSequence`` child of ``random_state``: the
+random choices do not depend on ``n_jobs``, the backend or the order of completion
+(the determinism contract is in ``docs/modes.md``).
 
 What is rebuilt per task. Every class and every subset gets its own diffusion
 operator, neighbour search included: the alpha-decay bandwidth of a point is
@@ -67,6 +64,9 @@ from fastdse.results import ClassTerm, DSMIResult, _fmt
 from fastdse.settings import Settings
 
 __all__ = ["dsmi", "discretize"]
+
+_ONE_REPETITION = ("num_repetitions=1: one random subset per class, whose spread cannot be "
+                   "measured; the standard error is NaN. Use num_repetitions >= 2 for one")
 
 # --------------------------------------------------------------------------- tasks
 
@@ -454,8 +454,7 @@ def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray
             reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
     uncond = reps.mean(axis=1)
     # the mean over subsets: its spread holds the subsets' variation and their probe noise;
-    # never less than the probe noise alone. One subset per class has no spread to measure:
-    # the standard error is unknown (NaN), not the probe noise alone
+    # never less than the probe noise alone; with one subset it is unknown (NaN)
     probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
     if num_repetitions > 1:
         uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
@@ -486,9 +485,7 @@ def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray
     if "approx" in modes:
         info["quadrature_bias"] = float(bias[0]) if scalar else bias
     if num_repetitions == 1:
-        info["stderr_note"] = ("num_repetitions=1: one random subset per class, whose spread "
-                               "cannot be measured; the standard error is NaN. Use "
-                               "num_repetitions >= 2 for one")
+        info["stderr_note"] = _ONE_REPETITION
     return DSMIResult(
         value=float(value[0]) if scalar else value,
         stderr=float(stderr[0]) if scalar else stderr,
