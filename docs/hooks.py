@@ -11,13 +11,17 @@ Two things, both run at build time, offline:
    Sphinx markup (``:func:`dse```, ``:math:`...```, ``.. math::`` blocks).
    mkdocstrings renders docstrings as Markdown, so this rewrites that markup
    into Markdown (``$...$`` / ``$$`` blocks for pymdownx.arithmatex, code spans
-   that link when the target is documented). The source files are not touched.
+   that link when the target is documented). In the numpydoc item sections it
+   gives each name of a combined line (``a, b : int, default 1, 2``) a line of
+   its own, so each shows its own default, and strips the markup of the type
+   lines, which are shown as code. The source files are not touched.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import logging
 import os
@@ -45,6 +49,11 @@ def on_config(config: Any) -> Any:
     src = Path(config.config_file_path).resolve().parent / "src"
     if (src / "fastdse").is_dir() and str(src) not in sys.path:
         sys.path.insert(0, str(src))
+    # without a formatter mkdocstrings prints each API signature as one long line, and says so
+    # only at INFO level: make a --strict build fail instead
+    if not any(importlib.util.find_spec(name) for name in ("ruff", "black")):
+        log.warning("mkdocstrings needs ruff (the `docs` extra) or black to format the API "
+                    "signatures; neither is installed")
     return config
 
 
@@ -108,8 +117,14 @@ def _command_paths(parser: argparse.ArgumentParser, prefix: tuple = ()) -> list[
 
 # --------------------------------------------------------------------------- docstrings
 
+# :func:`name`, :func:`~pkg.name`, :mod:`.relative`, :func:`!nolink`, :meth:`title <pkg.Cls.m>`
 _ROLE = re.compile(
-    r":(?:py:)?(?:func|meth|class|mod|data|attr|exc|obj|const):`(~?)([\w.]+)(\(\))?`"
+    r":(?:py:)?(?:func|meth|class|mod|data|attr|exc|obj|const):"
+    r"`(?:(?P<title>[^`<]*?)\s*<(?P<target>[^`<>]+)>|(?P<plain>[^`<>]+))`"
+)
+# any role left (:ref:, :doc:, :envvar:, a cross-reference role of another domain): its text
+_ANY_ROLE = re.compile(
+    r"(?<![\w`]):(?:[\w-]+:)+`(?:(?P<title>[^`<]*?)\s*<[^`<>]+>|(?P<plain>[^`<>]+))`"
 )
 _MATH_ROLE = re.compile(r":math:`([^`]+)`")
 # ".. math::", optional blank lines, then the lines indented deeper than the directive
@@ -126,7 +141,11 @@ def _resolve(name: str, obj: griffe.Object, loader: griffe.GriffeLoader) -> str 
     while scope is not None:
         scopes.append(scope.path)
         scope = scope.parent
-    candidates = [name] + [f"{s}.{name}" for s in scopes] + [f"fastdse.{name}"]
+    if name.startswith("."):  # Sphinx's ".name": from the current scope outwards
+        name = name.lstrip(".")
+        candidates = [f"{s}.{name}" for s in scopes] + [name]
+    else:
+        candidates = [name] + [f"{s}.{name}" for s in scopes] + [f"fastdse.{name}"]
     for path in candidates:
         with contextlib.suppress(Exception):  # not found (or unresolvable): plain code
             loader.modules_collection.get_member(path)
@@ -190,6 +209,94 @@ def _definition_lists(text: str) -> str:
     return "\n".join(out)
 
 
+# numpydoc item sections whose item lines ("name : type") griffe shows in a table
+_ITEM_SECTIONS = {"parameters", "other parameters", "type parameters", "returns", "yields",
+                  "receives", "raises", "warns", "attributes"}
+_PARAM_SECTIONS = {"parameters", "other parameters"}
+_COMBINED = re.compile(
+    r"^(?P<names>\*{0,2}\w+(?:,[ \t]*\*{0,2}\w+)+)(?:[ \t]+:[ \t]*(?P<type>.*))?$"
+)
+_DEFAULT = re.compile(r"^(?P<type>.+?),\s+default(?: |: |=)(?P<default>.+)$")
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``'"n", (1, 2)'`` -> ``['"n"', '(1, 2)']``: split at commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return [*parts, text[start:].strip()]
+
+
+def _plain_item_line(line: str) -> str:
+    """Unmark an item line, whose type is shown as code: ````x```` and roles -> bare text."""
+    line = re.sub(r"``([^`]+)``", r"\1", line)
+    return _ANY_ROLE.sub(lambda m: (m.group("title") or m.group("plain")).lstrip("~!."), line)
+
+
+def _split_names(header: str) -> list[str]:
+    """Split ``a, b : int, default 1, 2`` into ``a : int, default 1`` and ``b : ...``.
+
+    griffe gives every name of a combined numpydoc line the type and the default of the line
+    (or the signature's default of the first name): one line per name lets each show its own.
+    A default list that does not match the names is dropped, and the signature's shows.
+    """
+    m = _COMBINED.match(header)
+    if m is None:
+        return [header]
+    names = re.split(r",[ \t]*", m.group("names"))
+    kind = (m.group("type") or "").strip()
+    if not kind:
+        return names  # griffe takes each one's annotation and default from the signature
+    d = _DEFAULT.match(kind)
+    if d is None or kind.startswith("{"):
+        return [f"{name} : {kind}" for name in names]
+    defaults = _top_level_split(d.group("default"))
+    if len(defaults) == 1:
+        defaults *= len(names)
+    if len(defaults) != len(names):
+        return [f"{name} : {d.group('type')}" for name in names]
+    return [f"{name} : {d.group('type')}, default {value}" for name, value in zip(names, defaults)]
+
+
+def _numpydoc_items(text: str) -> str:
+    """Clean the item lines of numpydoc sections (see the two helpers above)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    section, i = "", 0
+    while i < len(lines):
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and nxt.strip() and set(nxt.strip()) == {"-"}:  # a section title
+            section = line.strip().lower()
+            out += [line, nxt]
+            i += 2
+            continue
+        if section not in _ITEM_SECTIONS or not line.strip() or line[0].isspace():
+            out.append(line)
+            i += 1
+            continue
+        j = i + 1  # the item's description: the lines indented below it
+        while j < len(lines) and (not lines[j].strip() or lines[j][0].isspace()):
+            j += 1
+        while j > i + 1 and not lines[j - 1].strip():
+            j -= 1
+        header, body = _plain_item_line(line), lines[i + 1:j]
+        for name_line in _split_names(header) if section in _PARAM_SECTIONS else [header]:
+            out += [name_line, *body]
+        i = j
+    return "\n".join(out)
+
+
 def rst_to_markdown(text: str, obj: griffe.Object, loader: griffe.GriffeLoader) -> str:
     """Rewrite the Sphinx markup used in fastdse's docstrings as Markdown."""
 
@@ -199,17 +306,29 @@ def rst_to_markdown(text: str, obj: griffe.Object, loader: griffe.GriffeLoader) 
         return "\n".join([f"{indent}$$", *body, f"{indent}$$"]) + "\n\n"
 
     def role(m: re.Match) -> str:
-        short, name, call = m.group(1), m.group(2), m.group(3) or ""
-        shown = (name.rsplit(".", 1)[-1] if short else name) + call
-        path = _resolve(name, obj, loader)
+        # Sphinx: "title <target>" shows the title; "~a.b" shows "b"; ".b" looks for b from the
+        # current scope outwards and shows "b"; "!b" is not a link
+        if m.group("target") is not None:
+            shown, name = m.group("title"), m.group("target").lstrip("~")
+        else:
+            name = m.group("plain").strip()
+            shown = name.lstrip("~!.")
+            if name.startswith("~"):
+                base, call = (shown[:-2], "()") if shown.endswith("()") else (shown, "")
+                shown = base.rsplit(".", 1)[-1] + call
+        if name.startswith("!"):
+            return f"`{shown}`"
+        path = _resolve(name.lstrip("~").removesuffix("()"), obj, loader)
         if path is None:
             return f"`{shown}`"
         return f'<autoref identifier="{path}" optional><code>{shown}</code></autoref>'
 
     text = _MATH_BLOCK.sub(math_block, text + "\n").rstrip("\n")
     text = _definition_lists(text)
+    text = _numpydoc_items(text)
     text = _MATH_ROLE.sub(lambda m: f"${m.group(1).strip()}$", text)
     text = _ROLE.sub(role, text)
+    text = _ANY_ROLE.sub(lambda m: f"`{(m.group('title') or m.group('plain')).strip()}`", text)
     return _LITERAL_INTRO.sub(lambda m: "" if m.group(1) is not None else ":", text)
 
 

@@ -81,8 +81,10 @@ def dse(
         Logarithm base: 2 gives bits, ``numpy.e`` nats.
     neighbors : {"auto", "exact", "pynndescent"}, default "auto"
         Neighbour search of the sparse modes.
-    n_probes, n_steps : int, default 20, 60
-        Stochastic Lanczos quadrature: probe vectors and Lanczos steps per probe.
+    n_probes : int, default 20
+        Stochastic Lanczos quadrature: probe vectors.
+    n_steps : int, default 60
+        Stochastic Lanczos quadrature: Lanczos steps per probe.
     n_deflate : int or "auto", default "auto"
         Top eigenpairs taken exactly (ARPACK) before quadrature; "auto" picks
         enough for the largest requested ``t``, and adds probes (up to 4x
