@@ -26,6 +26,7 @@ def test_training_dynamics_runs(training_dynamics, tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(out.with_suffix(".csv"), newline="") as fh:
         rows = list(csv.reader(fh))
+    assert rows.pop(0) == ["# unit: bits"]  # History's unit, before the header
     assert rows[0] == ["epoch", "dse", "dse_stderr", "dsmi_y", "dsmi_y_stderr", "dsmi_x",
                        "dsmi_x_stderr"]
     assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3"]  # epoch 0 = before training
@@ -45,7 +46,8 @@ def test_training_dynamics_csv_option(training_dynamics, tmp_path):
                                "--t", "5", "--fix-scale", "--out", str(tmp_path / "p.png"),
                                "--csv", str(csv_path)])
     assert csv_path.exists() and (tmp_path / "p.png").exists()
-    assert len(csv_path.read_text().splitlines()) == 3
+    assert csv_path.read_text().splitlines()[0] == "# unit: bits"
+    assert len(csv_path.read_text().splitlines()) == 4  # unit, header, epochs 0 and 1
 
 
 def test_epoch_zero_is_the_network_training_starts_from(training_dynamics):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastdse.history import History
+from fastdse.history import History, read_csv_comments
 from fastdse.monitor import plot_history
 from figures import data_lines
 
@@ -32,10 +32,62 @@ def test_from_csv_without_stderr_columns(tmp_path):
     assert back.metrics == ("dse",) and back["dse"].tolist() == [1.5, 2.5]
 
 
+def test_csv_round_trips_the_unit(tmp_path):
+    h = History(["dse"], [{"epoch": 0, "dse": 1.5, "dse_stderr": 0.1},
+                          {"epoch": 1, "dse": 2.5, "dse_stderr": 0.0}], unit="nats")
+    h.to_csv(tmp_path / "h.csv")
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[:2] == ["# unit: nats", "epoch,dse,dse_stderr"]
+    back = History.from_csv(tmp_path / "h.csv")
+    assert back.unit == "nats"
+    assert back.records == h.records
+    assert History.from_csv(tmp_path / "h.csv", unit="bits").unit == "bits"  # given wins
+
+
+def test_csv_without_unit_has_no_comment_line(tmp_path):
+    History(["dse"], [{"epoch": 0, "dse": 1.5}]).to_csv(tmp_path / "h.csv")
+    assert (tmp_path / "h.csv").read_text().splitlines()[0] == "epoch,dse,dse_stderr"
+    assert History.from_csv(tmp_path / "h.csv").unit is None
+
+
+def test_old_csv_without_unit_line_still_loads(tmp_path):
+    # written before the unit was stored: the header is the first line
+    (tmp_path / "h.csv").write_text("epoch,dse,dse_stderr\r\n0,1.5,0.1\r\n1,2.5,nan\r\n")
+    back = History.from_csv(tmp_path / "h.csv")
+    assert back.unit is None and back["dse"].tolist() == [1.5, 2.5]
+    assert History.from_csv(tmp_path / "h.csv", unit="bits").unit == "bits"
+
+
+def test_read_csv_comments():
+    assert read_csv_comments(["epoch,dse\n", "# unit: bits\n"]) == ({}, 0)
+    lines = ["\ufeff# unit:  bits \n", "# written by a test\n", "#run: 3\n", "epoch\n"]
+    assert read_csv_comments(lines) == ({"unit": "bits", "run": "3"}, 3)
+
+
+def test_unit_line_counts_in_error_line_numbers(tmp_path):
+    (tmp_path / "h.csv").write_text("# unit: bits\nepoch,dse\n0,1.0\n1,abc\n")
+    with pytest.raises(ValueError, match=r"line 4 of .*abc"):
+        History.from_csv(tmp_path / "h.csv")
+
+
+def test_unit_errors(tmp_path):
+    with pytest.raises(TypeError, match=r"unit must be a string \(e.g. 'bits'\) or None; got 2"):
+        History(["dse"], unit=2)
+    with pytest.raises(ValueError, match=r"unit must be one line of text; got 'bits\\n'"):
+        History(["dse"], unit="bits\n")
+
+
+def test_plot_history_labels_the_unit_read_from_csv(tmp_path, mpl):
+    History(["dse"], [{"epoch": 0, "dse": 1.5}], unit="bits").to_csv(tmp_path / "h.csv")
+    ax = plot_history(History.from_csv(tmp_path / "h.csv"))
+    assert ax.get_ylabel() == "DSE(Z) (bits)"
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
         ("dse,epoch\n1,0\n", "header must start with 'epoch'"),
+        ("# unit: bits\n", "header must start with 'epoch'"),
         ("", "header must start with 'epoch'"),
         ("epoch,dse,dse_stderr\n0,1.0\n", "line 2 .* has 2 fields; the header has 3"),
         ("epoch,dse\n0,abc\n", "line 2 .*abc"),

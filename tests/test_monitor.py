@@ -174,9 +174,11 @@ def test_csv_round_trip(tmp_path, data):
     path = tmp_path / "history.csv"
     monitor.history.to_csv(path)
     lines = path.read_text().splitlines()
-    assert lines[0] == "epoch,dse,dse_stderr,dsmi_y,dsmi_y_stderr,dsmi_x,dsmi_x_stderr"
-    assert len(lines) == 3
+    assert lines[:2] == ["# unit: bits",
+                         "epoch,dse,dse_stderr,dsmi_y,dsmi_y_stderr,dsmi_x,dsmi_x_stderr"]
+    assert len(lines) == 4
     back = History.from_csv(path)
+    assert back.unit == "bits"
     assert back.metrics == monitor.metrics
     assert back.records == monitor.history.records  # exact floats, int epochs
     assert isinstance(back.records[0]["epoch"], int)

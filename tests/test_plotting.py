@@ -23,6 +23,7 @@ from fastdse.plotting import (  # noqa: E402
     plot_scaling,
     plot_spectrum,
 )
+from fastdse.plotting._common import plain_number  # noqa: E402
 
 T = [1.0, 2.0, 5.0, 10.0, 20.0]
 
@@ -56,14 +57,54 @@ def approx_graph(points):
 # --------------------------------------------------------------------------- spectrum.py
 
 
-def test_spectrum_eigenvalues_descending(exact_graph, ax):
+def tick_labels(ax, axis):
+    """The tick labels matplotlib draws on ``axis`` ("x" or "y"), major and minor."""
+    ax.figure.draw_without_rendering()
+    ticks = ax.get_xticklabels(which="both") if axis == "x" else ax.get_yticklabels(
+        which="both")
+    return [t.get_text() for t in ticks if t.get_text()]
+
+
+def assert_plain(labels):
+    """No power of ten, no mathtext: "1,000", "0.5", "200"."""
+    assert labels
+    for label in labels:
+        assert "$" not in label and "10^" not in label and "e" not in label, labels
+
+
+def test_spectrum_log_rank_axis(exact_graph, ax):
     out = plot_spectrum(exact_graph, ax=ax)
     assert out is ax
     line = ax.lines[0]
     lam = exact_graph.eigenvalues()
+    magnitudes = np.sort(np.abs(lam))[::-1]
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(1, lam.size + 1))  # ranks
+    np.testing.assert_array_equal(line.get_ydata(), magnitudes)
+    assert line.get_ydata()[0] == np.abs(lam).max()
+    assert ax.get_xscale() == "log"
+    assert "rank" in ax.get_xlabel() and "descending" in ax.get_xlabel()
+    assert ax.get_ylabel() == r"$|\lambda_i|$"
+    labels = tick_labels(ax, "x")
+    assert_plain(labels)
+    assert {"1", "10", "100"} <= set(labels)
+
+
+def test_spectrum_rank_orders_by_magnitude(ax):
+    # a negative eigenvalue of large magnitude ranks before smaller positive ones
+    plot_spectrum([0.9, -0.95, 1.0, 0.1, -0.2], ax=ax)
+    assert ax.lines[0].get_ydata().tolist() == [1.0, 0.95, 0.9, 0.2, 0.1]
+    assert ax.lines[0].get_xdata().tolist() == [1, 2, 3, 4, 5]
+
+
+def test_spectrum_linear_index_keeps_the_signed_eigenvalues(exact_graph, ax):
+    plot_spectrum(exact_graph, ax=ax, logx=False)
+    line = ax.lines[0]
+    lam = exact_graph.eigenvalues()
     np.testing.assert_array_equal(line.get_ydata(), lam[::-1])
     np.testing.assert_array_equal(line.get_xdata(), np.arange(1, lam.size + 1))
-    assert "descending" in ax.get_xlabel()
+    assert ax.get_xscale() == "linear"
+    assert ax.get_xlabel() == "index i (eigenvalues in descending order)"
+    assert ax.get_ylabel() == r"$\lambda_i$"
 
 
 def test_spectrum_sources_agree(exact_graph, ax):
@@ -72,7 +113,7 @@ def test_spectrum_sources_agree(exact_graph, ax):
     for obj in (res, exact_graph.spectral_measure(), lam, list(lam)):
         plot_spectrum(obj, ax=ax)
     for line in ax.lines:
-        np.testing.assert_array_equal(line.get_ydata(), np.sort(lam)[::-1])
+        np.testing.assert_array_equal(line.get_ydata(), np.sort(np.abs(lam))[::-1])
 
 
 def test_spectrum_power_t(exact_graph, ax):
@@ -129,6 +170,7 @@ def test_spectrum_new_figure_without_ax(exact_graph):
         ({"bins": 0}, ValueError, r"bins must be >= 1"),
         ({"ax": "axes"}, TypeError, r"ax must be a matplotlib Axes"),
         ({"plot_kws": 3}, TypeError, r"plot_kws must be a mapping"),
+        ({"logx": "yes"}, TypeError, r"logx must be True or False; got 'yes'"),
     ],
 )
 def test_spectrum_bad_arguments(exact_graph, kwargs, error, match):
@@ -279,6 +321,21 @@ def test_scaling_rows_log_log_with_slopes(ax):
     assert ax.get_xlabel() == "n (points)"
 
 
+def test_scaling_plain_tick_labels(ax):
+    # y within one decade: matplotlib's own labels would read 1.4x10^2, 2x10^2, ...
+    rows = [{"n": n, "mode": "approx", "seconds": s, "status": "ok"}
+            for n, s in ((1000, 150.0), (2000, 187.5), (4000, 260.0))]
+    plot_scaling(rows, ax=ax)
+    x_labels, y_labels = tick_labels(ax, "x"), tick_labels(ax, "y")
+    assert_plain(x_labels + y_labels)
+    assert {"1,000", "2,000", "3,000"} <= set(x_labels)
+    assert "4,000" not in x_labels  # 0.4 decades or more: multiples 1, 2, 3 only
+    assert {"200", "260"} <= set(y_labels)  # less: matplotlib's choice
+    ax.clear()
+    plot_scaling([{**row, "seconds": row["seconds"] / 300} for row in rows], ax=ax)
+    assert {"0.5", "0.6"} <= set(tick_labels(ax, "y"))
+
+
 def test_scaling_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"y='secs' is not a column of source; columns: 'n'"):
         plot_scaling(bench_rows(), y="secs")
@@ -335,6 +392,27 @@ def test_scaling_old_form_with_every_t_in_one_cell(tmp_path, ax):
     plot_scaling(path, ax=ax, y="value", by=("mode", "t"), slope=False)
     assert [line.get_ydata().tolist() for line in ax.lines] == [
         [7.5] * 3, [6.5] * 3, [1.0, 2.0, 4.0]]
+
+
+# --------------------------------------------------------------------------- _common.py
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1000, "1,000"), (10000.0, "10,000"), (0.5, "0.5"), (10, "10"), (200, "200"),
+     (187.5, "187.5"), (2e-5, "0.00002"), (0.1 + 0.2, "0.3"), (-1500.25, "-1,500.25"),
+     (3e9, "3,000,000,000")],
+)
+def test_plain_number(value, text):
+    assert plain_number(value) == text
+
+
+def test_dse_curve_log_t_axis_has_plain_ticks(exact_graph, ax):
+    plot_dse_curve(exact_graph, ax=ax)
+    assert ax.get_xscale() == "log"
+    labels = tick_labels(ax, "x")
+    assert_plain(labels)
+    assert {"1", "10", "100"} <= set(labels)
 
 
 # --------------------------------------------------------------------------- training.py

@@ -23,7 +23,7 @@ import numpy as np
 from fastdse._util.validation import describe
 from fastdse.results import dumps, pandas
 
-__all__ = ["History", "METRICS"]
+__all__ = ["History", "METRICS", "read_csv_comments"]
 
 #: The metrics a :class:`~fastdse.monitor.TrainingMonitor` can record, in the order of its
 #: columns.
@@ -33,6 +33,9 @@ METRICS = ("dse", "dsmi_y", "dsmi_x")
 LABELS = {"dse": "DSE(Z)", "dsmi_y": "DSMI(Z; Y)", "dsmi_x": "DSMI(Z; X)"}
 
 _STDERR = "_stderr"
+
+#: How a history CSV records its unit: a first line ``# unit: bits``, before the header.
+_UNIT_KEY = "unit"
 
 
 def _check_epoch(epoch: Any) -> int | float:
@@ -54,6 +57,42 @@ def _parse_epoch(text: str) -> int | float:
         return float(text)
 
 
+def read_csv_comments(lines: Sequence[str]) -> tuple[dict[str, str], int]:
+    r"""Return the leading ``# key: value`` lines of a history CSV and how many there are.
+
+    :meth:`History.to_csv` writes ``# unit: bits`` before the header row; a CSV
+    without such lines (written before the unit was stored) gives ``({}, 0)``. A
+    comment line without a colon is skipped.
+
+    Examples
+    --------
+    >>> from fastdse.history import read_csv_comments
+    >>> read_csv_comments(["# unit: bits\n", "epoch,dse\n", "0,1.5\n"])
+    ({'unit': 'bits'}, 1)
+    """
+    comments: dict[str, str] = {}
+    count = 0
+    for line in lines:
+        text = line.lstrip("\ufeff").strip()
+        if not text.startswith("#"):
+            break
+        key, colon, value = text[1:].partition(":")
+        if colon:
+            comments[key.strip()] = value.strip()
+        count += 1
+    return comments, count
+
+
+def _check_unit(unit: Any) -> str | None:
+    if unit is None:
+        return None
+    if not isinstance(unit, str):
+        raise TypeError(f"unit must be a string (e.g. 'bits') or None; got {describe(unit)}")
+    if "\n" in unit or "\r" in unit:
+        raise ValueError(f"unit must be one line of text; got {unit!r}")
+    return unit.strip() or None
+
+
 # --------------------------------------------------------------------------- History
 
 
@@ -68,7 +107,8 @@ class History:
         Initial records, each as accepted by :meth:`append`.
     unit : str, optional
         Unit of the values (``"bits"``, ``"nats"``), used by
-        :func:`~fastdse.monitor.plot_history` to label the y axis. Not stored in the CSV.
+        :func:`~fastdse.monitor.plot_history` to label the y axis. :meth:`to_csv` writes
+        it as a first line ``# unit: bits`` and :meth:`from_csv` reads it back.
 
     Attributes
     ----------
@@ -110,7 +150,7 @@ class History:
         if len(set(names)) != len(names):
             raise ValueError(f"metrics must be distinct; got {list(names)}")
         self.metrics: tuple[str, ...] = names
-        self.unit = unit
+        self.unit = _check_unit(unit)
         self.records: list[dict[str, Any]] = []
         for record in records or ():
             self.append(record)
@@ -151,7 +191,7 @@ class History:
 
         The values are plain Python numbers (epochs ``int`` or ``float``, metrics
         ``float``; a missing standard error is NaN), ready for :mod:`json`. :attr:`unit`
-        is left out, as it is from the CSV.
+        is left out (it is not a column).
         """
         return {col: [rec[col] for rec in self.records] for col in self.columns}
 
@@ -194,9 +234,13 @@ class History:
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the history as CSV: a header row (:attr:`columns`), then one row per epoch.
 
-        Floats are written with ``repr``, so :meth:`from_csv` reads back the same numbers.
+        A known :attr:`unit` comes first, as a comment line ``# unit: bits``
+        (``pandas.read_csv(path, comment="#")`` skips it). Floats are written with
+        ``repr``, so :meth:`from_csv` reads back the same numbers and unit.
         """
         with open(path, "w", newline="", encoding="utf-8") as fh:
+            if self.unit is not None:
+                fh.write(f"# {_UNIT_KEY}: {self.unit}\r\n")  # csv.writer ends rows with \r\n
             writer = csv.writer(fh)
             writer.writerow(self.columns)
             for rec in self.records:
@@ -208,20 +252,41 @@ class History:
 
         The first column must be ``epoch``; every other column not ending in
         ``_stderr`` is a metric (its ``_stderr`` column may be absent: NaN).
+        The unit is read from a first line ``# unit: bits``; ``unit`` given here
+        takes its place. CSVs without that line (written before it was stored)
+        are read too, with the unit None unless given.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from fastdse.history import History
+        >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+        >>> History(["dse"], [{"epoch": 0, "dse": 5.0}], unit="bits").to_csv(path)
+        >>> with open(path) as fh:
+        ...     fh.read().splitlines()
+        ['# unit: bits', 'epoch,dse,dse_stderr', '0,5.0,nan']
+        >>> History.from_csv(path).unit
+        'bits'
         """
+        unit = _check_unit(unit)
         with open(path, newline="", encoding="utf-8") as fh:
-            rows = [row for row in csv.reader(fh) if row]
-        if not rows or rows[0][0].strip() != "epoch":
+            lines = fh.readlines()
+        comments, skip = read_csv_comments(lines)
+        if unit is None:
+            unit = _check_unit(comments.get(_UNIT_KEY))
+        rows = [(i, row) for i, row in enumerate(csv.reader(lines[skip:]), start=skip + 1)
+                if row]
+        if not rows or rows[0][1][0].strip() != "epoch":
             raise ValueError(
                 f"{os.fspath(path)!r} is not a history CSV: its header must start with 'epoch'"
             )
-        header = [h.strip() for h in rows[0]]
+        header = [h.strip() for h in rows[0][1]]
         metrics = [h for h in header[1:] if not h.endswith(_STDERR)]
         for h in header[1:]:
             if h.endswith(_STDERR) and h[: -len(_STDERR)] not in metrics:
                 raise ValueError(f"column {h!r} of {os.fspath(path)!r} has no metric column")
         history = cls(metrics, unit=unit)
-        for line, row in enumerate(rows[1:], start=2):
+        for line, row in rows[1:]:
             if len(row) != len(header):
                 raise ValueError(
                     f"line {line} of {os.fspath(path)!r} has {len(row)} fields; the header "

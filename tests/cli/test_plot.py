@@ -165,9 +165,128 @@ def test_cli_history_reads_csv_and_delegates(tmp_path, monkeypatch):
     assert np.isnan(history["dse_stderr"][1])
 
 
+# --------------------------------------------------------------------------- what a plot shows
+
+
+@pytest.fixture
+def saved(monkeypatch):
+    """The figures ``fastdse plot`` saves, in order (each still saved to its file)."""
+    from matplotlib.figure import Figure
+
+    figures = []
+    real_savefig = Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        figures.append(fig)
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return figures
+
+
+def titles(fig):
+    """(heading, the line below it, y label) of a saved ``fastdse plot`` figure."""
+    (ax,) = fig.axes
+    return fig.get_suptitle(), ax.get_title(), ax.get_ylabel()
+
+
+@pytest.mark.parametrize(
+    ("argv", "heading", "shown"),
+    [
+        (["spectrum", "--mode", "exact", "--kernel", "gaussian"],
+         "Eigenvalues of the diffusion operator",
+         "points.npy: n = 250, kernel gaussian, mode exact"),
+        (["spectrum", "--mode", "approx", "--kind", "density", "--t", "2"],
+         "Spectral density of the diffusion operator",
+         "points.npy: n = 250, kernel alpha_decay, mode approx, |lambda|^t with t = 2"),
+        (["dse-curve", "--mode", "exact", "--t", "1", "2", "5"],
+         "DSE against the diffusion time t",
+         "points.npy: n = 250, kernel alpha_decay, mode exact, t = 1, 2, 5"),
+        (["dse-curve", "--mode", "exact"], "DSE against the diffusion time t",
+         "mode exact, t = 1 to 100 (21 values)"),
+        (["dse-curve", "--mode", "exact", "--auto", "--title", "Mine"], "Mine",
+         "mode exact, t = auto (knee at t = "),
+    ],
+)
+def test_cli_points_plot_says_what_it_shows(points_file, tmp_path, saved, argv, heading,
+                                            shown):
+    kind, *options = argv
+    assert _cli_plot.run(parse([kind, points_file, "-o", tmp_path / "out.png", *options])) == 0
+    suptitle, caption, _ = titles(saved[0])
+    assert suptitle == heading
+    assert shown in caption
+
+
+def test_cli_dse_curve_auto_marks_the_t_of_its_caption(points_file, tmp_path, saved):
+    from fastdse import DiffusionGraph
+
+    _cli_plot.run(parse(["dse-curve", points_file, "-o", tmp_path / "a.png", "--mode", "exact",
+                         "--auto"]))
+    t_auto = DiffusionGraph(np.load(points_file), mode="exact").dse("auto").t
+    (ax,) = saved[0].axes
+    assert ax.get_title().endswith(f", t = auto (knee at t = {float(t_auto):g})")
+    assert ax.lines[-1].get_label() == f"t_auto = {float(t_auto):g}"
+
+
+def test_cli_scaling_says_what_it_shows_with_plain_ticks(tmp_path, saved):
+    csv_path = tmp_path / "bench.csv"
+    bench.write_csv(bench_cases(), str(csv_path))
+    assert _cli_plot.run(parse(["scaling", csv_path, "-o", tmp_path / "s.png"])) == 0
+    suptitle, caption, ylabel = titles(saved[0])
+    assert suptitle == "fastdse bench: seconds against n"
+    assert caption == "bench.csv: data blobs; d = 32; modes approx, exact"
+    (ax,) = saved[0].axes
+    labels = [t.get_text() for t in ax.get_xticklabels(which="both") if t.get_text()]
+    assert {"1,000", "2,000", "3,000"} <= set(labels)
+    assert "4,000" not in labels and "6,000" not in labels  # they would touch their neighbours
+    assert not any("$" in label for label in labels)
+
+
+def history_csv(path, unit):
+    from fastdse.history import History
+
+    History(["dse"], [{"epoch": e, "dse": 5.0 + e} for e in range(3)], unit=unit).to_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("unit", "ylabel", "shown"),
+    [
+        ("bits", "DSE(Z) (bits)", "history.csv, values in bits"),
+        (None, "DSE(Z)", "history.csv, unit not recorded (no '# unit:' line)"),
+    ],
+)
+def test_cli_history_labels_its_unit(tmp_path, saved, unit, ylabel, shown):
+    path = tmp_path / "history.csv"
+    history_csv(path, unit)
+    assert _cli_plot.run(parse(["history", path, "-o", tmp_path / "h.png"])) == 0
+    assert titles(saved[0]) == ("Training history", shown, ylabel)
+
+
+def test_cli_history_unit_of_several_metrics(tmp_path, saved):
+    path = tmp_path / "history.csv"
+    path.write_text("# unit: nats\nepoch,dse,acc\n0,1.5,0.2\n1,2.0,0.4\n")
+    assert _cli_plot.run(parse(["history", path, "-o", tmp_path / "h.png"])) == 0
+    assert titles(saved[0])[2] == "nats"
+
+
+def test_read_history_reads_the_unit_line(tmp_path):
+    path = tmp_path / "history.csv"
+    history_csv(path, "bits")
+    columns, unit = _cli_plot.read_history(str(path))
+    assert unit == "bits"
+    assert columns == {"epoch": [0.0, 1.0, 2.0], "dse": [5.0, 6.0, 7.0],
+                       "dse_stderr": [pytest.approx(np.nan, nan_ok=True)] * 3}
+    path.write_text("epoch,dse\n0,1\n")  # the old form: no unit line
+    assert _cli_plot.read_history(str(path)) == ({"epoch": [0.0], "dse": [1.0]}, None)
+
+
 @pytest.mark.parametrize(
     ("content", "match"),
     [
+        ("# unit: bits\nepoch,dse\n0,high\n", r"non-numeric value 'high' on line 3"),
+        ("# unit: bits\nepoch,dse\n0,1,2\n", r"line 3 has 3 field\(s\) but the header has 2"),
+        ("# unit: bits\n", r"the file is empty"),
+        ("epoch,dse\n\n0,1\n", r"line 2 is blank but rows follow it"),
         ("step,dse\n0,1\n", r"must name an 'epoch' column; got columns: 'step', 'dse'"),
         ("epoch,dse\n0,high\n", r"non-numeric value 'high' on line 2, column 'dse'"),
         ("epoch,dse\n", r"header row but no data"),

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastdse.cli import options as opts
-from fastdse.cli.io import FORMATS, InputError, check_file, load_array, read_rows
+from fastdse.cli.io import FORMATS, InputError, check_file, load_array
 
 __all__ = ["configure", "run"]
 
@@ -43,7 +43,9 @@ def _add_common(parser: argparse.ArgumentParser, metavar: str, what: str) -> Non
                        help="resolution of raster images (default: 120)")
     group.add_argument("--figsize", type=opts.positive_float, nargs=2, default=None,
                        metavar=("W", "H"), help="figure size in inches (default: matplotlib's)")
-    group.add_argument("--title", default=None, help="figure title")
+    group.add_argument("--title", default=None,
+                       help="figure title (default: what the plot is; a line below it "
+                            "always says what it shows: file, n, kernel, mode, t)")
     opts.add_output_options(parser)
 
 
@@ -75,7 +77,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _add_common(p, "POINTS", f"point cloud, one row per point ({', '.join(FORMATS)})")
     _add_points_input(p)
     opts.add_graph_options(
-        p, t_default=(), t_help="diffusion times (default: 25 log-spaced integers from 1 to 100)")
+        p, t_default=(), t_help="diffusion times (default: 21 log-spaced integers from 1 to 100)")
     p.add_argument("--auto", action="store_true",
                    help="plot the curve over t = 1..100 and mark the t that "
                         "'fastdse dse -t auto' chooses (its knee)")
@@ -102,15 +104,52 @@ def configure(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- inputs
 
 
-def read_history(path: str) -> dict[str, list[float]]:
-    """Read a history CSV (header row with ``"epoch"``) into column -> list of floats.
+def _history_rows(path: str) -> tuple[str | None, list[tuple[int, list[str]]]]:
+    """Return the unit of a history CSV (its ``# unit:`` line, or None) and its rows.
 
-    Empty cells become NaN. Problems with the file raise
-    :class:`fastdse.cli.io.InputError` naming the file.
+    The rules of :func:`fastdse.cli.io.read_rows` after the leading comment
+    lines: stripped cells, blank lines only at the end, one width for every row.
     """
+    from fastdse.history import read_csv_comments
+
     check_file(path)
-    rows = read_rows(path, ",")  # stripped cells, same width on every row
-    header = rows[0]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            lines = fh.readlines()
+        comments, skip = read_csv_comments(lines)
+        rows: list[tuple[int, list[str]]] = []
+        blank = 0  # the first blank line not yet followed by a row
+        for line, row in enumerate(csv.reader(lines[skip:]), start=skip + 1):
+            cells = [cell.strip() for cell in row]
+            if not any(cells):
+                blank = blank or line
+                continue
+            if blank:
+                raise InputError(f"{path}: line {blank} is blank but rows follow it (a missing "
+                                 "value?); fill it in or delete the line")
+            if rows and len(cells) != len(rows[0][1]):
+                raise InputError(f"{path}: line {line} has {len(cells)} field(s) but the header "
+                                 f"has {len(rows[0][1])}; every row must have the same number "
+                                 "of columns")
+            rows.append((line, cells))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise InputError(f"{path}: malformed CSV ({exc})") from exc
+    if not rows:
+        raise InputError(f"{path}: the file is empty")
+    return comments.get("unit") or None, rows
+
+
+def read_history(path: str) -> tuple[dict[str, list[float]], str | None]:
+    """Read a history CSV (header row with ``"epoch"``): column -> list of floats, and unit.
+
+    The unit comes from a first line ``# unit: bits`` (:meth:`fastdse.history.History.to_csv`
+    writes it); a CSV without one gives None. Empty cells become NaN. Problems with the
+    file raise :class:`fastdse.cli.io.InputError` naming the file.
+    """
+    unit, rows = _history_rows(path)
+    header = rows[0][1]
     if "epoch" not in header:
         raise InputError(
             f"{path}: the header row must name an 'epoch' column; got columns: "
@@ -121,15 +160,15 @@ def read_history(path: str) -> dict[str, list[float]]:
     if len(rows) < 2:
         raise InputError(f"{path}: the file holds a header row but no data")
     columns: dict[str, list[float]] = {name: [] for name in header}
-    for i, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         for name, text in zip(header, row):
             try:
                 columns[name].append(float(text) if text else math.nan)
             except ValueError:
                 raise InputError(
-                    f"{path}: non-numeric value {text!r} on line {i}, column {name!r}"
+                    f"{path}: non-numeric value {text!r} on line {line}, column {name!r}"
                 ) from None
-    return columns
+    return columns, unit
 
 
 def _check_output(path: str, fig: Any) -> None:
@@ -147,7 +186,25 @@ def _check_output(path: str, fig: Any) -> None:
 # --------------------------------------------------------------------------- drawing
 
 
-def _draw_spectrum(args: argparse.Namespace, ax: Any) -> None:
+#: what a drawing function returns: the figure's heading and the line that says what it shows
+Caption = tuple[str, str]
+
+
+def _graph_caption(args: argparse.Namespace, graph: Any) -> str:
+    """``points.npy: n = 1,797, kernel alpha_decay, mode exact`` (the modes that ran)."""
+    return (f"{os.path.basename(args.file)}: n = {graph.n:,}, kernel {graph.kernel_}, "
+            f"mode {graph.mode_}")
+
+
+def _t_caption(ts: Any) -> str:
+    """``t = 1, 2, 5`` (a few values) or ``t = 1 to 100 (25 values)``."""
+    values = [float(t) for t in ts]
+    if len(values) <= 6:
+        return "t = " + ", ".join(f"{t:g}" for t in values)
+    return f"t = {min(values):g} to {max(values):g} ({len(values)} values)"
+
+
+def _draw_spectrum(args: argparse.Namespace, ax: Any) -> Caption:
     from fastdse.graph import DiffusionGraph
     from fastdse.plotting import plot_spectrum
 
@@ -157,13 +214,18 @@ def _draw_spectrum(args: argparse.Namespace, ax: Any) -> None:
         raise ValueError(f"--t takes one value for a spectrum (the power); got {len(args.t)}")
     X = load_array(args.file, key=args.key, header=args.header)
     graph = DiffusionGraph(X, **opts.graph_kwargs(args))
-    plot_spectrum(graph, ax=ax, kind=args.spectrum_kind, t=args.t[0] if args.t else None,
-                  bins=args.bins)
+    power = args.t[0] if args.t else None
+    plot_spectrum(graph, ax=ax, kind=args.spectrum_kind, t=power, bins=args.bins)
+    what = "Eigenvalues" if args.spectrum_kind == "eigenvalues" else "Spectral density"
+    caption = _graph_caption(args, graph)
+    if power is not None:
+        caption += f", |lambda|^t with t = {power:g}"
+    return f"{what} of the diffusion operator", caption
 
 
-def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> None:
+def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> Caption:
     from fastdse.graph import DiffusionGraph
-    from fastdse.plotting import plot_dse_curve
+    from fastdse.plotting import DEFAULT_T_GRID, plot_dse_curve
 
     X = load_array(args.file, key=args.key, header=args.header)
     kwargs = opts.graph_kwargs(args)
@@ -171,29 +233,69 @@ def _draw_dse_curve(args: argparse.Namespace, ax: Any) -> None:
     if args.auto and args.t:
         raise ValueError("--auto and --t exclude each other: --auto chooses t itself")
     graph = DiffusionGraph(X, **kwargs)
-    plot_dse_curve(graph, "auto" if args.auto else (args.t or None), ax=ax, base=base)
+    caption = _graph_caption(args, graph)
+    if args.auto:
+        result = graph.dse("auto", base=2.0 if base is None else base)
+        plot_dse_curve(result, ax=ax)  # its info holds the whole curve and the knee
+        caption += f", t = auto (knee at t = {float(result.t):g})"
+    else:
+        plot_dse_curve(graph, args.t or None, ax=ax, base=base)
+        caption += ", " + _t_caption(args.t or DEFAULT_T_GRID)
+    return "DSE against the diffusion time t", caption
 
 
-def _draw_scaling(args: argparse.Namespace, ax: Any) -> None:
+def _distinct(rows: list[dict[str, str]], column: str) -> list[str]:
+    """Return the values of ``column`` among the rows, numbers first, then names."""
+    def key(text: str) -> tuple[int, float, str]:
+        try:
+            return 0, float(text), ""
+        except ValueError:
+            return 1, 0.0, text
+
+    return sorted({row[column] for row in rows if row.get(column)}, key=key)
+
+
+def _scaling_caption(path: str) -> str:
+    """``bench.csv: data blobs, d = 128, modes approx, exact`` (the rows plotted: ok)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = [row for row in csv.DictReader(fh) if row.get("status") in (None, "", "ok")]
+    parts = []
+    for column, name in (("data", "data"), ("d", "d ="), ("mode", "mode")):
+        values = _distinct(rows, column)
+        if values:
+            plural = "s" if column == "mode" and len(values) > 1 else ""
+            parts.append(f"{name}{plural} {', '.join(values)}")
+    return os.path.basename(path) + (": " + "; ".join(parts) if parts else "")
+
+
+def _draw_scaling(args: argparse.Namespace, ax: Any) -> Caption:
     from fastdse.plotting import plot_scaling
 
     check_file(args.file)
     try:
         plot_scaling(args.file, ax=ax, x=args.x, y=args.y, by=args.by)
+        caption = _scaling_caption(args.file)
     except UnicodeDecodeError as exc:
         raise InputError(f"{args.file}: not a UTF-8 text file ({exc.reason})") from exc
     except csv.Error as exc:
         raise InputError(f"{args.file}: malformed CSV ({exc})") from exc
+    return f"fastdse bench: {args.y} against {args.x}", caption
 
 
-def _draw_history(args: argparse.Namespace, ax: Any) -> None:
+def _draw_history(args: argparse.Namespace, ax: Any) -> Caption:
     from fastdse.plotting import plot_history
 
-    history = read_history(args.file)
+    history, unit = read_history(args.file)
     plot_history(history, args.metrics, ax=ax)
+    if unit:  # a mapping of columns carries no unit: label the axis here
+        label = ax.get_ylabel()
+        ax.set_ylabel(f"{label} ({unit})" if label else unit)
+    caption = os.path.basename(args.file) + (
+        f", values in {unit}" if unit else ", unit not recorded (no '# unit:' line)")
+    return "Training history", caption
 
 
-_DRAW: dict[str, Callable[[argparse.Namespace, Any], None]] = {
+_DRAW: dict[str, Callable[[argparse.Namespace, Any], Caption]] = {
     "spectrum": _draw_spectrum,
     "dse-curve": _draw_dse_curve,
     "scaling": _draw_scaling,
@@ -204,8 +306,10 @@ _DRAW: dict[str, Callable[[argparse.Namespace, Any], None]] = {
 def run(args: argparse.Namespace) -> int:
     """Plot a spectrum, a DSE curve, a benchmark CSV or a training history to an image.
 
-    Draws the plot of ``args.plot_kind``, writes it to ``args.output`` and
-    returns the exit code.
+    Draws the plot of ``args.plot_kind`` under a heading (``--title``, or
+    what the plot is) and a line saying what it shows (the file; n, kernel,
+    mode and t of a graph; data, d and modes of a benchmark; the unit of a
+    history), writes it to ``args.output`` and returns the exit code.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -223,14 +327,14 @@ def run(args: argparse.Namespace) -> int:
     _check_output(args.output, fig)  # before the work: a typo in -o costs nothing
     ax = fig.add_subplot()
     try:
-        _DRAW[args.plot_kind](args, ax)
+        heading, caption = _DRAW[args.plot_kind](args, ax)
     except ImportError as exc:  # plot_history without fastdse.monitor
         if args.plot_kind != "history" or getattr(args, "traceback", False):
             raise
         print(f"{opts.PROG}: error: {exc}", file=sys.stderr)
         return opts.EXIT_ERROR
-    if args.title:
-        ax.set_title(args.title)
+    fig.suptitle(args.title or heading)
+    ax.set_title(caption, fontsize="small", color="0.25")
     try:
         fig.savefig(args.output, dpi=args.dpi)
     except OSError as exc:  # checked above, yet the disk can fill or the folder go

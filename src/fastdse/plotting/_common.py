@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -65,3 +66,50 @@ def legend_if_labelled(ax: Axes) -> None:
 def is_array_like(obj: Any) -> bool:
     """Tell whether ``obj`` can be read as an array (ndarray, list, tuple, ``__array__``)."""
     return isinstance(obj, (np.ndarray, list, tuple)) or hasattr(obj, "__array__")
+
+
+def plain_number(value: float) -> str:
+    """Write a tick value in plain decimals with thousands separators.
+
+    Six significant digits at most, no exponent: ``1000 -> "1,000"``,
+    ``0.5 -> "0.5"``, ``187.5 -> "187.5"``, ``2e-05 -> "0.00002"``.
+    """
+    text = np.format_float_positional(float(f"{value:.6g}"), trim="-")
+    sign = "-" if text.startswith("-") else ""
+    whole, _, frac = text.lstrip("-").partition(".")
+    return f"{sign}{int(whole):,}" + (f".{frac}" if frac else "")
+
+
+def plain_log_ticks(ax: Axes, *, x: bool = True, y: bool = True) -> None:
+    """Label the ticks of the log-scaled axes of ``ax`` in plain numbers ("1,000", "0.5").
+
+    matplotlib's own log formatter writes ``10^3`` and, on an axis spanning less than a
+    decade or two, minor labels like ``1.875x10^2``. The formatter here keeps its choice of
+    which ticks get a label (every decade, and some minor ticks on short axes) and writes
+    each label with :func:`plain_number`. Plain labels are wider, so on an axis spanning
+    more than 0.4 decades only the multiples 1, 2 and 3 of a power of ten are labelled
+    (matplotlib would add 4 and 6: "30,000" and "40,000" would touch).
+    """
+    from matplotlib.ticker import LogFormatter
+
+    class PlainLogFormatter(LogFormatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            if x <= 0 or not super().__call__(x, pos):
+                return ""
+            lo, hi = self.axis.get_view_interval() if self.axis is not None else (x, x)
+            if lo > 0 and hi > 0 and abs(math.log10(hi / lo)) > 0.4:
+                mantissa = round(x / 10 ** math.floor(math.log10(x) + 1e-9), 6)
+                if mantissa not in _LABELLED_MULTIPLES:
+                    return ""
+            return plain_number(x)
+
+    axes = ([ax.xaxis] if x else []) + ([ax.yaxis] if y else [])
+    for axis in axes:
+        if axis.get_scale() != "log":
+            continue
+        axis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
+        axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+
+
+#: the multiples of a power of ten that get a tick label on a log axis of 0.4 decades or more
+_LABELLED_MULTIPLES = (1.0, 2.0, 3.0, 10.0)

@@ -17,6 +17,7 @@ from fastdse.plotting._common import (
     is_array_like,
     legend_if_labelled,
     merge_kws,
+    plain_log_ticks,
 )
 from fastdse.results import DSEResult, unit_name
 from fastdse.spectral.measure import SpectralMeasure
@@ -135,7 +136,7 @@ def plot_dse_curve(
         ``graph_kwargs``).
     t : float, sequence of float or "auto", optional
         Diffusion times. Default: for a result, its own ``t``; otherwise
-        :data:`DEFAULT_T_GRID` (25 log-spaced integers from 1 to 100).
+        :data:`DEFAULT_T_GRID` (21 log-spaced integers from 1 to 100).
         ``"auto"`` (graphs and points) plots the curve over ``t = 1..100``
         that ``DiffusionGraph.dse(t="auto")`` takes its knee from, and marks
         the knee. Given with a result, the
@@ -203,6 +204,7 @@ def plot_dse_curve(
         logx = bool(ts.min() > 0 and ts.max() >= 10.0 * ts.min())
     if logx:
         ax.set_xscale("log")
+        plain_log_ticks(ax, y=False)
     ax.set_xlabel("diffusion time t")
     ax.set_ylabel(f"DSE ({unit_name(base)})")
     legend_if_labelled(ax)

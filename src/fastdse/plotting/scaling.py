@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fastdse._util.validation import describe
-from fastdse.plotting._common import check_ax, get_axes, legend_if_labelled, merge_kws
+from fastdse.plotting._common import (
+    check_ax,
+    get_axes,
+    legend_if_labelled,
+    merge_kws,
+    plain_log_ticks,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -145,6 +151,9 @@ def plot_scaling(
 ) -> Axes:
     """Log-log scaling plot of a ``fastdse bench`` run, one line per group.
 
+    The ticks of both log axes are labelled in plain numbers (``1,000``,
+    ``0.5``), not powers of ten.
+
     Parameters
     ----------
     source : str, os.PathLike or sequence of rows
@@ -159,8 +168,10 @@ def plot_scaling(
         of a case in one cell (``"1 2 5 10"``), are read too.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; None creates a new figure.
-    x, y : str, default "n", "seconds"
-        Columns on the horizontal and vertical axes (e.g. ``y="peak_mib"``).
+    x : str, default "n"
+        Column on the horizontal axis.
+    y : str, default "seconds"
+        Column on the vertical axis (e.g. ``y="peak_mib"``).
     by : str or sequence of str or None, default "mode"
         Column(s) defining the lines, e.g. ``("mode", "d")``; None draws one
         line.
@@ -248,6 +259,7 @@ def plot_scaling(
         ax.plot(xs, ys, **{"label": label, **kws})
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain_log_ticks(ax)  # 1,000 and 0.5, not 10^3 and 5x10^-1
     ax.set_xlabel(_COLUMN_LABELS.get(x, x))
     ax.set_ylabel(_COLUMN_LABELS.get(y, y))
     ax.grid(True, which="both", alpha=0.3)

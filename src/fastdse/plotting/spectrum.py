@@ -9,7 +9,13 @@ import numpy as np
 
 from fastdse._util.validation import check_choice, check_float, check_int, describe
 from fastdse.graph import DiffusionGraph
-from fastdse.plotting._common import check_ax, get_axes, is_array_like, merge_kws
+from fastdse.plotting._common import (
+    check_ax,
+    get_axes,
+    is_array_like,
+    merge_kws,
+    plain_log_ticks,
+)
 from fastdse.results import DSEResult
 from fastdse.spectral.measure import SpectralMeasure
 
@@ -75,6 +81,25 @@ def _spectrum_source(obj: Any, kind: str) -> tuple[np.ndarray | None, SpectralMe
     return lam, None
 
 
+def _draw_eigenvalues(ax: Axes, eigenvalues: np.ndarray, power: float | None, logx: bool,
+                      kws: dict[str, Any]) -> None:
+    """Eigenvalues against their rank (log axis, magnitudes) or index (linear, signed)."""
+    exponent = "" if power is None else f"^{{{power:g}}}"
+    if logx:
+        values = np.sort(np.abs(eigenvalues) ** (1.0 if power is None else power))[::-1]
+        ax.plot(np.arange(1, values.size + 1), values, **kws)
+        ax.set_xscale("log")
+        plain_log_ticks(ax, y=False)
+        ax.set_xlabel(r"rank of $|\lambda|$ (descending; 1 = the largest)")
+        ax.set_ylabel(rf"$|\lambda_i|{exponent}$")
+        return
+    values = eigenvalues if power is None else np.abs(eigenvalues) ** power
+    values = np.sort(values)[::-1]
+    ax.plot(np.arange(1, values.size + 1), values, **kws)
+    ax.set_xlabel("index i (eigenvalues in descending order)")
+    ax.set_ylabel(r"$\lambda_i$" if power is None else rf"$|\lambda_i|{exponent}$")
+
+
 def plot_spectrum(
     obj: Any,
     *,
@@ -82,6 +107,7 @@ def plot_spectrum(
     kind: str = "eigenvalues",
     t: float | None = None,
     bins: int = 50,
+    logx: bool = True,
     plot_kws: Mapping[str, Any] | None = None,
 ) -> Axes:
     r"""Plot the spectrum of a diffusion operator.
@@ -96,8 +122,8 @@ def plot_spectrum(
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; None creates a new figure.
     kind : {"eigenvalues", "density"}, default "eigenvalues"
-        ``"eigenvalues"``: the eigenvalues sorted in descending order against
-        their index 1..n. ``"density"``: the spectral density, a histogram of
+        ``"eigenvalues"``: the eigenvalues in descending order against their
+        rank (see ``logx``). ``"density"``: the spectral density, a histogram of
         the measure's nodes weighted by their weights and divided by ``n`` and
         the bin width (it integrates to about 1). Stochastic Lanczos
         quadrature weights are already divided by the number of probes, so
@@ -109,6 +135,14 @@ def plot_spectrum(
         lives on ``[0, 1]``).
     bins : int, default 50
         Number of histogram bins (``kind="density"``).
+    logx : bool, default True
+        ``kind="eigenvalues"`` only (the density ignores it). True: the
+        magnitudes :math:`|\lambda|` (or :math:`|\lambda|^t`) in descending
+        order against their rank 1..n on a logarithmic axis, so that the top
+        eigenvalues, the ones DSE at large ``t`` depends on, spread over the
+        left of the plot instead of sitting in a stroke at the left edge. False:
+        the signed :math:`\lambda` (or :math:`|\lambda|^t`) in descending order
+        against their index 1..n on a linear axis (the earlier default).
     plot_kws : mapping, optional
         Keyword arguments for ``Axes.plot`` (eigenvalues) or ``Axes.stairs``
         (density), e.g. ``{"color": "k", "label": "exact"}``.
@@ -132,18 +166,15 @@ def plot_spectrum(
     kind = check_choice(kind, "kind", SPECTRUM_KINDS)
     power = None if t is None else check_float(t, "t", low=0.0, low_open=True)
     bins = check_int(bins, "bins", low=1)
+    if not isinstance(logx, (bool, np.bool_)):
+        raise TypeError(f"logx must be True or False; got {describe(logx)}")
     eigenvalues, measure = _spectrum_source(obj, kind)
     ax = get_axes(ax)
-    index = "_i" if kind == "eigenvalues" else ""
-    symbol = rf"\lambda{index}" if power is None else rf"|\lambda{index}|^{{{power:g}}}"
     if kind == "eigenvalues":
         assert eigenvalues is not None
-        values = eigenvalues if power is None else np.abs(eigenvalues) ** power
-        values = np.sort(values)[::-1]
-        ax.plot(np.arange(1, values.size + 1), values, **merge_kws(plot_kws, {}))
-        ax.set_xlabel("index i (eigenvalues in descending order)")
-        ax.set_ylabel(f"${symbol}$")
+        _draw_eigenvalues(ax, eigenvalues, power, bool(logx), merge_kws(plot_kws, {}))
         return ax
+    symbol = r"\lambda" if power is None else rf"|\lambda|^{{{power:g}}}"
     if measure is None:
         assert eigenvalues is not None
         measure = SpectralMeasure(
