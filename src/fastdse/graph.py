@@ -9,6 +9,7 @@ thin wrapper around it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -23,7 +24,9 @@ from fastdse._util.validation import check_base, check_int, check_random_state, 
 from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from fastdse.entropy import dse_from_measure
 from fastdse.modes import BUILDERS, GraphInput, Seeds
-from fastdse.operator.duplicates import find_duplicates
+from fastdse.operator.conditioning import condition_points
+from fastdse.operator.duplicates import Duplicates, find_duplicates
+from fastdse.operator.kernel import MIN_SIGMA
 from fastdse.results import DSEResult
 from fastdse.settings import AUTO_EXACT_MAX_N, MODES, SPARSE_MODES, Resolved, Settings
 from fastdse.spectral.measure import SpectralMeasure
@@ -191,9 +194,10 @@ class DiffusionGraph:
         self.resolved: Resolved = settings.resolve(
             n, precomputed=affinity is not None,
             dense_affinity=affinity is not None and not sp.issparse(affinity))
-        self._input = GraphInput(
-            points=points, affinity=affinity, n=n, t_hint=t_hint,
-            duplicates=None if points is None else find_duplicates(points))
+        points, duplicates, self._resolved_for_build, self._conditioning = _prepared(
+            points, self.resolved)
+        self._input = GraphInput(points=points, affinity=affinity, n=n, t_hint=t_hint,
+                                 duplicates=duplicates)
         self._seeds = Seeds(rng)
         self._log_level = logging.INFO
         self.degrees_: np.ndarray | None = None
@@ -217,8 +221,8 @@ class DiffusionGraph:
         if self._measure is None:
             with _progress.reporting(self.settings.progress, self.settings.verbose):
                 start = time.perf_counter()
-                built = BUILDERS[self.mode_](self._input, self.settings, self.resolved,
-                                            self._seeds)
+                built = BUILDERS[self.mode_](self._input, self.settings,
+                                            self._resolved_for_build, self._seeds)
                 self.timings_.update(built.timings)
                 self.timings_["spectral_measure"] = time.perf_counter() - start
                 self.degrees_ = built.degrees
@@ -312,6 +316,7 @@ class DiffusionGraph:
                        and self.kernel_ != "precomputed" else self.resolved.thresh),
             "anisotropy": self.settings.anisotropy,
             "method": measure.method,
+            **({"conditioning": dict(self._conditioning)} if self._conditioning else {}),
             "timings": dict(self.timings_),
             **measure.info,
             **extra,
@@ -378,6 +383,33 @@ class DiffusionGraph:
             f"DiffusionGraph(n={self.n}, {shape}, mode={self.mode_!r}, "
             f"kernel={self.kernel_!r})"
         )
+
+
+def _prepared(points: np.ndarray | None, resolved: Resolved
+              ) -> tuple[np.ndarray | None, Duplicates | None, Resolved, dict[str, float]]:
+    """Find repeated rows, then condition the (distinct) points for float64 distances.
+
+    Returns the points, the duplicates, the resolved settings the builders use (a
+    Gaussian ``sigma`` scaled with the points) and the conditioning report
+    (:mod:`fastdse.operator.conditioning`).
+    """
+    if points is None:
+        return None, None, resolved, {}
+    duplicates = find_duplicates(points)
+    if duplicates is None:
+        points, scale, report = condition_points(points)
+    else:
+        unique, scale, report = condition_points(duplicates.unique)
+        duplicates = dataclasses.replace(duplicates, unique=unique)
+    if scale == 1.0:
+        return points, duplicates, resolved, report
+    sigma = resolved.sigma * scale
+    if resolved.kernel == "gaussian" and sigma < MIN_SIGMA:
+        raise ValueError(
+            f"sigma={resolved.sigma:g} is too small for points of this scale (at most "
+            f"{1 / scale:.3g} in magnitude): every affinity between distinct points "
+            "underflows. Use a larger sigma, or rescale the data")
+    return points, duplicates, dataclasses.replace(resolved, sigma=sigma), report
 
 
 def _check_affinity_settings(resolved_input: Any, settings: Settings) -> None:

@@ -327,6 +327,31 @@ def check_affinity(K: Any, name: str = "X") -> Any:
     return A
 
 
+#: Integers up to this magnitude convert to float64 exactly.
+_EXACT_INT = 2**53
+
+
+def _shift_large_integers(arr: np.ndarray, name: str) -> np.ndarray:
+    """Shift integer columns beyond 2^53 to start at 0, in exact integer arithmetic.
+
+    float64 holds integers exactly only up to 2^53: int64 data near 2^62 would
+    lose their low bits (and their differences) when converted. Every use of
+    points in fastdse is invariant to translation, so each column is moved to
+    start at 0 first; a column that spans more than 2^53 cannot be held at all.
+    """
+    low, high = arr.min(axis=0), arr.max(axis=0)
+    if max(abs(int(low.min())), abs(int(high.max()))) <= _EXACT_INT:
+        return arr
+    spans = [int(h) - int(lo) for lo, h in zip(low, high)]
+    if max(spans) > _EXACT_INT:
+        j = int(np.argmax(spans))
+        raise ValueError(
+            f"{name} holds integers that float64 cannot represent: column {j} spans "
+            f"{spans[j]} > 2^53, so neighbouring values would merge. Rescale {name} (e.g. "
+            f"divide by a power of 2) or convert it to float yourself")
+    return arr - low  # exact: every difference fits in the column's own dtype
+
+
 def check_points(
     X: Any, name: str = "X", *, min_points: int = 2, dtype: Any = np.float64
 ) -> np.ndarray:
@@ -348,6 +373,9 @@ def check_points(
     Returns
     -------
     numpy.ndarray of shape (n, d)
+        Integer columns with values beyond 2^53 (which float64 cannot hold exactly)
+        are first shifted to start at 0, exactly; every use of points in fastdse is
+        invariant to translation.
     """
     X = to_numpy(X, name)
     if sp.issparse(X):
@@ -365,6 +393,8 @@ def check_points(
             f"{name} must hold numbers (integer, boolean or floating dtype); got dtype "
             f"{arr.dtype}"
         )
+    if np.issubdtype(arr.dtype, np.integer) and arr.ndim == 2 and arr.size:
+        arr = _shift_large_integers(arr, name)
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real-valued; got complex dtype {arr.dtype}")
     if arr.ndim != 2:
