@@ -100,3 +100,17 @@ def test_info_reports_the_threshold_of_the_kernel_that_ran(X):
     exact = fastdse.dse(X, mode="exact", kernel="gaussian", sigma=0.5)
     assert approx.info["thresh"] == approx.info["operator"]["thresh"] == 1e-4
     assert exact.info["thresh"] == 0.0
+
+
+def test_an_estimate_above_log_n_is_brought_to_the_bound():
+    from fastdse.spectral.measure import SpectralMeasure
+
+    g = DiffusionGraph(np.random.default_rng(0).normal(size=(4, 2)), mode="exact")
+    # two probes whose quadrature weights overestimate the trace: Z = 5.5 > n = 4 with
+    # every node at 1, so the raw estimate is log2(5.5) bits, above log2(4) = 2
+    g._measure = SpectralMeasure(nodes=np.ones(4), weights=np.array([1.5, 1.5, 1.25, 1.25]),
+                                 probe=np.array([0, 0, 1, 1]), n=4, n_probes=2, method="slq")
+    res = g.dse([1.0, 3.0])
+    np.testing.assert_array_equal(res.value, [2.0, 2.0])
+    np.testing.assert_array_equal(res.info["clipped_to_log_n"], [True, True])
+    assert "clipped_to_log_n" not in fastdse.dse(np.eye(5), kernel="precomputed").info

@@ -301,6 +301,12 @@ class DiffusionGraph:
         measure = self.spectral_measure()
         values, stderr = dse_from_measure(measure, ts, base)
         extra: dict[str, Any] = {}
+        # no entropy of n eigenvalues exceeds log n: an estimate above it is brought to the
+        # bound (which can only reduce its error), and says so
+        bound = np.log(self.n) / np.log(base)
+        if not measure.is_exact and np.any(values > bound):
+            extra["clipped_to_log_n"] = values > bound
+            values = np.minimum(values, bound)
         if self._half_measure is not None:
             # quadrature-bias indicator: the same Lanczos run stopped at half the steps
             half_values, _ = dse_from_measure(self._half_measure, ts, base)
