@@ -105,7 +105,7 @@ def test_info_reports_the_threshold_of_the_kernel_that_ran(X):
 def test_an_estimate_above_log_n_is_brought_to_the_bound():
     from fastdse.spectral.measure import SpectralMeasure
 
-    g = DiffusionGraph(np.random.default_rng(0).normal(size=(4, 2)), mode="exact")
+    g = DiffusionGraph(np.random.default_rng(0).normal(size=(4, 2)), mode="exact", knn=2)
     # two probes whose quadrature weights overestimate the trace: Z = 5.5 > n = 4 with
     # every node at 1, so the raw estimate is log2(5.5) bits, above log2(4) = 2
     g._measure = SpectralMeasure(nodes=np.ones(4), weights=np.array([1.5, 1.5, 1.25, 1.25]),
