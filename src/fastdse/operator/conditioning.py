@@ -31,7 +31,7 @@ SCALE_RANGE = (2.0**-20, 2.0**20)
 
 def _rescaled(Y: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
     """Scale by a power of two when the largest magnitude is outside :data:`SCALE_RANGE`."""
-    top = float(np.max(np.abs(Y))) if Y.size else 0.0
+    top = max(float(Y.max()), -float(Y.min())) if Y.size else 0.0  # no |Y| temporary
     if top == 0.0 or SCALE_RANGE[0] <= top <= SCALE_RANGE[1]:
         return Y, scale
     factor = float(2.0 ** -np.round(np.log2(top)))
