@@ -9,6 +9,7 @@ Main entry points: :func:`dse`, :func:`dsmi`, :class:`DiffusionGraph`,
 :func:`shannon_entropy`; :mod:`fastdse.compat` replaces ``dse-dsmi``.
 """
 
+from fastdse import tl
 from fastdse._version import __version__
 from fastdse.api import dse
 from fastdse.graph import DiffusionGraph
@@ -32,4 +33,5 @@ __all__ = [
     "ClassTerm",
     "TrainingMonitor",
     "History",
+    "tl",
 ]

@@ -31,6 +31,7 @@ def dse(
     n_landmarks: int = 2000,
     landmark_method: str = "operator",
     use_rep: str | None = None,
+    neighbors_key: str | None = None,
     n_jobs: int | None = None,
     progress: bool | None = None,
     verbose: bool | int = False,
@@ -55,7 +56,8 @@ def dse(
         for you), an AnnData (``adata.X``, or ``adata.obsm[use_rep]``) or a
         scipy.sparse feature matrix (densified when it fits in memory). With
         ``kernel="precomputed"`` a symmetric non-negative affinity matrix
-        (dense or sparse); a ``graphtools.Graph`` is taken as its ``kernel``.
+        (dense or sparse), or an AnnData with ``neighbors_key``; a
+        ``graphtools.Graph`` is taken as its ``kernel``.
     t : float, sequence of float or "auto", default 1
         Diffusion time(s), positive; a sequence costs one eigendecomposition.
         ``"auto"`` picks the knee of the DSE-vs-t curve over ``t = 1..100``
@@ -97,6 +99,11 @@ def dse(
         Coarse operator of ``mode="landmark"``.
     use_rep : str, optional
         AnnData only: ``"X"`` (default) or a key of ``adata.obsm``, e.g. ``"X_pca"``.
+    neighbors_key : str, optional
+        AnnData only, with ``kernel="precomputed"``: the key of ``adata.uns`` of a
+        neighbour graph scanpy stored (``"neighbors"`` after ``scanpy.pp.neighbors``);
+        its connectivities, with a unit diagonal, are the affinity
+        (``docs/anndata.md``).
     n_jobs : int, optional
         Threads (None: all cores).
     progress : bool, optional
@@ -139,9 +146,11 @@ def dse(
     settings = Settings.from_arguments(locals())
     rng = check_random_state(random_state)
     if isinstance(t, str):  # "auto" (or a wrong word, which DiffusionGraph.dse refuses)
-        graph = DiffusionGraph._from_settings(X, settings, t_hint=None, use_rep=use_rep, rng=rng)
+        graph = DiffusionGraph._from_settings(X, settings, t_hint=None, use_rep=use_rep, rng=rng,
+                                              neighbors_key=neighbors_key)
         return graph.dse(t, base=base)
     ts, scalar = check_t(t)
     base = check_base(base)
-    graph = DiffusionGraph._from_settings(X, settings, t_hint=ts, use_rep=use_rep, rng=rng)
+    graph = DiffusionGraph._from_settings(X, settings, t_hint=ts, use_rep=use_rep, rng=rng,
+                                          neighbors_key=neighbors_key)
     return graph._dse_at(ts, scalar, base)

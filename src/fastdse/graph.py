@@ -43,8 +43,9 @@ class DiffusionGraph:
         pandas DataFrame, a torch tensor (any device; detached), an AnnData
         (``adata.X`` or ``adata.obsm[use_rep]``) or a scipy.sparse feature
         matrix (densified if it fits in memory). With ``kernel="precomputed"``:
-        a symmetric non-negative affinity (dense or scipy.sparse); a
-        ``graphtools.Graph`` is always taken as its precomputed ``kernel``.
+        a symmetric non-negative affinity (dense or scipy.sparse), or an AnnData
+        with ``neighbors_key``; a ``graphtools.Graph`` is always taken as its
+        precomputed ``kernel``.
     mode : {"auto", "exact", "approx", "landmark"}, default "auto"
         ``"exact"``: dense kernel and all ``n`` eigenvalues (O(n^2) memory,
         O(n^3) time). ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_N` points,
@@ -90,6 +91,11 @@ class DiffusionGraph:
     use_rep : str, optional
         AnnData input only: ``"X"`` (the default) or a key of ``adata.obsm``
         such as ``"X_pca"`` (scanpy's keyword).
+    neighbors_key : str, optional
+        AnnData input with ``kernel="precomputed"`` only: the neighbour graph scanpy
+        stored (``adata.uns[neighbors_key]`` names its ``connectivities_key`` in
+        ``adata.obsp``; ``"neighbors"`` by default in scanpy), taken as the affinity
+        with a unit diagonal. See ``docs/anndata.md``.
     n_jobs : int, optional
         Cores to use (None: all; -1 all, -2 all but one): the threads of the
         numba kernels, BLAS and the neighbour search.
@@ -158,6 +164,7 @@ class DiffusionGraph:
         landmark_method: str = "operator",
         t_hint: Any = None,
         use_rep: str | None = None,
+        neighbors_key: str | None = None,
         n_jobs: int | None = None,
         progress: bool | None = None,
         verbose: bool | int = False,
@@ -165,19 +172,23 @@ class DiffusionGraph:
     ) -> None:
         self._setup(X, Settings.from_arguments(locals()),
                     t_hint=None if t_hint is None else check_t(t_hint)[0],
-                    use_rep=use_rep, rng=check_random_state(random_state))
+                    use_rep=use_rep, neighbors_key=neighbors_key,
+                    rng=check_random_state(random_state))
 
     @classmethod
     def _from_settings(cls, X: Any, settings: Settings, *, t_hint: np.ndarray | None,
-                       use_rep: str | None, rng: np.random.Generator) -> DiffusionGraph:
+                       use_rep: str | None, rng: np.random.Generator,
+                       neighbors_key: str | None = None) -> DiffusionGraph:
         """Build a graph from settings validated by the caller (:func:`fastdse.dse`, DSMI)."""
         graph = cls.__new__(cls)
-        graph._setup(X, settings, t_hint=t_hint, use_rep=use_rep, rng=rng)
+        graph._setup(X, settings, t_hint=t_hint, use_rep=use_rep, rng=rng,
+                     neighbors_key=neighbors_key)
         return graph
 
     def _setup(self, X: Any, settings: Settings, *, t_hint: np.ndarray | None,
-               use_rep: str | None, rng: np.random.Generator) -> None:
-        resolved_input = _inputs.resolve(X, "X", use_rep=use_rep,
+               use_rep: str | None, rng: np.random.Generator,
+               neighbors_key: str | None = None) -> None:
+        resolved_input = _inputs.resolve(X, "X", use_rep=use_rep, neighbors_key=neighbors_key,
                                          precomputed=settings.kernel == "precomputed")
         self.settings = settings
         self.input_type_ = resolved_input.source

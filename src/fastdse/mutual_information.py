@@ -160,6 +160,7 @@ def dsmi(
     n_steps: int = 60,
     n_deflate: int | str = "auto",
     use_rep: str | None = None,
+    neighbors_key: str | None = None,
     n_jobs: int | None = None,
     progress: bool | None = None,
     verbose: bool | int = False,
@@ -178,21 +179,19 @@ def dsmi(
     Parameters
     ----------
     Z : array-like of shape (n, d)
-        Points (e.g. embeddings): anything :func:`fastdse.dse` accepts as
-        points (numpy, pandas, torch, AnnData with ``use_rep``, scipy.sparse
-        features). With ``kernel="precomputed"``: an (n, n) affinity matrix
-        (dense or sparse); every class and subset then uses its induced
-        sub-matrix, which equals rebuilding the kernel on those points for a
-        fixed-bandwidth kernel such as the Gaussian, but not for adaptive
-        kernels (alpha-decay bandwidths depend on which neighbours are present).
+        Points (e.g. embeddings): anything :func:`fastdse.dse` accepts as points
+        (numpy, pandas, torch, AnnData with ``use_rep``, scipy.sparse features). With
+        ``kernel="precomputed"``: an (n, n) affinity (dense or sparse) or an AnnData
+        with ``neighbors_key``; each class and subset uses its induced sub-matrix (a
+        point with no neighbour in a stored graph's subset is its own component), which
+        equals rebuilding a fixed-bandwidth kernel such as the Gaussian on those
+        points, but not an adaptive one (alpha-decay bandwidths depend on the neighbours).
     Y : array-like of shape (n,) or (n, d'), or str
-        Discrete labels (ints, bools, strings, a pandas Series or categorical,
-        a torch tensor; a column name of ``Z.obs`` when ``Z`` is an AnnData),
-        a continuous 1-D variable
-        (min-max binned into ``n_clusters`` bins) or a continuous
+        Discrete labels (ints, bools, strings, a pandas Series or categorical, a torch
+        tensor; a column name of ``Z.obs`` when ``Z`` is an AnnData), a continuous 1-D
+        variable (min-max binned into ``n_clusters`` bins) or a continuous
         multi-dimensional variable (clustered into ``n_clusters`` by
-        :func:`fastdse.cluster.spectral_clusters`). Ignored when ``clusters``
-        is given.
+        :func:`fastdse.cluster.spectral_clusters`). Ignored when ``clusters`` is given.
     t : float or sequence of float, default 1
         Diffusion time(s); a sequence costs no more DSE evaluations.
     mode, kernel, knn, decay, sigma, thresh, anisotropy
@@ -207,8 +206,8 @@ def dsmi(
     num_repetitions : int, default 5
         Random subsets per class for the unconditional term. With 1, the
         subsets' spread cannot be measured and ``stderr`` is NaN (``info`` says why).
-    use_rep : str, optional
-        AnnData ``Z`` only: ``"X"`` (default) or a key of ``Z.obsm``.
+    use_rep, neighbors_key : str, optional
+        AnnData ``Z`` only, as in :func:`fastdse.dse`: a key of ``Z.obsm``, or of ``Z.uns``.
     y_kind : {"auto", "discrete", "continuous"}, default "auto"
         How to read Y, see :func:`discretize`.
     clusters : array-like of shape (n,), optional
@@ -282,7 +281,7 @@ def dsmi(
         )
     # the graph settings dsmi does not expose keep DiffusionGraph's defaults
     settings = Settings.from_arguments({**_GRAPH_DEFAULTS, **locals()})
-    Zc = _points_or_affinity(Z, settings, use_rep)
+    Zc = _points_or_affinity(Z, settings, use_rep, neighbors_key)
     ts, scalar = check_t(t)
     num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
     n_clusters = check_int(n_clusters, "n_clusters", low=2)
@@ -328,10 +327,12 @@ _GRAPH_DEFAULTS = {name: p.default for name, p in
                    if p.default is not inspect.Parameter.empty}
 
 
-def _points_or_affinity(Z: Any, settings: Settings, use_rep: str | None) -> Any:
+def _points_or_affinity(Z: Any, settings: Settings, use_rep: str | None,
+                        neighbors_key: str | None) -> Any:
     """Z as validated points, or as a validated affinity with ``kernel="precomputed"``."""
     precomputed = settings.kernel == "precomputed"
-    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep, precomputed=precomputed)
+    resolved = _inputs.resolve(Z, "Z", use_rep=use_rep, neighbors_key=neighbors_key,
+                               precomputed=precomputed)
     if resolved.source == "graphtools":
         raise TypeError(
             "Z must be points for dsmi; got a graphtools graph. DSMI rebuilds the kernel on "

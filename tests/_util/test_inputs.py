@@ -247,3 +247,106 @@ def test_tiny_precomputed_affinity_against_numpy():
         expected.append(-np.sum(p * np.log2(p)))
     np.testing.assert_allclose(fastdse.dse(K, [1, 2], kernel="precomputed").value, expected,
                                rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- neighbors_key
+
+
+def _knn_graph(X, k, rng_key="neighbors"):
+    """scanpy's layout built by hand: symmetric connectivities, k-NN distances (no scanpy)."""
+    n = X.shape[0]
+    d2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    nbr = np.argsort(d2, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    dist = sp.csr_matrix((np.sqrt(d2[rows, nbr.ravel()]), (rows, nbr.ravel())), shape=(n, n))
+    conn = dist.copy()
+    conn.data = np.exp(-conn.data)
+    conn = conn.maximum(conn.T).tocsr()
+    return dist, conn
+
+
+@pytest.fixture
+def graph_adata(rng):
+    anndata = pytest.importorskip("anndata")
+    import pandas as pd
+
+    labels = np.repeat(["a", "b", "c"], 20)
+    X = rng.normal(size=(60, 4)) + 6 * np.repeat(np.arange(3), 20)[:, None]
+    dist, conn = _knn_graph(X, 4)
+    ad = anndata.AnnData(X=X, obs=pd.DataFrame({"group": labels},
+                                               index=[str(i) for i in range(60)]))
+    ad.obsp["distances"], ad.obsp["connectivities"] = dist, conn
+    ad.obsp["other_connectivities"] = conn * 0.5
+    ad.uns["neighbors"] = {"connectivities_key": "connectivities",
+                           "distances_key": "distances", "params": {"use_rep": "X"}}
+    ad.uns["other"] = {"connectivities_key": "other_connectivities"}
+    return ad
+
+
+def test_neighbors_key_is_the_connectivities_with_a_unit_diagonal(graph_adata):
+    conn = graph_adata.obsp["connectivities"]
+    expected = conn.toarray() + np.eye(60)
+    for key, scale in (("neighbors", 1.0), ("other", 0.5)):
+        res = _inputs.resolve(graph_adata, "X", neighbors_key=key, precomputed=True)
+        assert res.source == "anndata" and res.points is None
+        want = scale * conn.toarray() + np.eye(60)
+        np.testing.assert_allclose(res.affinity.toarray(), want)
+    ref = fastdse.dse(expected, [1, 5], kernel="precomputed", mode="exact")
+    kw = dict(kernel="precomputed", neighbors_key="neighbors")
+    for got in (fastdse.dse(graph_adata, [1, 5], **kw),
+                fastdse.DiffusionGraph(graph_adata, **kw).dse([1, 5])):
+        np.testing.assert_array_equal(got.value, ref.value)
+    assert graph_adata.obsp["connectivities"].diagonal().max() == 0  # caller's data untouched
+
+
+def test_neighbors_key_errors(graph_adata):
+    with pytest.raises(ValueError, match="pass kernel='precomputed' with it.*use_rep='X'"):
+        fastdse.dse(graph_adata, neighbors_key="neighbors")
+    with pytest.raises(ValueError,
+                       match=r"'nope' is not a key of X.uns.*\['neighbors', 'other'\]"):
+        fastdse.dse(graph_adata, kernel="precomputed", neighbors_key="nope")
+    with pytest.raises(ValueError, match="both choose the input"):
+        fastdse.dse(graph_adata, kernel="precomputed", neighbors_key="neighbors", use_rep="X")
+    with pytest.raises(ValueError, match="neighbors_key='neighbors' applies to AnnData input"):
+        fastdse.dse(np.eye(3), kernel="precomputed", neighbors_key="neighbors")
+    with pytest.raises(TypeError, match="neighbors_key must be a string"):
+        fastdse.dse(graph_adata, kernel="precomputed", neighbors_key=3)
+    graph_adata.uns["broken"] = {"connectivities_key": "missing"}
+    with pytest.raises(ValueError, match="names the connectivities 'missing'"):
+        fastdse.dse(graph_adata, kernel="precomputed", neighbors_key="broken")
+
+
+def test_knn_distances_are_refused_as_distances(graph_adata):
+    with pytest.raises(ValueError, match="looks like k-nearest-neighbour distances.*4 entries"
+                                         ".*neighbors_key='neighbors'"):
+        fastdse.dse(graph_adata.obsp["distances"], kernel="precomputed")
+    asym = sp.csr_matrix(np.array([[1.0, 2.0, 0], [1.0, 1.0, 0], [0, 0, 1.0]]))
+    with pytest.raises(ValueError, match="Symmetrise it first"):
+        fastdse.dse(asym, kernel="precomputed")
+
+
+def test_isolated_points_are_their_own_components():
+    # the exact path on an identity block: one eigenvalue 1 per point
+    eig = fastdse.DiffusionGraph(np.eye(4), kernel="precomputed", mode="exact").eigenvalues()
+    np.testing.assert_allclose(eig, np.ones(4))
+
+
+def test_dsmi_on_a_stored_graph_with_isolated_points(graph_adata):
+    # a class whose points have no neighbour inside it: each is its own component
+    lonely = np.arange(60) % 20 < 2
+    graph_adata.obs["group"] = np.where(lonely, "lonely", graph_adata.obs["group"])
+    conn = graph_adata.obsp["connectivities"].tolil()
+    for i in (0, 1, 20, 21, 40, 41):
+        for j in (0, 1, 20, 21, 40, 41):
+            conn[i, j] = 0.0
+    graph_adata.obsp["connectivities"] = conn.tocsr()
+    kw = dict(kernel="precomputed", neighbors_key="neighbors", random_state=0)
+    exact = fastdse.dsmi(graph_adata, "group", [1, 5], mode="exact", **kw)
+    lonely = next(term for term in exact.per_class if term.label == "lonely")
+    np.testing.assert_allclose(lonely.conditional, np.log2(6))  # six eigenvalues 1
+    approx = fastdse.dsmi(graph_adata, "group", [1, 5], mode="approx", **kw)
+    np.testing.assert_allclose(approx.value, exact.value, atol=0.05)
+    with pytest.raises(ValueError, match="zero total affinity"):  # unchanged for raw input
+        fastdse.dsmi(graph_adata.obsp["connectivities"], graph_adata.obs["group"].to_numpy(),
+                     kernel="precomputed", random_state=0)

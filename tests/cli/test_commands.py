@@ -588,3 +588,62 @@ def test_plot_subcommand_is_wired(capsys, tmp_path, points):
                                 "--mode", "exact", "--t", "1", "2", "5"])
     assert code == 0, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- .h5ad
+
+
+@pytest.fixture
+def h5ad(tmp_path, labelled):
+    anndata = pytest.importorskip("anndata")
+    import pandas as pd
+    import scipy.sparse as sp
+
+    X, y = labelled
+    n = X.shape[0]
+    d2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    nbr = np.argsort(d2, axis=1)[:, :5]
+    rows = np.repeat(np.arange(n), 5)
+    conn = sp.csr_matrix((np.ones(rows.size), (rows, nbr.ravel())), shape=(n, n))
+    adata = anndata.AnnData(np.asarray(X), obs=pd.DataFrame(
+        {"y": np.asarray(y).astype(str)}, index=[str(i) for i in range(n)]))
+    adata.obsm["X_pca"] = np.asarray(X)[:, :2]
+    adata.obsp["connectivities"] = conn.maximum(conn.T).tocsr()
+    adata.uns["neighbors"] = {"connectivities_key": "connectivities"}
+    path = tmp_path / "data.h5ad"
+    adata.write_h5ad(path)
+    return path, adata
+
+
+def test_dse_reads_h5ad(capsys, h5ad):
+    path, adata = h5ad
+    out = run_json(capsys, ["dse", path, "--use-rep", "X_pca", "-t", "1", "5"])
+    ref = fastdse.dse(adata, [1, 5], use_rep="X_pca")
+    assert out["value"] == ref.value.tolist() and out["d"] == 2
+    out = run_json(capsys, ["dse", path, "--neighbors-key", "neighbors"])
+    ref = fastdse.dse(adata, 1, kernel="precomputed", neighbors_key="neighbors")
+    assert out["value"] == [ref.value] and out["kernel"] == "precomputed"
+
+
+def test_dsmi_takes_y_from_obs(capsys, h5ad):
+    path, adata = h5ad
+    out = run_json(capsys, ["dsmi", path, "--obs", "y", "--neighbors-key", "neighbors",
+                            "--seed", "0"])
+    ref = fastdse.dsmi(adata, "y", kernel="precomputed", neighbors_key="neighbors",
+                       random_state=0)
+    assert out["value"] == [ref.value] and out["obs"] == "y"
+
+
+def test_h5ad_options_errors(capsys, h5ad, tmp_path, points):
+    path, _ = h5ad
+    assert_user_error(*run(capsys, ["dsmi", path]), "Y_FILE, or --obs COLUMN")
+    npy = tmp_path / "p.npy"
+    np.save(npy, points)
+    assert_user_error(*run(capsys, ["dse", npy, "--use-rep", "X_pca"]),
+                      "--use-rep applies to .h5ad input only")
+    assert_user_error(*run(capsys, ["dse", path, "--neighbors-key", "neighbors", "--kernel",
+                                    "gaussian"]), "cannot be combined with --kernel gaussian")
+    bad = tmp_path / "bad.h5ad"
+    bad.write_text("not hdf5")
+    assert_user_error(*run(capsys, ["dse", bad]), "not a readable .h5ad file")

@@ -11,7 +11,8 @@ Points (``X``, ``Z``):
 - pandas DataFrames (all columns numeric) and Series;
 - PyTorch tensors on any device, with or without ``requires_grad``: detached
   and copied to host memory, half-precision types widened to float32;
-- AnnData objects: ``adata.X`` or ``adata.obsm[use_rep]`` (scanpy's keyword);
+- AnnData objects: ``adata.X`` or ``adata.obsm[use_rep]`` (scanpy's keyword), or
+  with ``neighbors_key`` the neighbour graph scanpy stored (``neighbor_graph.stored_graph``);
 - scipy.sparse feature matrices: densified when the dense copy fits in memory
   (an n x d array is far smaller than the n x n work that follows); otherwise a
   ``ValueError`` suggests reducing the dimension first.
@@ -30,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastdse._util import memory as _memory
+from fastdse._util.neighbor_graph import stored_graph
 from fastdse._util.validation import describe
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "check_affinity",
     "is_graphtools_graph",
     "is_anndata",
+    "stored_graph",
 ]
 
 #: A sparse feature matrix is densified only when the copy takes at most this
@@ -94,7 +97,6 @@ _PANDAS_NULLABLE_NUMERIC = frozenset(
 )
 
 
-
 def _pandas_to_numpy(obj: Any, name: str) -> np.ndarray:
     if obj.ndim == 2:
         bad = [
@@ -117,12 +119,6 @@ def _pandas_to_numpy(obj: Any, name: str) -> np.ndarray:
             "point needs a value"
         )
     return np.asarray(obj.to_numpy())
-
-
-_PANDAS_NULLABLE_NUMERIC = frozenset(
-    {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
-     "Float32", "Float64", "boolean"}
-)
 
 
 def to_numpy(obj: Any, name: str) -> Any:
@@ -216,8 +212,26 @@ def _from_anndata(adata: Any, name: str, use_rep: str | None) -> Any:
     return adata.obsm[use_rep]
 
 
-def resolve(X: Any, name: str, *, use_rep: str | None = None, precomputed: bool = False
-            ) -> Resolved:
+def _from_graph(adata: Any, name: str, neighbors_key: str, use_rep: str | None,
+                precomputed: bool) -> Resolved:
+    if use_rep is not None:
+        raise ValueError(
+            f"use_rep={use_rep!r} and neighbors_key={neighbors_key!r} both choose the input; "
+            "pass one: use_rep for points (fastdse's own kernel), neighbors_key for the graph "
+            "scanpy stored")
+    if not precomputed:
+        params = adata.uns.get(neighbors_key, {}).get("params", {}) \
+            if hasattr(adata.uns.get(neighbors_key), "get") else {}
+        rep = params.get("use_rep", "X_pca" if "X_pca" in adata.obsm else "X")
+        raise ValueError(
+            f"neighbors_key={neighbors_key!r} takes the stored graph's connectivities as the "
+            "affinity: pass kernel='precomputed' with it. For fastdse's own kernel on the "
+            f"points the graph was built from, pass use_rep={str(rep)!r} instead")
+    return Resolved(None, stored_graph(adata, name, neighbors_key), "anndata")
+
+
+def resolve(X: Any, name: str, *, use_rep: str | None = None,
+            neighbors_key: str | None = None, precomputed: bool = False) -> Resolved:
     """Recognise the container of ``X`` and unwrap it.
 
     Parameters
@@ -227,6 +241,10 @@ def resolve(X: Any, name: str, *, use_rep: str | None = None, precomputed: bool 
         Parameter name for error messages.
     use_rep : str, optional
         AnnData only: ``"X"`` (default) or a key of ``adata.obsm``.
+    neighbors_key : str, optional
+        AnnData only, with ``precomputed``: the key of ``adata.uns`` naming a stored
+        scanpy neighbour graph, whose connectivities are the affinity
+        (``neighbor_graph.stored_graph``).
     precomputed : bool
         ``X`` is an affinity (``kernel="precomputed"``).
 
@@ -234,11 +252,14 @@ def resolve(X: Any, name: str, *, use_rep: str | None = None, precomputed: bool 
     -------
     Resolved
     """
-    if use_rep is not None and not is_anndata(X):
-        raise ValueError(
-            f"use_rep={use_rep!r} applies to AnnData input only; {name} is "
-            f"{type(X).__module__}.{type(X).__name__}"
-        )
+    for keyword, value in (("use_rep", use_rep), ("neighbors_key", neighbors_key)):
+        if value is not None and not is_anndata(X):
+            raise ValueError(
+                f"{keyword}={value!r} applies to AnnData input only; {name} is "
+                f"{type(X).__module__}.{type(X).__name__}"
+            )
+    if neighbors_key is not None:
+        return _from_graph(X, name, neighbors_key, use_rep, precomputed)
     if is_graphtools_graph(X):
         aniso = float(getattr(X, "anisotropy", 0.0) or 0.0)
         return Resolved(None, X.kernel, "graphtools", aniso)
@@ -262,6 +283,27 @@ def _dense_asymmetry(A: np.ndarray, block: int = 1024) -> float:
     for lo in range(0, A.shape[0], block):
         worst = max(worst, float(np.max(np.abs(A[lo:lo + block] - A[:, lo:lo + block].T))))
     return worst
+
+
+def _refuse_knn_distances(A: Any, name: str) -> None:
+    """Explain an asymmetric sparse matrix shaped like k-NN distances (scanpy's ``distances``).
+
+    Each row holding the same number k of entries, none on the diagonal, is what a k-NN
+    search stores (``adata.obsp["distances"]``): distances, not affinities, and
+    symmetrising them would not make them one.
+    """
+    if not sp.issparse(A) or np.any(A.diagonal() != 0):
+        return
+    per_row = np.diff(A.indptr)
+    k = int(per_row[0])
+    if 0 < k < A.shape[0] - 1 and np.all(per_row == k):
+        raise ValueError(
+            f"{name} looks like k-nearest-neighbour distances, not an affinity: every row "
+            f"holds {k} entries, none on the diagonal, and the matrix is not symmetric (as "
+            "scanpy's adata.obsp['distances']). A distance is large where an affinity is "
+            "small. Pass the AnnData with neighbors_key='neighbors' and kernel='precomputed' "
+            "(the stored connectivities), or the points (use_rep='X_pca') for fastdse's own "
+            "k-NN kernel")
 
 
 def check_affinity(K: Any, name: str = "X") -> Any:
@@ -313,6 +355,7 @@ def check_affinity(K: Any, name: str = "X") -> Any:
     if asym_max is None:
         asym_max = _dense_asymmetry(A)
     if asym_max > 1e-8 * max(scale, np.finfo(float).tiny):
+        _refuse_knn_distances(A, name)
         raise ValueError(
             f"{name} must be a symmetric affinity; max |K - K.T| is {asym_max:.3g} "
             f"(largest entry {scale:.3g}). Symmetrise it first, e.g. (K + K.T) / 2"

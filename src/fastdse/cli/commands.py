@@ -3,7 +3,9 @@
 ::
 
     fastdse dse FILE [-t 1 2 5] [--mode exact] [--kernel gaussian --sigma 10] [--json]
+    fastdse dse data.h5ad [--use-rep X_pca | --neighbors-key neighbors]
     fastdse dsmi Z_FILE Y_FILE [-t 1 10 50] [--n-clusters 10] [--json]
+    fastdse dsmi data.h5ad --obs cell_type [--use-rep X_pca | --neighbors-key neighbors]
     fastdse demo [--json]
     fastdse --version
 
@@ -38,7 +40,7 @@ import numpy as np
 
 from fastdse._version import __version__
 from fastdse.api import dse
-from fastdse.cli.io import FORMATS, load_array
+from fastdse.cli.io import FORMATS, is_h5ad, load_anndata, load_array
 from fastdse.cli.options import (
     EXIT_BROKEN_PIPE,
     EXIT_ERROR,
@@ -47,9 +49,11 @@ from fastdse.cli.options import (
     PROG,
     Parser,
     UsageError,
+    add_anndata_options,
     add_graph_options,
     add_header_options,
     add_output_options,
+    anndata_kwargs,
     cli_message,
     emit,
     format_table,
@@ -90,9 +94,11 @@ def _settings(info: dict[str, Any]) -> dict[str, Any]:
 
 def _configure_dse(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE",
-                        help=f"point cloud, one row per point ({', '.join(FORMATS)})")
+                        help=f"point cloud, one row per point ({', '.join(FORMATS)}), or an "
+                             "AnnData (.h5ad)")
     parser.add_argument("--key", default=None, help="array name inside a .npz file")
     add_header_options(parser)
+    add_anndata_options(parser)
     add_graph_options(parser, allow_auto_t=True)
     add_output_options(parser)
 
@@ -106,18 +112,35 @@ def cli_t(values: Sequence[float | str]) -> Any:
     return list(values)
 
 
+def _load_points(path: str, args: argparse.Namespace, key: str | None
+                 ) -> tuple[Any, dict[str, Any], int | None]:
+    """Load a file (an AnnData for .h5ad); return it, its AnnData keywords, its dimension."""
+    h5ad = is_h5ad(path)
+    extra = anndata_kwargs(args, path, is_anndata=h5ad)
+    if not h5ad:
+        X = load_array(path, key=key, header=args.header)
+        return X, extra, X.shape[1] if X.ndim == 2 else None
+    adata = load_anndata(path)
+    if "neighbors_key" in extra:
+        return adata, extra, None
+    rep = extra.get("use_rep")
+    data = adata.obsm[rep] if rep not in (None, "X") and rep in adata.obsm else adata.X
+    shape: tuple[int, ...] = () if data is None else tuple(np.shape(data))
+    return adata, extra, shape[1] if len(shape) == 2 else None
+
+
 def _run_dse(args: argparse.Namespace) -> int:
     t = cli_t(args.t)
-    X = load_array(args.file, key=args.key, header=args.header)
+    X, extra, d = _load_points(args.file, args, args.key)
     kwargs = graph_kwargs(args)
     start = time.perf_counter()
-    res = dse(X, t, **kwargs)
+    res = dse(X, t, **kwargs, **extra)
     elapsed = time.perf_counter() - start
     payload = {
         "command": "dse",
         "file": args.file,
-        **run_settings(kwargs, mode=res.mode, n=res.n, d=X.shape[1] if X.ndim == 2 else None,
-                       t=res.t, info=res.info, base=res.base),
+        **run_settings({**kwargs, **extra}, mode=res.mode, n=res.n, d=d, t=res.t,
+                       info=res.info, base=res.base),
         "t_auto": t == "auto",
         "value": _as_list(res.value),
         "stderr": _as_list(res.stderr),
@@ -136,13 +159,15 @@ def _run_dse(args: argparse.Namespace) -> int:
 
 
 def _configure_dsmi(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("z_file", metavar="Z_FILE", help="point cloud Z, one row per point")
-    parser.add_argument("y_file", metavar="Y_FILE",
+    parser.add_argument("z_file", metavar="Z_FILE",
+                        help="point cloud Z, one row per point, or an AnnData (.h5ad)")
+    parser.add_argument("y_file", metavar="Y_FILE", nargs="?", default=None,
                         help="variable Y: labels (numbers or one column of strings) or a "
-                             "continuous variable, one row per point")
+                             "continuous variable, one row per point (or --obs COLUMN)")
     parser.add_argument("--z-key", default=None, help="array name inside a .npz Z_FILE")
     parser.add_argument("--y-key", default=None, help="array name inside a .npz Y_FILE")
     add_header_options(parser)
+    add_anndata_options(parser, obs=True)
     add_graph_options(parser)
     group = parser.add_argument_group("mutual information")
     group.add_argument("--n-clusters", type=integer, default=None, metavar="C",
@@ -191,24 +216,36 @@ def _per_class_table(res: Any) -> str:
     return format_table(header, rows)
 
 
+def _load_y(args: argparse.Namespace) -> Any:
+    """Return Y from Y_FILE, or the name of a column of ``adata.obs`` (``--obs``)."""
+    if (args.y_file is None) == (args.obs is None):
+        raise ValueError("dsmi takes Y from one place: Y_FILE, or --obs COLUMN (.h5ad Z_FILE)"
+                         if args.y_file is None else
+                         "pass Y_FILE or --obs COLUMN, not both")
+    if args.obs is not None:
+        return args.obs
+    return load_array(args.y_file, key=args.y_key, header=args.header, labels=True)
+
+
 def _run_dsmi(args: argparse.Namespace) -> int:
-    Z = load_array(args.z_file, key=args.z_key, header=args.header)
-    Y = load_array(args.y_file, key=args.y_key, header=args.header, labels=True)
+    Z, extra, d = _load_points(args.z_file, args, args.z_key)
+    Y = _load_y(args)
     kwargs = graph_kwargs(args)
     for name in ("n_clusters", "num_repetitions", "y_kind", "n_jobs", "progress"):
         value = getattr(args, name)
         if value is not None:
             kwargs[name] = value
     start = time.perf_counter()
-    res = dsmi(Z, Y, args.t, **kwargs)
+    res = dsmi(Z, Y, args.t, **kwargs, **extra)
     elapsed = time.perf_counter() - start
+    y_name = args.y_file if args.obs is None else f"obs[{args.obs!r}]"
     payload = {"command": "dsmi", "z_file": args.z_file, "y_file": args.y_file,
-               **run_settings(kwargs, mode=res.mode, n=res.n,
-                              d=Z.shape[1] if Z.ndim == 2 else None, t=res.t, info=res.info,
-                              base=res.base),
+               **({"obs": args.obs} if args.obs is not None else {}),
+               **run_settings({**kwargs, **extra}, mode=res.mode, n=res.n, d=d, t=res.t,
+                              info=res.info, base=res.base),
                **_dsmi_payload(res, elapsed)}
     text = (
-        f"DSMI of {args.z_file} and {args.y_file} ({res.n} points, "
+        f"DSMI of {args.z_file} and {y_name} ({res.n} points, "
         f"{len(res.per_class)} classes)\n"
         + format_table(_RESULT_HEADER, _dse_rows(res, elapsed))
         + "\n\nper class (DSE of the class vs mean DSE of random subsets of its size):\n"

@@ -11,6 +11,9 @@ Supported formats, chosen by the file extension:
     Comma- or tab-separated text, one row per point. A header row is detected
     automatically (see :func:`_detect_header`) or forced with ``header``.
     A file read as labels may hold one column of strings.
+``.h5ad``
+    An AnnData (:func:`load_anndata`; anndata is imported only then): the
+    commands take ``--use-rep``, ``--neighbors-key`` and, for DSMI, ``--obs``.
 
 Nothing is ever unpickled (``allow_pickle=False``). Every problem with a file
 raises :class:`InputError` (a ``ValueError``) with a one-line message that
@@ -22,10 +25,11 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["InputError", "load_array", "FORMATS"]
+__all__ = ["InputError", "load_array", "load_anndata", "is_h5ad", "FORMATS"]
 
 
 class InputError(ValueError):
@@ -272,7 +276,7 @@ def load_array(
     if ext not in FORMATS:
         raise InputError(
             f"{path}: unknown file type {ext or '(no extension)'!r}; supported: "
-            f"{', '.join(FORMATS)}"
+            f"{', '.join(FORMATS)}" + (" (.h5ad: point clouds only)" if ext == ".h5ad" else "")
         )
     check_file(path)
     try:
@@ -281,3 +285,29 @@ def load_array(
         raise
     except OSError as exc:
         raise InputError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+
+
+def is_h5ad(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names an AnnData file (extension ``.h5ad``, any case)."""
+    return os.fspath(path).lower().endswith(".h5ad")
+
+
+def load_anndata(path: str | os.PathLike) -> Any:
+    """Read an ``.h5ad`` file as an ``anndata.AnnData`` (anndata imported here, lazily).
+
+    Raises
+    ------
+    InputError
+        Missing file, anndata not installed, or content anndata cannot read.
+    """
+    path = os.fspath(path)
+    check_file(path)
+    try:
+        import anndata
+    except ImportError as exc:
+        raise InputError(f"{path}: reading .h5ad files needs anndata (pip install anndata, "
+                         "or pip install 'fastdse[scanpy]')") from exc
+    try:
+        return anndata.read_h5ad(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable .h5ad file ({exc})") from exc

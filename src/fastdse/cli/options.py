@@ -259,6 +259,37 @@ def run_settings(kwargs: Mapping[str, Any], *, mode: str, n: int, d: int | None,
     return out
 
 
+def add_anndata_options(parser: argparse.ArgumentParser, *, obs: bool = False) -> None:
+    """Add ``--use-rep``, ``--neighbors-key`` (and with ``obs``, ``--obs``) for ``.h5ad`` input."""
+    group = parser.add_argument_group("AnnData (.h5ad) input")
+    group.add_argument("--use-rep", default=None, metavar="KEY",
+                       help="points from adata.obsm[KEY], e.g. X_pca (default: adata.X)")
+    group.add_argument("--neighbors-key", default=None, metavar="KEY",
+                       help="the neighbour graph scanpy stored under adata.uns[KEY] (e.g. "
+                            "neighbors) as the affinity; implies --kernel precomputed")
+    if obs:
+        group.add_argument("--obs", default=None, metavar="COLUMN",
+                           help="Y from adata.obs[COLUMN] (instead of Y_FILE)")
+
+
+def anndata_kwargs(args: argparse.Namespace, path: str, *, is_anndata: bool
+                   ) -> dict[str, Any]:
+    """``use_rep`` / ``neighbors_key`` (and the kernel they need) set on the command line."""
+    given = {name: getattr(args, name, None) for name in ("use_rep", "neighbors_key", "obs")}
+    given = {name: value for name, value in given.items() if value is not None}
+    if given and not is_anndata:
+        flag = "--" + next(iter(given)).replace("_", "-")
+        raise ValueError(f"{flag} applies to .h5ad input only; {path} is not an .h5ad file")
+    given.pop("obs", None)
+    if "neighbors_key" in given:
+        kernel = getattr(args, "kernel", None)
+        if kernel not in (None, "precomputed"):
+            raise ValueError(f"--neighbors-key takes the stored graph as the affinity; it "
+                             f"cannot be combined with --kernel {kernel}")
+        given["kernel"] = "precomputed"
+    return given
+
+
 def add_header_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--header`` / ``--no-header`` for text input files."""
     group = parser.add_mutually_exclusive_group()
