@@ -305,8 +305,8 @@ def load_anndata(path: str | os.PathLike) -> Any:
     try:
         import anndata
     except ImportError as exc:
-        raise InputError(f"{path}: reading .h5ad files needs anndata (pip install anndata, "
-                         "or pip install 'fastdse[scanpy]')") from exc
+        raise InputError(f"{path}: reading .h5ad files needs anndata: pip install anndata"
+                         ) from exc
     try:
         return anndata.read_h5ad(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
