@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -140,25 +141,46 @@ def check_file(path: str) -> None:
         raise InputError(f"{path}: is a directory, not a file")
 
 
-def read_rows(path: str, delimiter: str) -> list[list[str]]:
+@dataclass(frozen=True)
+class Table:
+    """Rows of stripped cells, the line each row ends on, and the leading comments."""
+
+    rows: list[list[str]]
+    lines: list[int]
+    comments: dict[str, str]
+
+
+def read_table(path: str, delimiter: str, *, comments: bool = False,
+               first_row: str = "the first line") -> Table:
     """Read a delimited text file into rows of stripped cells.
 
     Blank lines (no value in any field) may end the file but not come before
     a row: a blank line inside the data is most likely a missing value, and
     skipping it would shift every later row. Rows must all have the same
-    number of fields; problems raise :class:`InputError` naming the file and
-    the line.
+    number of fields as the first (named ``first_row`` in the message); problems
+    raise :class:`InputError` naming the file and the line. With ``comments``,
+    leading ``# key: value`` lines (:func:`fastdse.history.read_csv_comments`)
+    are read into :attr:`Table.comments` first.
     """
+    from fastdse.history import read_csv_comments
+
     rows: list[list[str]] = []
     lines: list[int] = []  # the line each row ends on
     blank = 0  # the first blank line not yet followed by a row
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
+            source: Any = fh  # streamed, unless leading comments must be read first
+            found: dict[str, str] = {}
+            skip = 0
+            if comments:
+                source = fh.readlines()
+                found, skip = read_csv_comments(source)
+                source = source[skip:]
+            reader = csv.reader(source, delimiter=delimiter)
             for row in reader:
                 cells = [cell.strip() for cell in row]
                 if not any(cells):
-                    blank = blank or reader.line_num
+                    blank = blank or reader.line_num + skip
                     continue
                 if blank:
                     raise InputError(
@@ -167,7 +189,7 @@ def read_rows(path: str, delimiter: str) -> list[list[str]]:
                         "the file"
                     )
                 rows.append(cells)
-                lines.append(reader.line_num)
+                lines.append(reader.line_num + skip)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
     except csv.Error as exc:
@@ -178,10 +200,15 @@ def read_rows(path: str, delimiter: str) -> list[list[str]]:
     for row, line in zip(rows, lines):
         if len(row) != width:
             raise InputError(
-                f"{path}: line {line} has {len(row)} field(s) but the first line has {width}; "
+                f"{path}: line {line} has {len(row)} field(s) but {first_row} has {width}; "
                 "every row must have the same number of columns"
             )
-    return rows
+    return Table(rows, lines, found)
+
+
+def read_rows(path: str, delimiter: str) -> list[list[str]]:
+    """Rows of stripped cells of a delimited text file (:func:`read_table`'s rules)."""
+    return read_table(path, delimiter).rows
 
 
 def _convert_table(path: str, table: np.ndarray, labels: bool) -> np.ndarray:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastdse.cli import options as opts
-from fastdse.cli.io import FORMATS, InputError, check_file, load_array
+from fastdse.cli.io import FORMATS, InputError, check_file, load_array, read_table
 
 __all__ = ["configure", "run"]
 
@@ -104,43 +104,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- inputs
 
 
-def _history_rows(path: str) -> tuple[str | None, list[tuple[int, list[str]]]]:
-    """Return the unit of a history CSV (its ``# unit:`` line, or None) and its rows.
-
-    The rules of :func:`fastdse.cli.io.read_rows` after the leading comment
-    lines: stripped cells, blank lines only at the end, one width for every row.
-    """
-    from fastdse.history import read_csv_comments
-
-    check_file(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            lines = fh.readlines()
-        comments, skip = read_csv_comments(lines)
-        rows: list[tuple[int, list[str]]] = []
-        blank = 0  # the first blank line not yet followed by a row
-        for line, row in enumerate(csv.reader(lines[skip:]), start=skip + 1):
-            cells = [cell.strip() for cell in row]
-            if not any(cells):
-                blank = blank or line
-                continue
-            if blank:
-                raise InputError(f"{path}: line {blank} is blank but rows follow it (a missing "
-                                 "value?); fill it in or delete the line")
-            if rows and len(cells) != len(rows[0][1]):
-                raise InputError(f"{path}: line {line} has {len(cells)} field(s) but the header "
-                                 f"has {len(rows[0][1])}; every row must have the same number "
-                                 "of columns")
-            rows.append((line, cells))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}: malformed CSV ({exc})") from exc
-    if not rows:
-        raise InputError(f"{path}: the file is empty")
-    return comments.get("unit") or None, rows
-
-
 def read_history(path: str) -> tuple[dict[str, list[float]], str | None]:
     """Read a history CSV (header row with ``"epoch"``): column -> list of floats, and unit.
 
@@ -148,7 +111,10 @@ def read_history(path: str) -> tuple[dict[str, list[float]], str | None]:
     writes it); a CSV without one gives None. Empty cells become NaN. Problems with the
     file raise :class:`fastdse.cli.io.InputError` naming the file.
     """
-    unit, rows = _history_rows(path)
+    check_file(path)
+    table = read_table(path, ",", comments=True, first_row="the header")
+    unit = table.comments.get("unit") or None
+    rows = list(zip(table.lines, table.rows))
     header = rows[0][1]
     if "epoch" not in header:
         raise InputError(
