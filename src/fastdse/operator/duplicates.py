@@ -49,7 +49,13 @@ from fastdse._util.threads import numba_threads
 from fastdse.operator.kernel import dense_affinity, pairwise_sqdist_inplace_gram
 from fastdse.operator.neighbors import first_search, resolve_method
 from fastdse.operator.normalize import top_eigenvectors
-from fastdse.operator.sparse_kernel import SEARCH_MULTIPLIER, RowKernel, list_cap
+from fastdse.operator.sparse_kernel import (
+    SEARCH_MULTIPLIER,
+    RowKernel,
+    kernel_rows,
+    list_cap,
+    symmetrize,
+)
 from fastdse.operator.truncation import truncation_report, warn_if_truncated
 from fastdse.operator.widen import widen_to_radius
 
@@ -186,11 +192,7 @@ def _sparse_kernel(U: np.ndarray, w: np.ndarray, settings: Settings, resolved: R
         searcher, idx, dist, scale * rule.factor, max_neighbors=cap,
         multiplier=SEARCH_MULTIPLIER)
     winfo.pop("radius_rows", None)
-    lengths = np.empty(m, dtype=np.int64)
-    row_idx = np.empty(indptr[-1], dtype=_sparse_jit.index_dtype(m, int(indptr[-1])))
-    row_val = np.empty(indptr[-1], dtype=np.float64)
-    _sparse_jit.decay_kernel_rows(indptr, nbr, ndist, scale, rule.power, rule.thresh,
-                                  row_idx, row_val, lengths)
+    row_idx, row_val, lengths = kernel_rows(indptr, nbr, ndist, scale, rule)
     k_ptr, k_idx, k_val = _sparse_jit.compact_sorted_rows(indptr[:-1], lengths, row_idx,
                                                           row_val)
     # the truncation estimate counts each distinct point once (a lower bound on the mass
@@ -200,9 +202,7 @@ def _sparse_kernel(U: np.ndarray, w: np.ndarray, settings: Settings, resolved: R
                                 rng)}
     warn_if_truncated(info, resolved.kernel, resolved.sigma, rule.thresh, m, cap,
                       stacklevel=5)
-    sym_ptr, sym_idx, sym_val = _sparse_jit.symmetrize_half(k_ptr, k_idx, k_val)
-    K = sp.csr_matrix((sym_val, sym_idx, sym_ptr), shape=(m, m))
-    K.has_sorted_indices = True
+    K = symmetrize(m, k_ptr, k_idx, k_val)
     return K, info
 
 

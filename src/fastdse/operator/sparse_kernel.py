@@ -38,6 +38,8 @@ __all__ = [
     "SEARCH_MULTIPLIER",
     "RowKernel",
     "SparseParams",
+    "kernel_rows",
+    "symmetrize",
     "compute_sparse_affinity",
 ]
 
@@ -210,7 +212,7 @@ def _bandwidths(rule: RowKernel, first_dist: np.ndarray, indptr: np.ndarray,
     return scale, len(radius_rows)
 
 
-def _kernel_rows(indptr: np.ndarray, nbr: np.ndarray, dist: np.ndarray, scale: np.ndarray,
+def kernel_rows(indptr: np.ndarray, nbr: np.ndarray, dist: np.ndarray, scale: np.ndarray,
                  rule: RowKernel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 3: the entries ``>= thresh`` of each row, in one pass, in place of its list.
 
@@ -226,7 +228,7 @@ def _kernel_rows(indptr: np.ndarray, nbr: np.ndarray, dist: np.ndarray, scale: n
     return row_idx, row_val, lengths
 
 
-def _symmetrize(n: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
+def symmetrize(n: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
                 ) -> sp.csr_matrix:
     """Step 5: ``(K + K^T) / 2`` in canonical sorted CSR (scipy's sum's numbers, in O(nnz))."""
     sym_ptr, sym_idx, sym_val = _sparse_jit.symmetrize_half(indptr, indices, data)
@@ -260,7 +262,7 @@ def compute_sparse_affinity(
                                        info.pop("radius_rows"))
         del first_dist
         info.update(exact_bandwidth_rows=corrected, max_neighbors=cap)
-        row_idx, row_val, lengths = _kernel_rows(indptr, nbr, dist, scale, rule)
+        row_idx, row_val, lengths = kernel_rows(indptr, nbr, dist, scale, rule)
         del nbr, dist
         k_ptr, k_idx, k_val = _sparse_jit.compact_sorted_rows(indptr[:-1], lengths, row_idx,
                                                               row_val)
@@ -268,7 +270,7 @@ def compute_sparse_affinity(
         info["bandwidth"] = scale if rule.adaptive else None
         info.update(truncation_report(X, truncated, k_ptr, k_val, scale, rule.power,
                                       rule.thresh, rng))
-        K = _symmetrize(n, k_ptr, k_idx, k_val)
+        K = symmetrize(n, k_ptr, k_idx, k_val)
     info["nnz"] = int(K.nnz)
     warn_if_truncated(info, p.kernel, p.sigma, p.thresh, n, cap, stacklevel=3)
     return K, info
