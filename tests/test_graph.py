@@ -59,9 +59,22 @@ def test_the_measure_is_built_once_by_the_mode_table(X, monkeypatch):
 def test_dse_and_the_graph_give_the_same_numbers(X):
     kw = dict(mode="approx", neighbors="exact", knn=7, random_state=3)
     a = fastdse.dse(X, [1, 4], **kw)
-    b = DiffusionGraph(X, t_hint=[1, 4], **kw).dse([1, 4])
+    b = DiffusionGraph(X, **kw).dse([1, 4])
     np.testing.assert_array_equal(a.value, b.value)
     np.testing.assert_array_equal(a.stderr, b.stderr)
+
+
+@pytest.mark.parametrize("mode", ["approx", "exact"])
+def test_the_value_at_one_t_does_not_depend_on_the_other_t_requested(X, mode):
+    # same data, settings and seed: the estimator is sized for a fixed range of t, so t = 1
+    # asked alone and t = 1 asked with t = 100 are the same computation, bit for bit
+    kw = dict(mode=mode, neighbors="exact", random_state=5)
+    alone = fastdse.dse(X, 1, **kw)
+    among = fastdse.dse(X, [100, 1, 20], **kw)
+    assert float(alone.value) == among.value[1]
+    assert float(alone.stderr) == among.stderr[1]
+    if mode == "approx":
+        assert alone.info["n_deflate"] == among.info["n_deflate"] > 0
 
 
 def test_stage_seeds_do_not_depend_on_which_stage_asks_first():

@@ -89,8 +89,10 @@ def dse(
         Stochastic Lanczos quadrature: Lanczos steps per probe.
     n_deflate : int or "auto", default "auto"
         Top eigenpairs taken exactly (ARPACK) before quadrature; "auto" picks
-        enough for the largest requested ``t``, and adds probes (up to 4x
-        ``n_probes``) when the measured standard error misses its target.
+        enough for t = 1, 2, 5, 10 and 50 whatever ``t`` is asked for (so the
+        value at one ``t`` does not depend on the other ``t`` requested), and
+        adds probes (up to 4x ``n_probes``) when the measured standard error
+        misses its target there.
     n_landmarks : int, default 2000
         Landmarks of ``mode="landmark"``; its DSE covers only the top of the
         spectrum (``n_landmarks`` atoms) and is fit for large ``t`` only, see
@@ -151,6 +153,8 @@ def dse(
         return graph.dse(t, base=base)
     ts, scalar = check_t(t)
     base = check_base(base)
-    graph = DiffusionGraph._from_settings(X, settings, t_hint=ts, use_rep=use_rep, rng=rng,
+    # the estimator is sized for the default range of t, not for the t asked for: the value
+    # at one t must not depend on which other t are requested
+    graph = DiffusionGraph._from_settings(X, settings, t_hint=None, use_rep=use_rep, rng=rng,
                                           neighbors_key=neighbors_key)
     return graph._dse_at(ts, scalar, base)

@@ -62,30 +62,37 @@ def dse_from_measure(
         the ratio estimator over probes (the same probes estimate ``Z`` and ``H``).
     """
     ts = np.asarray(ts, dtype=np.float64)
-    ez, eh = _z_h_terms(measure.nodes, measure.weights, ts)
-    z_fixed, z_probe = measure.per_probe_sums(ez)
-    h_fixed, h_probe = measure.per_probe_sums(eh)
-    if measure.n_probes:
-        Z = z_fixed + z_probe.mean(axis=0)
-        H = h_fixed + h_probe.mean(axis=0)
-    else:
-        Z, H = z_fixed, h_fixed
-    values = np.log(Z) - H / Z
-    stderr = np.zeros_like(values)
-    p = measure.n_probes
-    if p >= 2:
-        # delta method for g(Z, H) = log Z - H / Z over the probe means
-        gz = 1.0 / Z + H / Z**2
-        gh = -1.0 / Z
-        zc = z_probe - z_probe.mean(axis=0)
-        hc = h_probe - h_probe.mean(axis=0)
-        var_z = (zc * zc).sum(axis=0) / (p - 1) / p
-        var_h = (hc * hc).sum(axis=0) / (p - 1) / p
-        cov = (zc * hc).sum(axis=0) / (p - 1) / p
-        var = gz * gz * var_z + gh * gh * var_h + 2.0 * gz * gh * cov
-        stderr = np.sqrt(np.maximum(var, 0.0))
+    # one t at a time, on 1-d arrays: the value at one t is then the same computation, bit
+    # for bit, whichever other t are asked for (an (m, r) sum reduces in another order)
+    pairs = [_dse_at_one_t(measure, float(t)) for t in ts.ravel()]
+    values = np.array([v for v, _ in pairs], dtype=np.float64).reshape(ts.shape)
+    stderr = np.array([e for _, e in pairs], dtype=np.float64).reshape(ts.shape)
     scale = 1.0 / np.log(base)
     return values * scale, stderr * scale
+
+
+def _dse_at_one_t(measure: SpectralMeasure, t: float) -> tuple[float, float]:
+    """DSE_t (nats) and its delta-method standard error over probes."""
+    ez, eh = _z_h_terms(measure.nodes, measure.weights, np.array([t]))
+    ez, eh = np.ascontiguousarray(ez[:, 0]), np.ascontiguousarray(eh[:, 0])
+    z_fixed, z_probe = measure.per_probe_sums(ez)
+    h_fixed, h_probe = measure.per_probe_sums(eh)
+    p = measure.n_probes
+    Z = z_fixed + z_probe.mean() if p else z_fixed
+    H = h_fixed + h_probe.mean() if p else h_fixed
+    value = float(np.log(Z) - H / Z)
+    if p < 2:
+        return value, 0.0
+    # delta method for g(Z, H) = log Z - H / Z over the probe means
+    gz = 1.0 / Z + H / Z**2
+    gh = -1.0 / Z
+    zc = z_probe - z_probe.mean()
+    hc = h_probe - h_probe.mean()
+    var_z = float(np.sum(zc * zc)) / (p - 1) / p
+    var_h = float(np.sum(hc * hc)) / (p - 1) / p
+    cov = float(np.sum(zc * hc)) / (p - 1) / p
+    var = gz * gz * var_z + gh * gh * var_h + 2.0 * gz * gh * cov
+    return value, float(np.sqrt(max(var, 0.0)))
 
 
 def dse_from_eigenvalues(eigenvalues: np.ndarray, ts: np.ndarray, base: float = 2.0) -> np.ndarray:
