@@ -274,12 +274,21 @@ def test_narrow_gaussian(rng):
     assert np.all(np.abs(approx.value - exact.value) <= tolerance(exact.value))
 
 
-def test_wide_gaussian_warns_instead_of_silently_truncating(rng):
-    # more points than the widest neighbourhood the sparse kernel searches
+def test_wide_gaussian_gives_the_exact_answer_or_warns(rng, monkeypatch):
+    # more points than the widest neighbourhood the sparse kernel searches: the rows are
+    # listed in full while they fit the memory budget, so approx estimates the exact kernel
     n = fastdse.operator.kernel.MAX_NEIGHBORS + 500
     X = rng.uniform(size=(n, 4))
+    kw = dict(kernel="gaussian", sigma=10.0, thresh=1e-4)
+    exact = fastdse.dse(X, [1, 5], mode="exact", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fastdse.TruncationWarning)
+        approx = fastdse.dse(X, [1, 5], mode="approx", random_state=0, **kw)
+    assert np.all(np.abs(approx.value - exact.value) <= 3 * approx.stderr + 1e-9)
+    # beyond the budget the rows stay cut, and the loss is reported
+    monkeypatch.setattr(fastdse.operator.sparse_kernel, "MAX_LIST_ENTRIES", n * 200)
     with pytest.warns(fastdse.operator.kernel.TruncationWarning, match="mass"):
-        fastdse.dse(X, 1, mode="approx", kernel="gaussian", sigma=10.0, random_state=0)
+        fastdse.dse(X, 1, mode="approx", random_state=0, **kw)
 
 
 def test_graph_reuse_and_eigenvalues_refused(blobs):

@@ -15,12 +15,43 @@ def rng():
     return np.random.default_rng(2024)
 
 
-def test_truncation_warning_wide_gaussian(rng):
+def test_rows_beyond_the_default_cap_are_listed_in_full(rng):
+    # sigma 10 on the unit cube: every row's radius holds all 2,000 points, twice the
+    # default cap of 1,000; the full lists fit the memory budget, so nothing is dropped
     X = rng.uniform(size=(2000, 4))
-    with pytest.warns(TruncationWarning, match=r"dropped an estimated .*smaller sigma"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         K, info = sparse_affinity(X, "gaussian", sigma=10.0, neighbors="exact",
                                   return_info=True)
-    assert info["truncated_rows"] == 2000
+    assert info["completed_rows"] == 2000 and info["truncated_rows"] == 0
+    Kd = dense_affinity(X, "gaussian", sigma=10.0, thresh=1e-4)
+    np.testing.assert_allclose(K.toarray(), Kd, rtol=1e-12, atol=1e-13)
+
+
+def test_an_outlier_row_is_listed_in_full(rng):
+    # one far point: its alpha-decay bandwidth spans the cloud (heavy-tailed data)
+    X = np.vstack([rng.normal(size=(1500, 3)), [[60.0, 0.0, 0.0]] * 1 + [[0, 70.0, 0]]
+                   + [[0, 0, 80.0]] * 1 + [[-90.0, 0, 0]] + [[0, -100.0, 0]] + [[0, 0, -110.0]]])
+    K, info = sparse_affinity(X, "alpha_decay", neighbors="exact", max_neighbors=None,
+                              return_info=True)
+    assert info["completed_rows"] >= 1 and info["truncated_rows"] == 0
+    Kd = dense_affinity(X, "alpha_decay", thresh=1e-4)
+    np.testing.assert_allclose(K.toarray(), Kd, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("how", ["explicit max_neighbors", "over the memory budget"])
+def test_truncation_warning_wide_gaussian(rng, monkeypatch, how):
+    X = rng.uniform(size=(2000, 4))
+    kw = {}
+    if how == "explicit max_neighbors":
+        kw["max_neighbors"] = 500  # a cap the caller chose is kept
+    else:
+        from fastdse.operator import sparse_kernel
+        monkeypatch.setattr(sparse_kernel, "MAX_LIST_ENTRIES", 3_000_000)
+    with pytest.warns(TruncationWarning, match=r"dropped an estimated .*smaller sigma"):
+        K, info = sparse_affinity(X, "gaussian", sigma=10.0, neighbors="exact",
+                                  return_info=True, **kw)
+    assert info["truncated_rows"] == 2000 and info["completed_rows"] == 0
     assert info["dropped_mass_fraction"] > 0.3
     # the estimate agrees with the truth computed densely
     Kd = dense_affinity(X, "gaussian", sigma=10.0, thresh=1e-4)

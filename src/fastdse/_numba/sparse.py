@@ -217,3 +217,39 @@ def symmetrize_half(indptr, indices, data):
     out_dat = np.empty(out_ptr[-1], dtype=np.float64)
     _merge_half_sum(indptr, indices, data, tptr, tind, tdat, out_ptr, out_ind, out_dat, False)
     return out_ptr.astype(itype), out_ind, out_dat
+
+
+@jit
+def splice_rows(indptr, nbr, dist, rows, new_ptr, new_nbr, new_dist):  # pragma: no cover
+    """Replace the lists of ``rows`` (sorted) by ``new_*`` (CSR, in the order of ``rows``).
+
+    Returns the spliced lists ``(indptr, nbr, dist)``; the other rows are copied as they are.
+    """
+    n = indptr.shape[0] - 1
+    out_ptr = np.empty(n + 1, dtype=np.int64)
+    out_ptr[0] = 0
+    j = 0
+    for i in range(n):
+        if j < rows.shape[0] and rows[j] == i:
+            length = new_ptr[j + 1] - new_ptr[j]
+            j += 1
+        else:
+            length = indptr[i + 1] - indptr[i]
+        out_ptr[i + 1] = out_ptr[i] + length
+    out_nbr = np.empty(out_ptr[n], dtype=nbr.dtype)
+    out_dist = np.empty(out_ptr[n], dtype=dist.dtype)
+    j = 0
+    for i in range(n):
+        o = out_ptr[i]
+        if j < rows.shape[0] and rows[j] == i:
+            for q in range(new_ptr[j], new_ptr[j + 1]):
+                out_nbr[o] = new_nbr[q]
+                out_dist[o] = new_dist[q]
+                o += 1
+            j += 1
+        else:
+            for q in range(indptr[i], indptr[i + 1]):
+                out_nbr[o] = nbr[q]
+                out_dist[o] = dist[q]
+                o += 1
+    return out_ptr, out_nbr, out_dist

@@ -52,6 +52,7 @@ from fastdse.operator.normalize import top_eigenvectors
 from fastdse.operator.sparse_kernel import (
     SEARCH_MULTIPLIER,
     RowKernel,
+    complete_truncated,
     kernel_rows,
     list_cap,
     symmetrize,
@@ -192,6 +193,9 @@ def _sparse_kernel(U: np.ndarray, w: np.ndarray, settings: Settings, resolved: R
         searcher, idx, dist, scale * rule.factor, max_neighbors=cap,
         multiplier=SEARCH_MULTIPLIER)
     winfo.pop("radius_rows", None)
+    (indptr, nbr, ndist, truncated), completed = complete_truncated(
+        U, (indptr, nbr, ndist, truncated), scale * rule.factor, explicit_cap=False)
+    winfo["completed_rows"] = len(completed)
     row_idx, row_val, lengths = kernel_rows(indptr, nbr, ndist, scale, rule)
     k_ptr, k_idx, k_val = _sparse_jit.compact_sorted_rows(indptr[:-1], lengths, row_idx,
                                                           row_val)

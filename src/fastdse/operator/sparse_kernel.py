@@ -9,7 +9,8 @@ builds the kernel in five steps, one function each:
 1. neighbour lists out to each row's threshold radius
    (:mod:`fastdse.operator.neighbors`, :mod:`~fastdse.operator.exact_search`,
    :mod:`~fastdse.operator.widen`): the searches are given the radii, or, for the
-   one-pass exact search, the rule;
+   one-pass exact search, the rule; rows cut at the default cap are then listed in
+   full when they fit a memory budget;
 2. each row's scale (exact alpha-decay bandwidths where a radius query listed a row);
 3. the kernel rows (numba), compacted to sorted CSR;
 4. the truncation report (:mod:`fastdse.operator.truncation`);
@@ -38,6 +39,7 @@ __all__ = [
     "SEARCH_MULTIPLIER",
     "RowKernel",
     "SparseParams",
+    "complete_truncated",
     "kernel_rows",
     "symmetrize",
     "compute_sparse_affinity",
@@ -193,6 +195,31 @@ def _neighbour_lists(
     return first_dist, (indptr, nbr, dist, truncated), info, cap
 
 
+def complete_truncated(X: np.ndarray, lists: tuple[np.ndarray, ...], radius: np.ndarray,
+                       explicit_cap: bool) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Step 1b: list every point within the radius of the rows cut at the default cap.
+
+    A few rows can need far more neighbours than the rest: an outlier's alpha-decay
+    bandwidth (its ``knn``-th neighbour is far away) spans much of the cloud. Cutting
+    them at the cap drops their kernel mass, which at large ``t`` can carry much of
+    the entropy (docs/benchmarks/robustness.md). Unless the cap was given
+    (``explicit_cap``), and when their full lists fit in :data:`MAX_LIST_ENTRIES`
+    entries (``rows * (n - 1)`` at most, with the lists already held), one exact
+    radius query (``radius``: every row's) lists them in full; the rows stay cut
+    otherwise, and the truncation report measures the loss.
+
+    Returns the lists ``(indptr, nbr, dist, truncated)`` and the rows completed.
+    """
+    indptr, nbr, dist, truncated = lists
+    n, m = X.shape[0], len(truncated)
+    if not m or explicit_cap or m * (n - 1) + int(indptr[-1]) > MAX_LIST_ENTRIES:
+        return lists, np.empty(0, dtype=np.int64)
+    t_ptr, t_idx, t_dist, _ = ExactSearcher(X).query_radius(truncated, radius[truncated], n)
+    indptr, nbr, dist = _sparse_jit.splice_rows(indptr, nbr, dist, truncated, t_ptr,
+                                                t_idx.astype(nbr.dtype, copy=False), t_dist)
+    return (indptr, nbr, dist, np.empty(0, dtype=np.int64)), truncated
+
+
 def _bandwidths(rule: RowKernel, first_dist: np.ndarray, indptr: np.ndarray,
                 dist: np.ndarray, radius_rows: np.ndarray) -> tuple[np.ndarray, int]:
     """Step 2: each row's scale; returns the scales and how many rows a radius query fixed.
@@ -258,6 +285,12 @@ def compute_sparse_affinity(
     with numba_threads(p.n_jobs):
         first_dist, (indptr, nbr, dist, truncated), info, cap = _neighbour_lists(
             X, rule, p, rng, pynndescent_params, knn_result)
+        (indptr, nbr, dist, truncated), completed = complete_truncated(
+            X, (indptr, nbr, dist, truncated), rule.radius(first_dist),
+            p.max_neighbors is not None)
+        # completed rows hold every point within their radius: their bandwidth is exact
+        info.update(completed_rows=len(completed),
+                    radius_rows=np.union1d(info["radius_rows"], completed))
         scale, corrected = _bandwidths(rule, first_dist, indptr, dist,
                                        info.pop("radius_rows"))
         del first_dist
