@@ -59,7 +59,7 @@ def one(panel, d, ratio, rule, n_jobs, published=None):
     Z, y = data(d, ratio)
     sigma = sigma_of(rule, d)
     t0 = time.perf_counter()
-    res = fastdse.dsmi(Z, y, 1, mode="exact", kernel="gaussian", sigma=sigma,
+    res = fastdse.dsmi(Z, y, 1, mode="exact", kernel="gaussian", sigma=sigma, thresh=0,
                        num_repetitions=5, random_state=0, n_jobs=n_jobs, progress=False)
     row = {"panel": panel, "d": d, "ratio": ratio, "sigma_rule": rule,
            "sigma": round(sigma, 4), "dsmi": round(res.value, 4),

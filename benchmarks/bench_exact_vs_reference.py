@@ -2,7 +2,7 @@
 
 For every n, on the same uniform data (d = 256, ``numpy.random.default_rng(seed).uniform``):
 
-* ``fastdse``: ``fastdse.dse(X, t=1, mode="exact", kernel="gaussian", sigma=10)``;
+* ``fastdse``: ``fastdse.dse(X, t=1, mode="exact", kernel="gaussian", sigma=10, thresh=0)``;
 * ``dse-dsmi``: ``dse_dsmi.diffusion_spectral_entropy(X, t=1)`` (sigma=10, max_N=10000:
   no subsampling up to n = 10,000);
 * ``fastdse.compat``: ``fastdse.compat.diffusion_spectral_entropy(X, t=1)``, when the module
@@ -56,7 +56,7 @@ OUT_DIR = ROOT / "docs" / "benchmarks"
 NAME = "exact_vs_reference"
 
 IMPLS = {
-    "fastdse": "fastdse.dse(X, t=1, mode='exact', kernel='gaussian', sigma=10)",
+    "fastdse": "fastdse.dse(X, t=1, mode='exact', kernel='gaussian', sigma=10, thresh=0)",
     "dse-dsmi": "dse_dsmi.diffusion_spectral_entropy(X, t=1)",
     "fastdse.compat": "fastdse.compat.diffusion_spectral_entropy(X, t=1)",
     "fastdse-exact-alpha": "fastdse.dse(X, t=1, mode='exact')  # alpha-decay kernel",
@@ -93,7 +93,8 @@ def _child(impl: str, n: int, d: int, seed: int, repeats: int, budget: float) ->
         import fastdse
 
         def call(X):
-            return float(fastdse.dse(X, t=1, mode="exact", kernel="gaussian", sigma=10).value)
+            return float(fastdse.dse(X, t=1, mode="exact", kernel="gaussian", sigma=10,
+                                     thresh=0).value)
     elif impl == "fastdse-exact-alpha":
         import fastdse
 

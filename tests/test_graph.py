@@ -20,9 +20,8 @@ def X():
 def test_settings_are_frozen_and_resolved_on_the_data(X):
     g = DiffusionGraph(X, kernel="gaussian", sigma=None, thresh=None, n_jobs=-2)
     assert g.settings.sigma is None and g.settings.thresh is None and g.settings.n_jobs == -2
-    # the reference's bandwidth; the dense Gaussian keeps every pair, the sparse one drops
-    # what falls below 1e-4
-    assert (g.resolved.sigma, g.resolved.thresh, g.resolved.sparse_thresh) == (10.0, 0.0, 1e-4)
+    # the reference's bandwidth; the dense and the sparse Gaussian drop what falls below 1e-4
+    assert (g.resolved.sigma, g.resolved.thresh, g.resolved.sparse_thresh) == (10.0, 1e-4, 1e-4)
     assert g.resolved.mode == g.mode_ == "exact" and g.kernel_ == "gaussian"
     with pytest.raises(dataclasses.FrozenInstanceError):
         g.settings.knn = 7
@@ -108,11 +107,12 @@ def test_repr_names_what_runs(X):
 
 
 def test_info_reports_the_threshold_of_the_kernel_that_ran(X):
-    # a Gaussian kernel keeps every pair densely (thresh 0) but drops below 1e-4 sparsely
+    # one default threshold in every mode; thresh=0 (exact only) keeps every pair
     approx = fastdse.dse(X, mode="approx", kernel="gaussian", sigma=0.5, random_state=0)
     exact = fastdse.dse(X, mode="exact", kernel="gaussian", sigma=0.5)
     assert approx.info["thresh"] == approx.info["operator"]["thresh"] == 1e-4
-    assert exact.info["thresh"] == 0.0
+    assert exact.info["thresh"] == 1e-4
+    assert fastdse.dse(X, mode="exact", kernel="gaussian", sigma=0.5, thresh=0).info["thresh"] == 0
 
 
 def test_an_estimate_above_log_n_is_brought_to_the_bound():

@@ -48,7 +48,7 @@ def test_gaussian_polygon_matches_circulant_spectrum(n, sigma):
     X = regular_polygon(n)
     d = np.linalg.norm(X - X[0], axis=1)
     expected = circulant_eigenvalues(np.exp(-(d**2) / (2 * sigma**2)))
-    g = DiffusionGraph(X, mode="exact", kernel="gaussian", sigma=sigma)
+    g = DiffusionGraph(X, mode="exact", kernel="gaussian", sigma=sigma, thresh=0)
     np.testing.assert_allclose(g.eigenvalues(), expected, atol=1e-12)
     for t in (1, 2, 5):
         assert g.dse(t).value == pytest.approx(entropy_bits(expected, t), abs=1e-10)
@@ -105,7 +105,8 @@ def test_separated_blobs_give_log2_k_at_large_t(k, rng):
 @pytest.mark.parametrize("t", [1, 2, 5])
 def test_gaussian_matches_dse_dsmi(dse_dsmi, sigma, t, rng):
     X = rng.uniform(size=(300, 32)) * 20
-    ours = fastdse.dse(X, t=t, mode="exact", kernel="gaussian", sigma=sigma).value
+    # the reference keeps every pair: thresh=0
+    ours = fastdse.dse(X, t=t, mode="exact", kernel="gaussian", sigma=sigma, thresh=0).value
     ref = reference_dse(dse_dsmi, X, gaussian_kernel_sigma=sigma, t=t)
     # the reference adds float eps to every probability: at most n * 64 eps of difference
     assert ours == pytest.approx(ref, rel=1e-9, abs=300 * 64 * np.finfo(float).eps)
@@ -113,7 +114,7 @@ def test_gaussian_matches_dse_dsmi(dse_dsmi, sigma, t, rng):
 
 def test_reference_default_sigma_and_uniform_256(dse_dsmi, rng):
     X = rng.uniform(size=(400, 256))
-    ours = fastdse.dse(X, t=1, mode="exact", kernel="gaussian").value
+    ours = fastdse.dse(X, t=1, mode="exact", kernel="gaussian", thresh=0).value
     ref = reference_dse(dse_dsmi, X)
     assert ours == pytest.approx(ref, rel=1e-9)
 
@@ -357,7 +358,7 @@ def test_builder_caps_n_landmarks_and_says_so(rng):
 def test_builder_gaussian_default_thresh_uses_the_sparse_default(rng):
     X = rng.normal(size=(150, 3))
     g = DiffusionGraph(X, mode="exact", kernel="gaussian", sigma=1.0)
-    assert g.resolved.thresh == 0.0  # the dense Gaussian keeps every pair
+    assert g.resolved.thresh == 1e-4  # one default in every mode
     mu = _build_landmark(X, n_landmarks=20, kernel="gaussian", sigma=1.0)
     assert mu.info["operator"]["thresh"] == 1e-4
     assert mu.info["atoms"] <= 20

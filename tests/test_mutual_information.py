@@ -234,8 +234,8 @@ def test_precomputed_fixed_bandwidth_affinity_equals_points():
     labels = np.repeat([0, 1, 2], 60)
     Z = rng.normal(size=(180, 4)) + 3.0 * labels[:, None]
     K = dense_affinity(Z, "gaussian", knn=5, decay=40.0, sigma=2.0, thresh=0.0)
-    from_points = fastdse.dsmi(Z, labels, [1, 4], kernel="gaussian", sigma=2.0, mode="exact",
-                               random_state=3)
+    from_points = fastdse.dsmi(Z, labels, [1, 4], kernel="gaussian", sigma=2.0, thresh=0,
+                               mode="exact", random_state=3)
     from_K = fastdse.dsmi(K, labels, [1, 4], kernel="precomputed", mode="exact",
                           random_state=3)
     np.testing.assert_allclose(from_K.value, from_points.value, rtol=1e-10, atol=1e-12)

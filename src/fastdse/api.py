@@ -76,7 +76,8 @@ def dse(
     sigma : float, optional
         Gaussian bandwidth; ``None`` means 10 (the reference default).
     thresh : float, optional
-        Affinities below this are dropped (default 1e-4 for alpha-decay, 0 for Gaussian).
+        Affinities below this are dropped (default 1e-4, both kernels, every mode;
+        ``thresh=0`` keeps every pair, as the reference's Gaussian, in exact mode).
     anisotropy : float in [0, 1], default 0
         0 is the reference code's normalisation, 0.5 the paper's text.
     base : float, default 2

@@ -63,8 +63,9 @@ class DiffusionGraph:
         Gaussian bandwidth; ``None`` means 10, the reference implementation's
         default (suited to features of scale ~10; choose it for your data).
     thresh : float, optional
-        Affinities below ``thresh`` are dropped; ``None`` means 1e-4 for
-        ``alpha_decay`` (graphtools' default) and 0 for ``gaussian``.
+        Affinities below ``thresh`` are dropped; ``None`` means 1e-4 (graphtools'
+        default) for both kernels in every mode. ``thresh=0`` keeps every pair (the
+        reference's Gaussian), in exact mode only.
     anisotropy : float in [0, 1], default 0
         Density normalisation ``K_ij / (d_i d_j)^anisotropy``.
     neighbors : {"auto", "exact", "pynndescent"}, default "auto"

@@ -167,7 +167,7 @@ class Resolved:
     sigma : float
         Gaussian bandwidth (``None`` resolved to the reference's 10).
     thresh : float
-        Threshold of the dense kernel (``None``: 1e-4 for alpha-decay, 0 for Gaussian).
+        Threshold of the dense kernel (``None``: 1e-4, as the sparse one).
     sparse_thresh : float
         Threshold of the sparse kernel (``None``: 1e-4 for both kernels).
     """

@@ -141,7 +141,7 @@ SETTINGS = ("mode_requested", "mode", "t", "seed", "n", "d", "base", "unit", "ve
           "t": [2.0, 4.0]}),
         (["--kernel", "gaussian", "--sigma", 2, "--mode", "exact", "--base", "e"],
          {"kernel": "gaussian", "sigma": 2, "mode": "exact", "base": math.e},
-         {"kernel": "gaussian", "sigma": 2.0, "thresh": 0.0, "mode_requested": "exact",
+         {"kernel": "gaussian", "sigma": 2.0, "thresh": 1e-4, "mode_requested": "exact",
           "mode": "exact", "seed": None, "base": math.e, "unit": "nats"}),
         # a sparse Gaussian kernel drops affinities below 1e-4 (info["thresh"] says 0)
         (["--kernel", "gaussian", "--sigma", 2, "--mode", "landmark", "--seed", 0,

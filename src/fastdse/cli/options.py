@@ -126,8 +126,8 @@ _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--sigma", "sigma", {"type": number, "metavar": "S",
                           "help": "Gaussian bandwidth (default: 10)"}),
     ("--thresh", "thresh", {"type": number, "metavar": "THRESH",
-                            "help": "drop affinities below THRESH (default: 1e-4; 0 for the "
-                                    "Gaussian kernel in exact mode)"}),
+                            "help": "drop affinities below THRESH (default: 1e-4; 0 keeps "
+                                    "every pair, in exact mode only)"}),
     ("--anisotropy", "anisotropy", {"type": number, "metavar": "ANISO",
                                     "help": "density normalisation in [0, 1]"}),
 )

@@ -57,8 +57,10 @@ __all__ = [
 
 KERNELS = ("alpha_decay", "gaussian")
 
-#: Default threshold below which affinities are dropped, per kernel.
-DEFAULT_THRESH = {"alpha_decay": 1e-4, "gaussian": 0.0}
+#: Default threshold below which affinities are dropped, per kernel: the same in every
+#: mode, so that a setting means one kernel whichever mode runs (the sparse modes need one).
+#: The reference implementation's Gaussian keeps every pair: ``thresh=0`` (exact mode).
+DEFAULT_THRESH = {"alpha_decay": 1e-4, "gaussian": 1e-4}
 
 #: Default fixed bandwidth of the Gaussian kernel (the reference's default).
 DEFAULT_SIGMA = 10.0
