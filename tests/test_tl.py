@@ -48,3 +48,31 @@ def test_tl_refuses_bad_arguments(adata):
         tl.dse(adata, key_added="a/b")
     with pytest.raises(TypeError, match="copy must be True or False"):
         tl.dsmi(adata, "group", copy="yes")
+
+
+def test_a_stored_graph_by_its_distances_or_its_connectivities(adata, tmp_path):
+    import scipy.sparse as sp
+    from sklearn.neighbors import NearestNeighbors
+
+    # scanpy's layout: 50 exact neighbours per row, self excluded; connectivities alike
+    dist, idx = NearestNeighbors(n_neighbors=50).fit(adata.X).kneighbors()
+    D = sp.csr_matrix((dist.ravel(), idx.ravel(), np.arange(0, 80 * 50 + 1, 50)),
+                      shape=(80, 80))
+    adata.obsp["distances"] = D
+    adata.obsp["connectivities"] = sp.csr_matrix(D.maximum(D.T) > 0, dtype=float)
+    adata.uns["neighbors"] = {"distances_key": "distances",
+                              "connectivities_key": "connectivities"}
+    tl.dse(adata, [1, 5], neighbors_key="neighbors", mode="exact")
+    stored = adata.uns["dse"]
+    ref = fastdse.dse(adata, [1, 5], use_rep="X", mode="exact")
+    np.testing.assert_allclose(stored["value"], ref.value, atol=1e-10)
+    graph = stored["info"]["graph"]
+    assert graph["matrix"] == "distances" and graph["truncated_rows"] == 0
+    tl.dsmi(adata, "group", 1, neighbors_key="neighbors", key_added="mi", random_state=0)
+    tl.dsmi(adata, "group", 1, neighbors_key="neighbors", kernel="precomputed",
+            key_added="mi_conn", random_state=0)
+    assert adata.uns["mi"]["info"]["graph"]["matrix"] == "distances"
+    assert adata.uns["mi_conn"]["info"]["graph"]["matrix"] == "connectivities"
+    adata.write_h5ad(tmp_path / "graph.h5ad")  # the graph report can be written
+    back = anndata.read_h5ad(tmp_path / "graph.h5ad")
+    assert back.uns["dse"]["info"]["graph"]["knn"] == 5

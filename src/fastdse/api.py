@@ -57,7 +57,8 @@ def dse(
         scipy.sparse feature matrix (densified when it fits in memory). With
         ``kernel="precomputed"`` a symmetric non-negative affinity matrix
         (dense or sparse), or an AnnData with ``neighbors_key``; a
-        ``graphtools.Graph`` is taken as its ``kernel``.
+        ``graphtools.Graph`` is taken as its ``kernel``. An AnnData with
+        ``neighbors_key`` and another kernel: that kernel on the stored k-NN distances.
     t : float, sequence of float or "auto", default 1
         Diffusion time(s), positive; a sequence costs one eigendecomposition.
         ``"auto"`` picks the knee of the DSE-vs-t curve over ``t = 1..100``
@@ -103,10 +104,16 @@ def dse(
     use_rep : str, optional
         AnnData only: ``"X"`` (default) or a key of ``adata.obsm``, e.g. ``"X_pca"``.
     neighbors_key : str, optional
-        AnnData only, with ``kernel="precomputed"``: the key of ``adata.uns`` of a
-        neighbour graph scanpy stored (``"neighbors"`` after ``scanpy.pp.neighbors``);
-        its connectivities, with a unit diagonal, are the affinity
-        (``docs/anndata.md``).
+        AnnData only: the key of ``adata.uns`` of a neighbour graph scanpy stored
+        (``"neighbors"`` after ``scanpy.pp.neighbors``). With the alpha-decay (default)
+        or Gaussian kernel, that kernel is built on its stored k-NN distances
+        (``knn``, ``decay``, ``sigma``, ``thresh`` apply; no neighbour search; rows
+        whose threshold radius reaches beyond their stored neighbours raise a
+        :class:`~fastdse.TruncationWarning`); with ``kernel="precomputed"`` its
+        connectivities, with a unit diagonal, are the affinity. ``mode="auto"`` runs
+        exact up to :data:`~fastdse.settings.AUTO_EXACT_MAX_N` points;
+        ``mode="landmark"`` is refused. ``result.info["graph"]`` says which matrix was
+        read (``docs/anndata.md``).
     n_jobs : int, optional
         Threads (None: all cores).
     progress : bool, optional

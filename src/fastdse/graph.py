@@ -27,6 +27,7 @@ from fastdse.modes import BUILDERS, GraphInput, Seeds
 from fastdse.operator.conditioning import condition_points
 from fastdse.operator.duplicates import Duplicates, find_duplicates
 from fastdse.operator.kernel import MIN_SIGMA
+from fastdse.operator.stored_knn import stored_knn_from_settings
 from fastdse.results import DSEResult
 from fastdse.settings import AUTO_EXACT_MAX_N, MODES, SPARSE_MODES, Resolved, Settings
 from fastdse.spectral.measure import SpectralMeasure
@@ -45,7 +46,8 @@ class DiffusionGraph:
         matrix (densified if it fits in memory). With ``kernel="precomputed"``:
         a symmetric non-negative affinity (dense or scipy.sparse), or an AnnData
         with ``neighbors_key``; a ``graphtools.Graph`` is always taken as its
-        precomputed ``kernel``.
+        precomputed ``kernel``. An AnnData with ``neighbors_key`` and the alpha-decay
+        or Gaussian kernel: that kernel built on the stored k-NN distances.
     mode : {"auto", "exact", "approx", "landmark"}, default "auto"
         ``"exact"``: dense kernel and all ``n`` eigenvalues (O(n^2) memory,
         O(n^3) time). ``"auto"``: exact up to :data:`AUTO_EXACT_MAX_N` points,
@@ -93,10 +95,16 @@ class DiffusionGraph:
         AnnData input only: ``"X"`` (the default) or a key of ``adata.obsm``
         such as ``"X_pca"`` (scanpy's keyword).
     neighbors_key : str, optional
-        AnnData input with ``kernel="precomputed"`` only: the neighbour graph scanpy
-        stored (``adata.uns[neighbors_key]`` names its ``connectivities_key`` in
-        ``adata.obsp``; ``"neighbors"`` by default in scanpy), taken as the affinity
-        with a unit diagonal. See ``docs/anndata.md``.
+        AnnData input only: the neighbour graph scanpy stored (``adata.uns[neighbors_key]``
+        names its ``distances_key`` and ``connectivities_key`` in ``adata.obsp``;
+        ``"neighbors"`` by default in scanpy). With the alpha-decay or Gaussian kernel,
+        that kernel is built on the stored k-NN distances
+        (:mod:`fastdse.operator.stored_knn`: no neighbour search, a
+        :class:`~fastdse.TruncationWarning` for rows whose threshold radius reaches
+        beyond their stored neighbours); with ``kernel="precomputed"`` the
+        connectivities, with a unit diagonal, are the affinity. Either is then a sparse
+        affinity: ``mode="auto"`` runs exact up to :data:`AUTO_EXACT_MAX_N` points,
+        ``mode="landmark"`` is refused. See ``docs/anndata.md``.
     n_jobs : int, optional
         Cores to use (None: all; -1 all, -2 all but one): the threads of the
         numba kernels, BLAS and the neighbour search.
@@ -118,10 +126,14 @@ class DiffusionGraph:
     mode_ : str
         The mode that runs (``"auto"`` resolved).
     kernel_ : str
-        The kernel that runs (``"precomputed"`` for an affinity or graphtools graph).
+        The kernel that runs (``"precomputed"`` for an affinity or graphtools graph;
+        the kernel built on a stored graph's k-NN distances, e.g. ``"alpha_decay"``).
     input_type_ : str
         What ``X`` was: ``"array"``, ``"pandas"``, ``"torch"``, ``"anndata"``,
-        ``"sparse"`` or ``"graphtools"``.
+        ``"sparse"`` or ``"graphtools"``. For a stored scanpy graph, ``info["graph"]``
+        of a result says which (``neighbors_key``, ``matrix``: ``"distances"`` or
+        ``"connectivities"``, and the kernel's report: stored neighbours per row,
+        ``truncated_rows``, ``max_cut_affinity``).
     settings : fastdse.settings.Settings
         The validated settings (frozen).
     resolved : fastdse.settings.Resolved
@@ -190,22 +202,11 @@ class DiffusionGraph:
                use_rep: str | None, rng: np.random.Generator,
                neighbors_key: str | None = None) -> None:
         resolved_input = _inputs.resolve(X, "X", use_rep=use_rep, neighbors_key=neighbors_key,
-                                         precomputed=settings.kernel == "precomputed")
+                                         kernel=settings.kernel)
         self.settings = settings
         self.input_type_ = resolved_input.source
-        affinity = None
-        points = None
-        if resolved_input.affinity is not None:
-            _check_affinity_settings(resolved_input, settings)
-            affinity = _inputs.check_affinity(resolved_input.affinity, "X")
-            n = affinity.shape[0]
-        else:
-            points = check_points(resolved_input.points, "X")
-            n = points.shape[0]
-        self.n = n
-        self.resolved: Resolved = settings.resolve(
-            n, precomputed=affinity is not None,
-            dense_affinity=affinity is not None and not sp.issparse(affinity))
+        points, affinity, self.resolved, self._stored = _validated(resolved_input, settings)
+        n = self.n = (affinity if points is None else points).shape[0]
         points, duplicates, self._resolved_for_build, self._conditioning = _prepared(
             points, self.resolved)
         self._input = GraphInput(points=points, affinity=affinity, n=n, t_hint=t_hint,
@@ -241,6 +242,9 @@ class DiffusionGraph:
                 self.operator_ = built.operator
                 self._half_measure = built.half_measure
                 self._measure = built.measure
+                if self._stored is not None and "operator" in self._measure.info:
+                    # the sparse operator of an affinity: name the kernel that was built
+                    self._measure.info["operator"]["kernel"] = self.kernel_
                 self._log_measure(self._measure)
         return self._measure
 
@@ -329,9 +333,12 @@ class DiffusionGraph:
             "knn": self.settings.knn,
             "decay": self.settings.decay,
             "sigma": self.resolved.sigma,
-            # the threshold of the kernel that ran: the sparse one in the sparse modes
-            "thresh": (self.resolved.sparse_thresh if self.mode_ in SPARSE_MODES
-                       and self.kernel_ != "precomputed" else self.resolved.thresh),
+            # the threshold of the kernel that ran: the sparse one in the sparse modes and
+            # on stored k-NN distances
+            "thresh": (self.resolved.sparse_thresh if self.kernel_ != "precomputed" and (
+                self.mode_ in SPARSE_MODES or self._stored is not None)
+                else self.resolved.thresh),
+            **({"graph": dict(self._stored)} if self._stored is not None else {}),
             "anisotropy": self.settings.anisotropy,
             "method": measure.method,
             **({"conditioning": dict(self._conditioning)} if self._conditioning else {}),
@@ -397,10 +404,39 @@ class DiffusionGraph:
     def __repr__(self) -> str:
         points = self._input.points
         shape = "precomputed affinity" if points is None else f"d={points.shape[1]}"
+        if self._stored is not None:
+            shape = (f"stored graph {self._stored['neighbors_key']!r} "
+                     f"({self._stored['matrix']})")
         return (
             f"DiffusionGraph(n={self.n}, {shape}, mode={self.mode_!r}, "
             f"kernel={self.kernel_!r})"
         )
+
+
+def _validated(resolved_input: _inputs.Resolved, settings: Settings
+               ) -> tuple[np.ndarray | None, Any, Resolved, dict[str, Any] | None]:
+    """Validate the input's points or affinity; resolve the settings on it.
+
+    Returns the points (or None), the affinity (or None), the resolved settings and,
+    for a stored scanpy graph, which one was read (with the report of the kernel built
+    on its k-NN distances, :mod:`fastdse.operator.stored_knn`).
+    """
+    stored = resolved_input.stored
+    if resolved_input.distances is not None:  # fastdse's kernel on a stored k-NN graph
+        _check_affinity_settings(resolved_input, settings)
+        resolved = settings.resolve(resolved_input.distances.shape[0], precomputed=False,
+                                    dense_affinity=False)
+        K, stored = stored_knn_from_settings(resolved_input.distances, settings, resolved,
+                                             resolved_input.stored or {}, "X", stacklevel=5)
+        return None, K, resolved, stored
+    if resolved_input.affinity is not None:
+        _check_affinity_settings(resolved_input, settings)
+        K = _inputs.check_affinity(resolved_input.affinity, "X")
+        return None, K, settings.resolve(K.shape[0], precomputed=True,
+                                         dense_affinity=not sp.issparse(K)), stored
+    points = check_points(resolved_input.points, "X")
+    return points, None, settings.resolve(points.shape[0], precomputed=False,
+                                          dense_affinity=False), stored
 
 
 def _prepared(points: np.ndarray | None, resolved: Resolved
@@ -431,7 +467,7 @@ def _prepared(points: np.ndarray | None, resolved: Resolved
 
 
 def _check_affinity_settings(resolved_input: Any, settings: Settings) -> None:
-    """Refuse settings that a precomputed affinity or graphtools graph cannot honour."""
+    """Refuse settings that an affinity (precomputed, a stored graph, graphtools) cannot honour."""
     if resolved_input.source == "graphtools" and settings.kernel not in ("alpha_decay",
                                                                          "precomputed"):
         raise ValueError(
@@ -446,7 +482,9 @@ def _check_affinity_settings(resolved_input: Any, settings: Settings) -> None:
             "anisotropy=0)"
         )
     if settings.mode == "landmark":
-        raise ValueError(
-            "mode='landmark' needs the points to place landmarks; X is a precomputed "
-            "affinity. Use mode='exact' or mode='approx'"
-        )
+        stored = resolved_input.stored
+        what, fix = ("a precomputed affinity", "") if stored is None else (
+            f"the graph stored under neighbors_key={stored['neighbors_key']!r}",
+            ", or pass the points (use_rep)")
+        raise ValueError(f"mode='landmark' needs the points to place landmarks; X is {what}. "
+                         f"Use mode='exact' or mode='approx'{fix}")

@@ -29,27 +29,24 @@ its distance to its ``knn``-th neighbour *within the subset*, and a subset's
 graph cannot be read off the full data's graph (a point's neighbours in its
 class or in a random tenth of the data are mostly not among its nearest
 neighbours in the full data). The compiled numba kernels are shared (compiled
-once per machine, cached on disk).
+once per machine, cached on disk). An affinity (``kernel="precomputed"``, or the
+kernel built once on the k-NN distances of a stored scanpy graph) is not rebuilt:
+every class and subset takes the sub-matrix it induces (:mod:`fastdse.dsmi_tasks`,
+where the evaluations live).
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-import threadpoolctl
 
 from fastdse._util import inputs as _inputs
 from fastdse._util import parallel as _parallel
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
-from fastdse._util.threads import numba_threads
 from fastdse._util.validation import (
     check_base,
     check_choice,
@@ -59,7 +56,9 @@ from fastdse._util.validation import (
     describe,
 )
 from fastdse.cluster import Y_KINDS, _discretize, check_labels, discretize
+from fastdse.dsmi_tasks import TaskResult, check_class_subgraphs, dse_task, label_value, plan
 from fastdse.graph import DiffusionGraph
+from fastdse.operator.stored_knn import stored_knn_from_settings
 from fastdse.results import ClassTerm, DSMIResult, _fmt
 from fastdse.settings import Settings
 
@@ -67,73 +66,6 @@ __all__ = ["dsmi", "discretize"]
 
 _ONE_REPETITION = ("num_repetitions=1: one random subset per class, whose spread cannot be "
                    "measured; the standard error is NaN. Use num_repetitions >= 2 for one")
-
-# --------------------------------------------------------------------------- tasks
-
-
-@dataclass(frozen=True)
-class _Task:
-    """One DSE evaluation: class ``cls`` itself (``rep = -1``) or its subset ``rep``."""
-
-    cls: int
-    rep: int
-    size: int
-    seed: np.random.SeedSequence
-
-
-@dataclass(frozen=True)
-class _TaskResult:
-    cls: int
-    rep: int
-    value: np.ndarray
-    stderr: np.ndarray
-    mode: str
-    quadrature_bias: np.ndarray | None
-    seconds: float
-
-
-def _dse_task(
-    Z: np.ndarray,
-    inverse: np.ndarray,
-    settings: Settings,
-    ts: np.ndarray,
-    base: float,
-    task: _Task,
-) -> _TaskResult:
-    """DSE of class ``task.cls`` or of a random subset of Z of its size (runs in a worker)."""
-    start = time.perf_counter()
-    rng = np.random.default_rng(task.seed)
-    if task.rep < 0:
-        rows = np.flatnonzero(inverse == task.cls)
-    else:
-        rows = np.sort(rng.choice(Z.shape[0], size=task.size, replace=False))
-    if settings.kernel == "precomputed":
-        # the induced sub-affinity of the evaluation's points
-        data = Z[rows][:, rows] if sp.issparse(Z) else Z[np.ix_(rows, rows)]
-    else:
-        data = Z[rows]
-    with contextlib.ExitStack() as stack:
-        if settings.n_jobs == 1:
-            stack.enter_context(numba_threads(1))
-            stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
-        graph = DiffusionGraph._from_settings(data, settings, t_hint=None, use_rep=None, rng=rng)
-        graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
-        res = graph._dse_at(ts, False, base)
-    bias = res.info.get("quadrature_bias")
-    return _TaskResult(
-        cls=task.cls,
-        rep=task.rep,
-        value=np.atleast_1d(np.asarray(res.value, dtype=np.float64)),
-        stderr=np.atleast_1d(np.asarray(res.stderr, dtype=np.float64)),
-        mode=res.mode,
-        quadrature_bias=None if bias is None else np.atleast_1d(np.asarray(bias)),
-        seconds=time.perf_counter() - start,
-    )
-
-
-def _label_value(label: Any) -> Any:
-    return label.item() if hasattr(label, "item") else label
-
 
 # --------------------------------------------------------------------------- dsmi
 
@@ -182,10 +114,15 @@ def dsmi(
         Points (e.g. embeddings): anything :func:`fastdse.dse` accepts as points
         (numpy, pandas, torch, AnnData with ``use_rep``, scipy.sparse features). With
         ``kernel="precomputed"``: an (n, n) affinity (dense or sparse) or an AnnData
-        with ``neighbors_key``; each class and subset uses its induced sub-matrix (a
-        point with no neighbour in a stored graph's subset is its own component), which
-        equals rebuilding a fixed-bandwidth kernel such as the Gaussian on those
-        points, but not an adaptive one (alpha-decay bandwidths depend on the neighbours).
+        with ``neighbors_key`` (its connectivities). An AnnData with ``neighbors_key``
+        and the alpha-decay or Gaussian kernel: that kernel built once on the stored
+        k-NN distances. On an affinity each class and subset uses its induced
+        sub-matrix (a point with no neighbour in a stored graph's subset is its own
+        component), which equals rebuilding a fixed-bandwidth kernel such as the
+        Gaussian on those points, but not an adaptive one (alpha-decay bandwidths stay
+        those of the whole data). A point left with zero affinity in its class or
+        subset (an affinity without self-affinities) raises a ``ValueError`` naming the
+        class and the fix (``Z + I``).
     Y : array-like of shape (n,) or (n, d'), or str
         Discrete labels (ints, bools, strings, a pandas Series or categorical, a torch
         tensor; a column name of ``Z.obs`` when ``Z`` is an AnnData), a continuous 1-D
@@ -281,7 +218,7 @@ def dsmi(
         )
     # the graph settings dsmi does not expose keep DiffusionGraph's defaults
     settings = Settings.from_arguments({**_GRAPH_DEFAULTS, **locals()})
-    Zc = _points_or_affinity(Z, settings, use_rep, neighbors_key)
+    Zc, settings, stored = _points_or_affinity(Z, settings, use_rep, neighbors_key)
     ts, scalar = check_t(t)
     num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
     n_clusters = check_int(n_clusters, "n_clusters", low=2)
@@ -294,7 +231,9 @@ def dsmi(
         t_labels = time.perf_counter() - start
         _progress.logger.debug("dsmi: labels from %s in %.2f s", name, t_labels)
         classes, inverse, counts = _classes(labels, name, settings)
-        tasks = _plan(counts, num_repetitions, rng)
+        if settings.kernel == "precomputed":
+            check_class_subgraphs(Zc, inverse, classes, name)
+        tasks = plan(classes, counts, num_repetitions, rng)
         n_jobs = _parallel.cap_n_jobs(settings.n_jobs, len(tasks))
         outer = _parallel.outer_n_jobs(n_jobs)
         t_tasks = time.perf_counter()
@@ -306,7 +245,7 @@ def dsmi(
         inner = 1 if (outer > 1 or n_jobs == 1) else None
         task_settings = settings.replace(n_jobs=inner, progress=False, verbose=0)
         results = _parallel.run_tasks(
-            _dse_task, (Zc, inverse, task_settings, ts, base), tasks, n_jobs=n_jobs,
+            dse_task, (Zc, inverse, task_settings, ts, base), tasks, n_jobs=n_jobs,
             progress=settings.progress, desc="DSMI", unit="DSE",
         )
         t_tasks = time.perf_counter() - t_tasks
@@ -314,6 +253,8 @@ def dsmi(
                    "dse_sum": float(sum(r.seconds for r in results))}
         res = _combine(results, classes, counts, labels, ts, scalar, base, num_repetitions,
                        outer, timings, start)
+        if stored is not None:
+            res.info["graph"] = stored
         _progress.logger.info(
             "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
             _fmt(res.value), _fmt(res.stderr), _fmt(ts), res.info["timings"]["total"],
@@ -328,11 +269,19 @@ _GRAPH_DEFAULTS = {name: p.default for name, p in
 
 
 def _points_or_affinity(Z: Any, settings: Settings, use_rep: str | None,
-                        neighbors_key: str | None) -> Any:
-    """Z as validated points, or as a validated affinity with ``kernel="precomputed"``."""
-    precomputed = settings.kernel == "precomputed"
+                        neighbors_key: str | None
+                        ) -> tuple[Any, Settings, dict[str, Any] | None]:
+    """Z as validated points, or as a validated affinity, with the settings of its evaluations.
+
+    An affinity is given (``kernel="precomputed"``: a matrix, or the connectivities of
+    a stored scanpy graph) or built here once, on the whole of Z, from the k-NN
+    distances of a stored graph (``neighbors_key`` with the alpha-decay or Gaussian
+    kernel, :mod:`fastdse.operator.stored_knn`); its evaluations then take their
+    sub-matrices (``kernel="precomputed"``). Returns Z, the settings, and which stored
+    graph was read (None for other inputs).
+    """
     resolved = _inputs.resolve(Z, "Z", use_rep=use_rep, neighbors_key=neighbors_key,
-                               precomputed=precomputed)
+                               kernel=settings.kernel)
     if resolved.source == "graphtools":
         raise TypeError(
             "Z must be points for dsmi; got a graphtools graph. DSMI rebuilds the kernel on "
@@ -340,11 +289,21 @@ def _points_or_affinity(Z: Any, settings: Settings, use_rep: str | None,
             "data the graph was built from); a fixed-bandwidth affinity matrix can be passed "
             "with kernel='precomputed'"
         )
-    if not precomputed:
-        return check_points(resolved.points, "Z")
+    if resolved.points is not None:
+        return check_points(resolved.points, "Z"), settings, None
     if settings.mode == "landmark":
-        raise ValueError("mode='landmark' needs points; Z is a precomputed affinity")
-    return _inputs.check_affinity(resolved.affinity, "Z")
+        what = ("a precomputed affinity" if resolved.stored is None else
+                f"the graph stored under neighbors_key={neighbors_key!r}")
+        raise ValueError(f"mode='landmark' needs points; Z is {what}. Use mode='exact' or "
+                         "mode='approx'")
+    if resolved.distances is None:
+        return _inputs.check_affinity(resolved.affinity, "Z"), settings, resolved.stored
+    n = resolved.distances.shape[0]
+    K, stored = stored_knn_from_settings(
+        resolved.distances, settings, settings.resolve(n, precomputed=False,
+                                                       dense_affinity=False),
+        resolved.stored or {}, "Z", stacklevel=3)
+    return K, settings.replace(kernel="precomputed"), stored
 
 
 def _class_labels(n: int, Y: Any, clusters: Any, *, n_clusters: int, y_kind: str,
@@ -390,7 +349,7 @@ def _classes(labels: np.ndarray, name: str, settings: Settings
     inverse = inverse.reshape(-1)
     if classes.shape[0] < 2:
         raise ValueError(
-            f"{name} has a single class ({_label_value(classes[0])!r}); DSMI needs at least "
+            f"{name} has a single class ({label_value(classes[0])!r}); DSMI needs at least "
             "2 classes"
         )
     alpha_decay = settings.kernel == "alpha_decay"
@@ -401,7 +360,7 @@ def _classes(labels: np.ndarray, name: str, settings: Settings
         need = (f"at least knn + 1 = {min_size} points for kernel='alpha_decay'"
                 if alpha_decay else "at least 2 points")
         raise ValueError(
-            f"class {_label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
+            f"class {label_value(classes[i])!r} of {name} has {counts[i]} point(s); every "
             f"class needs {need}. Merge rare classes, use fewer bins (n_clusters) or a "
             "smaller knn."
         )
@@ -410,30 +369,13 @@ def _classes(labels: np.ndarray, name: str, settings: Settings
         i = int(np.argmin(counts))
         raise ValueError(
             f"n_deflate must be <= {counts[i] - 1} (the size of the smallest class, "
-            f"{_label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
+            f"{label_value(classes[i])!r} of {name} with {counts[i]} points, minus 1); got "
             f"{n_deflate}"
         )
     return classes, inverse, counts
 
 
-def _plan(counts: np.ndarray, num_repetitions: int, rng: np.random.Generator) -> list[_Task]:
-    """One task per class and per (class, repetition), each with its own seed.
-
-    One independent stream per class, and per task within it: results depend
-    neither on ``n_jobs`` nor on the order in which tasks finish.
-    """
-    class_seeds = np.random.SeedSequence(int(rng.integers(2**63 - 1))).spawn(len(counts))
-    tasks = []
-    for c, size in enumerate(counts):
-        task_seeds = class_seeds[c].spawn(num_repetitions + 1)
-        tasks.append(_Task(c, -1, int(size), task_seeds[0]))
-        tasks.extend(_Task(c, r, int(size), task_seeds[r + 1]) for r in range(num_repetitions))
-    # largest first: balances the load when tasks run side by side (order changes no number)
-    tasks.sort(key=lambda task: -task.size)
-    return tasks
-
-
-def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray,
+def _combine(results: list[TaskResult], classes: np.ndarray, counts: np.ndarray,
              labels: np.ndarray, ts: np.ndarray, scalar: bool, base: float,
              num_repetitions: int, outer: int, timings: dict[str, float], start: float
              ) -> DSMIResult:
@@ -464,7 +406,7 @@ def _combine(results: list[_TaskResult], classes: np.ndarray, counts: np.ndarray
     var = uncond_var + cond_err**2
     per_class = [
         ClassTerm(
-            label=_label_value(classes[c]),
+            label=label_value(classes[c]),
             size=int(counts[c]),
             conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
             unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),

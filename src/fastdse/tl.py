@@ -66,8 +66,9 @@ def dse(adata: Any, t: Any = 1, *, key_added: str = "dse", copy: bool = False,
     Parameters
     ----------
     adata : anndata.AnnData
-        The data: ``adata.X``, ``adata.obsm[use_rep]``, or with ``neighbors_key``
-        and ``kernel="precomputed"`` the neighbour graph scanpy stored.
+        The data: ``adata.X``, ``adata.obsm[use_rep]``, or with ``neighbors_key`` the
+        neighbour graph scanpy stored (fastdse's kernel built on its k-NN distances;
+        with ``kernel="precomputed"``, its connectivities).
     t : float, sequence of float or "auto", default 1
         Diffusion time(s), as in :func:`fastdse.dse`.
     key_added : str, default "dse"

@@ -288,8 +288,9 @@ def test_neighbors_key_is_the_connectivities_with_a_unit_diagonal(graph_adata):
     conn = graph_adata.obsp["connectivities"]
     expected = conn.toarray() + np.eye(60)
     for key, scale in (("neighbors", 1.0), ("other", 0.5)):
-        res = _inputs.resolve(graph_adata, "X", neighbors_key=key, precomputed=True)
-        assert res.source == "anndata" and res.points is None
+        res = _inputs.resolve(graph_adata, "X", neighbors_key=key, kernel="precomputed")
+        assert res.source == "anndata" and res.points is None and res.distances is None
+        assert res.stored == {"neighbors_key": key, "matrix": "connectivities"}
         want = scale * conn.toarray() + np.eye(60)
         np.testing.assert_allclose(res.affinity.toarray(), want)
     ref = fastdse.dse(expected, [1, 5], kernel="precomputed", mode="exact")
@@ -300,9 +301,26 @@ def test_neighbors_key_is_the_connectivities_with_a_unit_diagonal(graph_adata):
     assert graph_adata.obsp["connectivities"].diagonal().max() == 0  # caller's data untouched
 
 
-def test_neighbors_key_errors(graph_adata):
-    with pytest.raises(ValueError, match="pass kernel='precomputed' with it.*use_rep='X'"):
+def test_neighbors_key_without_precomputed_reads_the_distances(graph_adata):
+    for kernel in ("alpha_decay", "gaussian"):
+        res = _inputs.resolve(graph_adata, "X", neighbors_key="neighbors", kernel=kernel)
+        assert res.affinity is None and res.points is None
+        assert res.distances is graph_adata.obsp["distances"]  # as stored, built on later
+        assert res.stored == {"neighbors_key": "neighbors", "matrix": "distances",
+                              "obsp_key": "distances"}
+    # "other" names no distances_key: the default key, <neighbors_key>_distances, is missing
+    with pytest.raises(ValueError, match=r"X.uns\['other'\] names the distances "
+                                         r"'other_distances', which is not a key of X.obsp.*"
+                                         r"kernel='alpha_decay' builds fastdse's kernel.*pass "
+                                         r"kernel='precomputed'.*use_rep"):
+        fastdse.dse(graph_adata, neighbors_key="other")
+    # the stored graph holds 4 neighbours per point: knn=5 (the default) cannot be read
+    with pytest.raises(ValueError, match=r"knn=5 is larger than the stored graph allows.*"
+                                         r"holds 4 neighbours per point.*Pass knn <= 4"):
         fastdse.dse(graph_adata, neighbors_key="neighbors")
+
+
+def test_neighbors_key_errors(graph_adata):
     with pytest.raises(ValueError,
                        match=r"'nope' is not a key of X.uns.*\['neighbors', 'other'\]"):
         fastdse.dse(graph_adata, kernel="precomputed", neighbors_key="nope")
@@ -347,6 +365,9 @@ def test_dsmi_on_a_stored_graph_with_isolated_points(graph_adata):
     np.testing.assert_allclose(lonely.conditional, np.log2(6))  # six eigenvalues 1
     approx = fastdse.dsmi(graph_adata, "group", [1, 5], mode="approx", **kw)
     np.testing.assert_allclose(approx.value, exact.value, atol=0.05)
-    with pytest.raises(ValueError, match="zero total affinity"):  # unchanged for raw input
+    # the raw stored matrix (no self-affinity): the class-aware message of dsmi_tasks
+    with pytest.raises(ValueError, match=r"zero total affinity inside their class.*class "
+                                         r"'lonely' of Y: 6 of its 6 points.*Z \+ I.*"
+                                         r"neighbors_key"):
         fastdse.dsmi(graph_adata.obsp["connectivities"], graph_adata.obs["group"].to_numpy(),
                      kernel="precomputed", random_state=0)

@@ -610,7 +610,13 @@ def h5ad(tmp_path, labelled):
         {"y": np.asarray(y).astype(str)}, index=[str(i) for i in range(n)]))
     adata.obsm["X_pca"] = np.asarray(X)[:, :2]
     adata.obsp["connectivities"] = conn.maximum(conn.T).tocsr()
-    adata.uns["neighbors"] = {"connectivities_key": "connectivities"}
+    # scanpy's k-NN distances, 60 per row (enough to hold every alpha-decay radius here)
+    far = np.argsort(d2, axis=1)[:, :60]
+    rows = np.repeat(np.arange(n), 60)
+    adata.obsp["distances"] = sp.csr_matrix((np.sqrt(d2[rows, far.ravel()]),
+                                             (rows, far.ravel())), shape=(n, n))
+    adata.uns["neighbors"] = {"connectivities_key": "connectivities",
+                              "distances_key": "distances"}
     path = tmp_path / "data.h5ad"
     adata.write_h5ad(path)
     return path, adata
@@ -621,18 +627,46 @@ def test_dse_reads_h5ad(capsys, h5ad):
     out = run_json(capsys, ["dse", path, "--use-rep", "X_pca", "-t", "1", "5"])
     ref = fastdse.dse(adata, [1, 5], use_rep="X_pca")
     assert out["value"] == ref.value.tolist() and out["d"] == 2
-    out = run_json(capsys, ["dse", path, "--neighbors-key", "neighbors"])
+    out = run_json(capsys, ["dse", path, "--neighbors-key", "neighbors", "--kernel",
+                            "precomputed"])
     ref = fastdse.dse(adata, 1, kernel="precomputed", neighbors_key="neighbors")
     assert out["value"] == [ref.value] and out["kernel"] == "precomputed"
 
 
+@pytest.mark.parametrize("options,kw", [
+    ([], {}),  # the default kernel, alpha-decay, on the stored k-NN distances
+    (["--knn", 3, "--decay", 10], {"knn": 3, "decay": 10.0}),
+    (["--kernel", "gaussian", "--sigma", 1], {"kernel": "gaussian", "sigma": 1.0}),
+])
+def test_neighbors_key_builds_the_kernel_on_the_stored_distances(capsys, h5ad, options, kw):
+    path, adata = h5ad
+    out = run_json(capsys, ["dse", path, "--neighbors-key", "neighbors", "-t", 1, 5,
+                            *options])
+    ref = fastdse.dse(adata, [1, 5], neighbors_key="neighbors", **kw)
+    assert out["value"] == ref.value.tolist()
+    assert out["kernel"] == kw.get("kernel", "alpha_decay") and out["thresh"] == 1e-4
+    points = fastdse.dse(adata, [1, 5], use_rep="X", **kw, thresh=1e-4)
+    np.testing.assert_allclose(out["value"], points.value, atol=1e-10)
+
+
+def test_kernel_precomputed_reads_an_affinity_file(capsys, tmp_path, points):
+    from fastdse.operator.kernel import dense_affinity
+
+    K = dense_affinity(points, "gaussian", sigma=2.0)
+    np.save(tmp_path / "K.npy", K)
+    out = run_json(capsys, ["dse", tmp_path / "K.npy", "--kernel", "precomputed", "-t", 1, 5])
+    ref = fastdse.dse(K, [1, 5], kernel="precomputed")
+    assert out["value"] == ref.value.tolist() and out["kernel"] == "precomputed"
+
+
 def test_dsmi_takes_y_from_obs(capsys, h5ad):
     path, adata = h5ad
-    out = run_json(capsys, ["dsmi", path, "--obs", "y", "--neighbors-key", "neighbors",
-                            "--seed", "0"])
-    ref = fastdse.dsmi(adata, "y", kernel="precomputed", neighbors_key="neighbors",
-                       random_state=0)
-    assert out["value"] == [ref.value] and out["obs"] == "y"
+    for kernel in ([], ["--kernel", "precomputed"]):
+        out = run_json(capsys, ["dsmi", path, "--obs", "y", "--neighbors-key", "neighbors",
+                                "--seed", "0", *kernel])
+        ref = fastdse.dsmi(adata, "y", kernel=kernel[-1] if kernel else "alpha_decay",
+                           neighbors_key="neighbors", random_state=0)
+        assert out["value"] == [ref.value] and out["obs"] == "y"
 
 
 def test_h5ad_options_errors(capsys, h5ad, tmp_path, points):
@@ -642,8 +676,9 @@ def test_h5ad_options_errors(capsys, h5ad, tmp_path, points):
     np.save(npy, points)
     assert_user_error(*run(capsys, ["dse", npy, "--use-rep", "X_pca"]),
                       "--use-rep applies to .h5ad input only")
-    assert_user_error(*run(capsys, ["dse", path, "--neighbors-key", "neighbors", "--kernel",
-                                    "gaussian"]), "cannot be combined with --kernel gaussian")
+    assert_user_error(*run(capsys, ["dse", path, "--neighbors-key", "neighbors",
+                                    "--knn", 61]),
+                      "--knn 61 is larger than the stored graph allows")
     bad = tmp_path / "bad.h5ad"
     bad.write_text("not hdf5")
     assert_user_error(*run(capsys, ["dse", bad]), "not a readable .h5ad file")

@@ -12,7 +12,9 @@ Points (``X``, ``Z``):
 - PyTorch tensors on any device, with or without ``requires_grad``: detached
   and copied to host memory, half-precision types widened to float32;
 - AnnData objects: ``adata.X`` or ``adata.obsm[use_rep]`` (scanpy's keyword), or
-  with ``neighbors_key`` the neighbour graph scanpy stored (``neighbor_graph.stored_graph``);
+  with ``neighbors_key`` the neighbour graph scanpy stored: its k-NN distances, from
+  which fastdse builds its own kernel (``neighbor_graph.stored_distances``), or with
+  ``kernel="precomputed"`` its connectivities (``neighbor_graph.stored_graph``);
 - scipy.sparse feature matrices: densified when the dense copy fits in memory
   (an n x d array is far smaller than the n x n work that follows); otherwise a
   ``ValueError`` suggests reducing the dimension first.
@@ -31,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastdse._util import memory as _memory
-from fastdse._util.neighbor_graph import stored_graph
+from fastdse._util.neighbor_graph import stored_distances, stored_graph
 from fastdse._util.validation import describe
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "is_graphtools_graph",
     "is_anndata",
     "stored_graph",
+    "stored_distances",
 ]
 
 #: A sparse feature matrix is densified only when the copy takes at most this
@@ -185,12 +188,21 @@ class Resolved:
         ``"sparse"``, ``"graphtools"``.
     graph_anisotropy : float
         Anisotropy already applied by a graphtools graph to its kernel (else 0).
+    distances : scipy.sparse matrix or numpy.ndarray or None
+        The k-NN distances of a stored scanpy graph (``neighbors_key`` without
+        ``kernel="precomputed"``), as stored: the kernel is still to be built
+        (:mod:`fastdse.operator.stored_knn`).
+    stored : dict or None
+        Which stored graph was read: ``neighbors_key``, ``matrix`` (``"distances"`` or
+        ``"connectivities"``) and ``obsp_key``.
     """
 
     points: Any
     affinity: Any
     source: str
     graph_anisotropy: float = 0.0
+    distances: Any = None
+    stored: dict[str, str] | None = None
 
 
 def _from_anndata(adata: Any, name: str, use_rep: str | None) -> Any:
@@ -213,25 +225,23 @@ def _from_anndata(adata: Any, name: str, use_rep: str | None) -> Any:
 
 
 def _from_graph(adata: Any, name: str, neighbors_key: str, use_rep: str | None,
-                precomputed: bool) -> Resolved:
+                kernel: str) -> Resolved:
     if use_rep is not None:
         raise ValueError(
             f"use_rep={use_rep!r} and neighbors_key={neighbors_key!r} both choose the input; "
             "pass one: use_rep for points (fastdse's own kernel), neighbors_key for the graph "
             "scanpy stored")
-    if not precomputed:
-        params = adata.uns.get(neighbors_key, {}).get("params", {}) \
-            if hasattr(adata.uns.get(neighbors_key), "get") else {}
-        rep = params.get("use_rep", "X_pca" if "X_pca" in adata.obsm else "X")
-        raise ValueError(
-            f"neighbors_key={neighbors_key!r} takes the stored graph's connectivities as the "
-            "affinity: pass kernel='precomputed' with it. For fastdse's own kernel on the "
-            f"points the graph was built from, pass use_rep={str(rep)!r} instead")
-    return Resolved(None, stored_graph(adata, name, neighbors_key), "anndata")
+    if kernel == "precomputed":
+        K = stored_graph(adata, name, neighbors_key)
+        stored = {"neighbors_key": neighbors_key, "matrix": "connectivities"}
+        return Resolved(None, K, "anndata", stored=stored)
+    D, key = stored_distances(adata, name, neighbors_key, kernel)
+    stored = {"neighbors_key": neighbors_key, "matrix": "distances", "obsp_key": key}
+    return Resolved(None, None, "anndata", distances=D, stored=stored)
 
 
 def resolve(X: Any, name: str, *, use_rep: str | None = None,
-            neighbors_key: str | None = None, precomputed: bool = False) -> Resolved:
+            neighbors_key: str | None = None, kernel: str = "alpha_decay") -> Resolved:
     """Recognise the container of ``X`` and unwrap it.
 
     Parameters
@@ -242,11 +252,12 @@ def resolve(X: Any, name: str, *, use_rep: str | None = None,
     use_rep : str, optional
         AnnData only: ``"X"`` (default) or a key of ``adata.obsm``.
     neighbors_key : str, optional
-        AnnData only, with ``precomputed``: the key of ``adata.uns`` naming a stored
-        scanpy neighbour graph, whose connectivities are the affinity
-        (``neighbor_graph.stored_graph``).
-    precomputed : bool
-        ``X`` is an affinity (``kernel="precomputed"``).
+        AnnData only: the key of ``adata.uns`` naming a stored scanpy neighbour graph.
+        With ``kernel="precomputed"`` its connectivities are the affinity
+        (``neighbor_graph.stored_graph``); with another kernel its k-NN distances are
+        returned (``Resolved.distances``) for that kernel to be built on.
+    kernel : str
+        The validated kernel setting; ``"precomputed"``: ``X`` is an affinity.
 
     Returns
     -------
@@ -259,7 +270,8 @@ def resolve(X: Any, name: str, *, use_rep: str | None = None,
                 f"{type(X).__module__}.{type(X).__name__}"
             )
     if neighbors_key is not None:
-        return _from_graph(X, name, neighbors_key, use_rep, precomputed)
+        return _from_graph(X, name, neighbors_key, use_rep, kernel)
+    precomputed = kernel == "precomputed"
     if is_graphtools_graph(X):
         aniso = float(getattr(X, "anisotropy", 0.0) or 0.0)
         return Resolved(None, X.kernel, "graphtools", aniso)
@@ -301,9 +313,9 @@ def _refuse_knn_distances(A: Any, name: str) -> None:
             f"{name} looks like k-nearest-neighbour distances, not an affinity: every row "
             f"holds {k} entries, none on the diagonal, and the matrix is not symmetric (as "
             "scanpy's adata.obsp['distances']). A distance is large where an affinity is "
-            "small. Pass the AnnData with neighbors_key='neighbors' and kernel='precomputed' "
-            "(the stored connectivities), or the points (use_rep='X_pca') for fastdse's own "
-            "k-NN kernel")
+            "small. Pass the AnnData with neighbors_key='neighbors' (fastdse's kernel built "
+            "on these distances; with kernel='precomputed', the stored connectivities), or "
+            "the points (use_rep='X_pca') for fastdse's own k-NN kernel")
 
 
 def check_affinity(K: Any, name: str = "X") -> Any:

@@ -3,7 +3,7 @@
 ::
 
     fastdse dse FILE [-t 1 2 5] [--mode exact] [--kernel gaussian --sigma 10] [--json]
-    fastdse dse data.h5ad [--use-rep X_pca | --neighbors-key neighbors]
+    fastdse dse data.h5ad [--use-rep X_pca | --neighbors-key neighbors [--kernel precomputed]]
     fastdse dsmi Z_FILE Y_FILE [-t 1 10 50] [--n-clusters 10] [--json]
     fastdse dsmi data.h5ad --obs cell_type [--use-rep X_pca | --neighbors-key neighbors]
     fastdse demo [--json]

@@ -120,7 +120,10 @@ def library_default(func: Callable[..., Any], name: str) -> Any:
 #: graph options: (flag, keyword of fastdse.dse/dsmi, argparse keywords)
 _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--mode", "mode", {"choices": MODES, "help": "spectral estimator"}),
-    ("--kernel", "kernel", {"choices": KERNELS, "help": "affinity kernel"}),
+    ("--kernel", "kernel", {"choices": (*KERNELS, "precomputed"),
+                            "help": "affinity kernel (precomputed: FILE is the affinity "
+                                    "matrix, or with --neighbors-key the stored "
+                                    "connectivities)"}),
     ("--knn", "knn", {"type": integer, "metavar": "K", "help": "alpha-decay bandwidth neighbour"}),
     ("--decay", "decay", {"type": number, "metavar": "A", "help": "alpha-decay exponent"}),
     ("--sigma", "sigma", {"type": number, "metavar": "S",
@@ -266,7 +269,8 @@ def add_anndata_options(parser: argparse.ArgumentParser, *, obs: bool = False) -
                        help="points from adata.obsm[KEY], e.g. X_pca (default: adata.X)")
     group.add_argument("--neighbors-key", default=None, metavar="KEY",
                        help="the neighbour graph scanpy stored under adata.uns[KEY] (e.g. "
-                            "neighbors) as the affinity; implies --kernel precomputed")
+                            "neighbors): --kernel (default alpha_decay) built on its k-NN "
+                            "distances, or with --kernel precomputed its connectivities")
     if obs:
         group.add_argument("--obs", default=None, metavar="COLUMN",
                            help="Y from adata.obs[COLUMN] (instead of Y_FILE)")
@@ -274,19 +278,18 @@ def add_anndata_options(parser: argparse.ArgumentParser, *, obs: bool = False) -
 
 def anndata_kwargs(args: argparse.Namespace, path: str, *, is_anndata: bool
                    ) -> dict[str, Any]:
-    """``use_rep`` / ``neighbors_key`` (and the kernel they need) set on the command line."""
+    """``use_rep`` / ``neighbors_key`` set on the command line.
+
+    ``--kernel`` decides what ``--neighbors-key`` reads, as ``kernel`` does in the
+    library: the stored k-NN distances for the alpha-decay (default) or Gaussian
+    kernel, the stored connectivities for ``precomputed``.
+    """
     given = {name: getattr(args, name, None) for name in ("use_rep", "neighbors_key", "obs")}
     given = {name: value for name, value in given.items() if value is not None}
     if given and not is_anndata:
         flag = "--" + next(iter(given)).replace("_", "-")
         raise ValueError(f"{flag} applies to .h5ad input only; {path} is not an .h5ad file")
     given.pop("obs", None)
-    if "neighbors_key" in given:
-        kernel = getattr(args, "kernel", None)
-        if kernel not in (None, "precomputed"):
-            raise ValueError(f"--neighbors-key takes the stored graph as the affinity; it "
-                             f"cannot be combined with --kernel {kernel}")
-        given["kernel"] = "precomputed"
     return given
 
 

@@ -214,7 +214,9 @@ def complete_truncated(X: np.ndarray, lists: tuple[np.ndarray, ...], radius: np.
     n, m = X.shape[0], len(truncated)
     if not m or explicit_cap or m * (n - 1) + int(indptr[-1]) > MAX_LIST_ENTRIES:
         return lists, np.empty(0, dtype=np.int64)
-    t_ptr, t_idx, t_dist, _ = ExactSearcher(X).query_radius(truncated, radius[truncated], n)
+    found = ExactSearcher(X).query_radius(truncated, radius[truncated], n)
+    assert found is not None  # the exact searcher always answers (pynndescent's may not)
+    t_ptr, t_idx, t_dist, _ = found
     indptr, nbr, dist = _sparse_jit.splice_rows(indptr, nbr, dist, truncated, t_ptr,
                                                 t_idx.astype(nbr.dtype, copy=False), t_dist)
     return (indptr, nbr, dist, np.empty(0, dtype=np.int64)), truncated
