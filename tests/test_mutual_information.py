@@ -350,3 +350,15 @@ def test_multid_y_through_dsmi_and_reuse(rng):
     again = fastdse.dsmi(Z, None, clusters=res.clusters, num_repetitions=2, random_state=0)
     assert again.value == pytest.approx(res.value, abs=0.05 + 3 * np.hypot(res.stderr,
                                                                            again.stderr))
+
+
+def test_dsmi_at_one_t_does_not_depend_on_the_other_t_requested():
+    # every evaluation sizes its estimator for a fixed range of t, as dse does (classes of
+    # 3,000 points in 8-d: sized for t = 100 their deflation would differ from t = 1's)
+    rng = np.random.default_rng(11)
+    labels = np.repeat([0, 1], 3000)
+    Z = rng.normal(size=(6000, 8)) + 3.0 * labels[:, None]
+    kw = dict(mode="approx", neighbors="exact", num_repetitions=2, random_state=4)
+    alone = fastdse.dsmi(Z, labels, 1, **kw)
+    among = fastdse.dsmi(Z, labels, [100, 1], **kw)
+    assert alone.value == among.value[1] and alone.stderr == among.stderr[1]

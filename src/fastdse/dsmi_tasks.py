@@ -169,7 +169,7 @@ def dse_task(Z: Any, inverse: np.ndarray, settings: Settings, ts: np.ndarray, ba
         if settings.n_jobs == 1:
             stack.enter_context(numba_threads(1))
             stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
-        graph = DiffusionGraph._from_settings(data, settings, t_hint=ts, use_rep=None, rng=rng)
+        graph = DiffusionGraph._from_settings(data, settings, t_hint=None, use_rep=None, rng=rng)
         graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
         res = graph._dse_at(ts, False, base)
     bias = res.info.get("quadrature_bias")
