@@ -194,3 +194,23 @@ def test_to_frame_without_pandas(monkeypatch, dse_result):
         with pytest.raises(ImportError, match=message):
             call()
     assert json.loads(dse_result.to_json())["n"] == 80  # JSON needs no pandas
+
+
+def test_every_json_record_says_what_produced_it():
+    X = np.random.default_rng(0).normal(size=(120, 3))
+    y = np.repeat([0, 1], 60)
+    want = {"kernel", "knn", "sigma", "thresh", "anisotropy", "random_state", "d",
+            "fastdse_version"}
+    dse = json.loads(fastdse.dse(X, [1, 2], random_state=3).to_json())
+    assert want <= set(dse["info"]) and {"mode", "t", "n"} <= set(dse)
+    assert (dse["info"]["random_state"], dse["info"]["d"]) == (3, 3)
+    assert dse["info"]["fastdse_version"] == fastdse.__version__
+    mi = json.loads(fastdse.dsmi(X, y, 1, kernel="gaussian", sigma=2.0,
+                                 random_state=np.random.default_rng(1)).to_json())
+    assert want <= set(mi["info"]) and {"mode", "t", "n"} <= set(mi)
+    assert (mi["info"]["kernel"], mi["info"]["sigma"], mi["info"]["thresh"]) == ("gaussian", 2.0,
+                                                                                  1e-4)
+    # a generator's state is not recorded: its type is
+    assert mi["info"]["random_state"] == "<numpy.random._generator.Generator>"
+    graph = fastdse.DiffusionGraph(X, random_state=5).dse(1)
+    assert graph.info["random_state"] == 5

@@ -157,12 +157,12 @@ def dse(
     rng = check_random_state(random_state)
     if isinstance(t, str):  # "auto" (or a wrong word, which DiffusionGraph.dse refuses)
         graph = DiffusionGraph._from_settings(X, settings, t_hint=None, use_rep=use_rep, rng=rng,
-                                              neighbors_key=neighbors_key)
+                                              neighbors_key=neighbors_key, seed=random_state)
         return graph.dse(t, base=base)
     ts, scalar = check_t(t)
     base = check_base(base)
     # the estimator is sized for the default range of t, not for the t asked for: the value
     # at one t must not depend on which other t are requested
     graph = DiffusionGraph._from_settings(X, settings, t_hint=None, use_rep=use_rep, rng=rng,
-                                          neighbors_key=neighbors_key)
+                                          neighbors_key=neighbors_key, seed=random_state)
     return graph._dse_at(ts, scalar, base)

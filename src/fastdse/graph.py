@@ -28,7 +28,7 @@ from fastdse.operator.conditioning import condition_points
 from fastdse.operator.duplicates import Duplicates, find_duplicates
 from fastdse.operator.kernel import MIN_SIGMA
 from fastdse.operator.stored_knn import stored_knn_from_settings
-from fastdse.results import DSEResult
+from fastdse.results import DSEResult, provenance
 from fastdse.settings import AUTO_EXACT_MAX_N, MODES, SPARSE_MODES, Resolved, Settings
 from fastdse.spectral.measure import SpectralMeasure
 
@@ -187,15 +187,20 @@ class DiffusionGraph:
                     t_hint=None if t_hint is None else check_t(t_hint)[0],
                     use_rep=use_rep, neighbors_key=neighbors_key,
                     rng=check_random_state(random_state))
+        self._seed = random_state
 
     @classmethod
     def _from_settings(cls, X: Any, settings: Settings, *, t_hint: np.ndarray | None,
                        use_rep: str | None, rng: np.random.Generator,
-                       neighbors_key: str | None = None) -> DiffusionGraph:
-        """Build a graph from settings validated by the caller (:func:`fastdse.dse`, DSMI)."""
+                       neighbors_key: str | None = None, seed: Any = None) -> DiffusionGraph:
+        """Build a graph from settings validated by the caller (:func:`fastdse.dse`, DSMI).
+
+        ``seed`` is the ``random_state`` the caller was given (recorded in results).
+        """
         graph = cls.__new__(cls)
         graph._setup(X, settings, t_hint=t_hint, use_rep=use_rep, rng=rng,
                      neighbors_key=neighbors_key)
+        graph._seed = seed
         return graph
 
     def _setup(self, X: Any, settings: Settings, *, t_hint: np.ndarray | None,
@@ -207,6 +212,9 @@ class DiffusionGraph:
         self.input_type_ = resolved_input.source
         points, affinity, self.resolved, self._stored = _validated(resolved_input, settings)
         n = self.n = (affinity if points is None else points).shape[0]
+        #: dimension of the points (None for an affinity or a stored graph)
+        self.d_: int | None = None if points is None else int(points.shape[1])
+        self._seed = None  # the random_state given (results record it)
         points, duplicates, self._resolved_for_build, self._conditioning = _prepared(
             points, self.resolved)
         self._input = GraphInput(points=points, affinity=affinity, n=n, t_hint=t_hint,
@@ -343,6 +351,7 @@ class DiffusionGraph:
             "method": measure.method,
             **({"conditioning": dict(self._conditioning)} if self._conditioning else {}),
             "timings": dict(self.timings_),
+            **provenance(self._seed, self.d_),
             **measure.info,
             **extra,
         }

@@ -58,8 +58,9 @@ from fastdse._util.validation import (
 from fastdse.cluster import Y_KINDS, _discretize, check_labels, discretize
 from fastdse.dsmi_tasks import TaskResult, check_class_subgraphs, dse_task, label_value, plan
 from fastdse.graph import DiffusionGraph
+from fastdse.operator.kernel import DEFAULT_SIGMA, DEFAULT_THRESH
 from fastdse.operator.stored_knn import stored_knn_from_settings
-from fastdse.results import ClassTerm, DSMIResult, _fmt
+from fastdse.results import ClassTerm, DSMIResult, _fmt, provenance
 from fastdse.settings import Settings
 
 __all__ = ["dsmi", "discretize"]
@@ -253,6 +254,14 @@ def dsmi(
                    "dse_sum": float(sum(r.seconds for r in results))}
         res = _combine(results, classes, counts, labels, ts, scalar, base, num_repetitions,
                        outer, timings, start)
+        # what produced the number: the kernel's settings, the seed, d and the version
+        res.info.update(kernel=settings.kernel, knn=settings.knn, decay=settings.decay,
+                        sigma=DEFAULT_SIGMA if settings.sigma is None else settings.sigma,
+                        thresh=DEFAULT_THRESH.get(settings.kernel) if settings.thresh is None
+                        else settings.thresh,
+                        anisotropy=settings.anisotropy,
+                        **provenance(random_state, None if settings.kernel == "precomputed"
+                                     else int(Zc.shape[1])))
         if stored is not None:
             res.info["graph"] = stored
         _progress.logger.info(

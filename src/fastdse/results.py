@@ -28,6 +28,27 @@ def unit_name(base: float) -> str:
     return f"log base {base:g}"
 
 
+def provenance(random_state: Any, d: int | None) -> dict[str, Any]:
+    """Return what a saved result needs beyond its settings to say how it was made.
+
+    ``random_state`` as given when it is an int or None (a generator object is named by
+    its type: its state is not recorded), ``d`` the points' dimension (None for an
+    affinity input) and the fastdse version.
+
+    Examples
+    --------
+    >>> provenance(3, 10)["random_state"], provenance(None, None)["d"]
+    (3, None)
+    """
+    from fastdse._version import __version__
+
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        seed: Any = None if random_state is None else int(random_state)
+    else:
+        seed = f"<{type(random_state).__module__}.{type(random_state).__name__}>"
+    return {"random_state": seed, "d": d, "fastdse_version": __version__}
+
+
 def plain(obj: Any) -> Any:
     """Convert ``obj`` to plain Python values that :mod:`json` can write, recursively.
 

@@ -196,7 +196,7 @@ def test_dsmi_json_of_a_mixed_run(capsys, tmp_path, rng):
     got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "--seed", 0,
                             "--num-repetitions", 1, "--no-progress"])
     assert (got["mode_requested"], got["mode"]) == ("auto", "mixed")
-    assert got["thresh"] is None  # each evaluation used its own mode's default
+    assert got["thresh"] == 1e-4  # one default threshold in every mode
 
 
 def test_short_t_is_the_long_one(capsys, tmp_path, points):

@@ -210,8 +210,7 @@ def run_settings(kwargs: Mapping[str, Any], *, mode: str, n: int, d: int | None,
         The result's ``info``: where it names a setting (a DSE result's kernel, knn,
         sigma, thresh, ...), that value is reported. Otherwise the value comes from the
         library's own rule (:meth:`fastdse.settings.Settings.resolve`) for the mode
-        that ran; the threshold of a ``"mixed"`` DSMI run is the one given, or None
-        (each evaluation used its mode's default).
+        that ran.
     base : float
         Logarithm base of the result.
 
