@@ -88,10 +88,11 @@ def test_duplicates_give_no_nan_and_join_copies(rng):
     K = sparse_affinity(X, knn=5, neighbors="exact")
     assert np.all(np.isfinite(K.data))
     # every bandwidth is 0 (clipped to eps): copies of a point are joined with weight 1,
-    # everything else is dropped. (The dense path's Gram distances leave ~1e-8 of rounding
-    # between copies, so it is not the reference here.)
+    # everything else is dropped; the dense path agrees (it recomputes the distances of
+    # copies from differences: exactly 0)
     same = np.arange(240)[:, None] % 30 == np.arange(240)[None, :] % 30
     np.testing.assert_array_equal(K.toarray(), same.astype(float))
+    np.testing.assert_array_equal(dense_affinity(X, "alpha_decay", thresh=1e-4), K.toarray())
 
 
 def test_constant_data_gives_all_ones():

@@ -2,6 +2,12 @@
 
 Plain arrays in, plain arrays out; all work happens in place on one n x n
 float64 array so the exact path holds a single dense matrix at a time.
+
+Squared distances come from the Gram matrix of the centred points,
+``|x_i|^2 + |x_j|^2 - 2 x_i.x_j``, except where that expansion cancels: an
+entry below ``ratio * (|x_i|^2 + |x_j|^2)`` is recomputed from the coordinate
+differences of the points (:func:`_sqdist_entry`; the caller chooses
+``ratio``, see :data:`fastdse.operator.kernel.GRAM_REL_TOL`).
 """
 
 from __future__ import annotations
@@ -9,28 +15,54 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from fastdse._numba.jit import pjit
+from fastdse._numba.jit import jit, jit_sum, pjit
 
 _EPS = np.finfo(np.float64).eps
 
 
-@pjit
-def gram_to_sqdist_inplace(G, sq, rel_floor):  # pragma: no cover - jitted
-    """Turn the Gram matrix ``X X^T`` into squared distances, in place.
+@jit_sum
+def _sqdist(X, i, j):  # pragma: no cover - jitted
+    """Squared Euclidean distance of rows ``i`` and ``j`` of ``X`` from their differences.
 
-    ``|x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j`` (rows centred by the
-    caller), with an exactly zero diagonal.
-    The expansion loses digits for close points: its rounding error is about
-    ``d eps (|x_i|^2 + |x_j|^2)``. Values below ``rel_floor * (|x_i|^2 +
-    |x_j|^2)`` are rounding noise and are set to zero, so duplicated points
-    stay duplicates (scale-free kernels would otherwise turn the noise into
-    structure).
+    A sum of non-negative terms (vectorisable): relative error at most ~``(d + 2) eps / 2``
+    whatever the order. The same helper as in :mod:`fastdse._numba.search` (a ``_numba``
+    module imports nothing but the JIT policy).
+    """
+    acc = 0.0
+    for f in range(X.shape[1]):
+        diff = X[i, f] - X[j, f]
+        acc += diff * diff
+    return acc
+
+
+@jit
+def _sqdist_entry(g, sq_i, sq_j, X, i, j, ratio):  # pragma: no cover - jitted
+    """Squared distance of points ``i`` and ``j`` (``i != j``) from their Gram entry ``g``.
+
+    ``sq_i + sq_j - 2 g`` (norms of the centred points) where it is at least
+    ``ratio * (sq_i + sq_j)``; below that, where the expansion has lost too many
+    digits (or gone negative), the distance of rows ``i`` and ``j`` of ``X``
+    from their differences (exactly 0 for duplicated points).
+    """
+    v = g * -2.0 + sq_i + sq_j
+    if v < ratio * (sq_i + sq_j):
+        return _sqdist(X, i, j)
+    return v
+
+
+@pjit
+def gram_to_sqdist_inplace(G, sq, X, ratio):  # pragma: no cover - jitted
+    """Turn the Gram matrix ``Xc Xc^T`` into squared distances, in place.
+
+    ``G[i, j]`` becomes :func:`_sqdist_entry` of the pair (``sq``: the squared
+    norms of the centred rows ``Xc``; ``X``: the points, centred or not), with
+    an exactly zero diagonal. Row ``i`` writes row ``i`` only.
     """
     n = G.shape[0]
     for i in prange(n):
         for j in range(n):
-            v = G[i, j] * -2.0 + sq[i] + sq[j]
-            G[i, j] = v if v > rel_floor * (sq[i] + sq[j]) else 0.0
+            if j != i:
+                G[i, j] = _sqdist_entry(G[i, j], sq[i], sq[j], X, i, j, ratio)
         G[i, i] = 0.0
 
 
@@ -80,20 +112,20 @@ def alpha_decay_from_dist_inplace(D, bandwidth, decay, thresh):  # pragma: no co
 
 
 @pjit
-def gaussian_from_gram_inplace(G, sq, rel_floor, two_sigma_sq, thresh):  # pragma: no cover
+def gaussian_from_gram_inplace(G, sq, X, ratio, two_sigma_sq, thresh):  # pragma: no cover
     """Fused Gram -> squared distance -> Gaussian affinity, in place; returns row sums.
 
-    One pass instead of three (see :func:`gram_to_sqdist_inplace` for the rounding
-    floor); the degrees come for free from the same pass.
+    One pass instead of three (squared distances as in
+    :func:`gram_to_sqdist_inplace`); the degrees come for free from the same pass.
     """
     n = G.shape[0]
     deg = np.empty(n, dtype=np.float64)
     for i in prange(n):
         acc = 0.0
         for j in range(n):
-            v = G[i, j] * -2.0 + sq[i] + sq[j]
-            if i == j or not v > rel_floor * (sq[i] + sq[j]):
-                v = 0.0
+            v = 0.0
+            if j != i:
+                v = _sqdist_entry(G[i, j], sq[i], sq[j], X, i, j, ratio)
             k = np.exp(-v / two_sigma_sq)
             if k < thresh:
                 k = 0.0
