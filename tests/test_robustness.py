@@ -78,7 +78,7 @@ def test_exact_within_bounds(X, kernel):
 
 @FAST
 @given(X=clouds_of(INVARIANT_KINDS), kernel=kernels, seed=st.integers(0, 2**32 - 1))
-def test_exact_invariant_to_row_order_and_translation(X, kernel, seed):
+def test_exact_invariant_to_row_order_translation_and_rotation(X, kernel, seed):
     rng = np.random.default_rng(seed)
     kw = kernel_args(X, kernel)
     base = exact(X, **kw)
@@ -86,6 +86,9 @@ def test_exact_invariant_to_row_order_and_translation(X, kernel, seed):
     np.testing.assert_allclose(permuted, base, rtol=0, atol=1e-8)
     moved = exact(X + rng.normal(size=X.shape[1]) * 10.0, **kw)
     np.testing.assert_allclose(moved, base, rtol=0, atol=1e-8)
+    # a rotation keeps every distance up to rounding (exact copies stay exact copies)
+    Q, _ = np.linalg.qr(rng.normal(size=(X.shape[1], X.shape[1])))
+    np.testing.assert_allclose(exact(X @ Q, **kw), base, rtol=0, atol=1e-8)
 
 
 @FAST
@@ -143,7 +146,7 @@ def test_examples_of_every_kind(kind):
     test_exact_within_bounds.hypothesis.inner_test(X, "alpha_decay")
     test_exact_within_bounds.hypothesis.inner_test(X, "gaussian")
     test_approx_within_bar_and_stderr.hypothesis.inner_test(X)
-    test_exact_invariant_to_row_order_and_translation.hypothesis.inner_test(X, "gaussian", 3)
-    test_exact_invariant_to_row_order_and_translation.hypothesis.inner_test(
-        X, "alpha_decay", 3)
+    invariant = test_exact_invariant_to_row_order_translation_and_rotation.hypothesis
+    invariant.inner_test(X, "gaussian", 3)
+    invariant.inner_test(X, "alpha_decay", 3)
     test_exact_alpha_decay_invariant_to_scale.hypothesis.inner_test(X, 37, 1e-50)
