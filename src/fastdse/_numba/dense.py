@@ -15,24 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from fastdse._numba.jit import jit, jit_sum, pjit
+from fastdse._numba.distance import sqdist as _sqdist
+from fastdse._numba.jit import jit, pjit
 
 _EPS = np.finfo(np.float64).eps
-
-
-@jit_sum
-def _sqdist(X, i, j):  # pragma: no cover - jitted
-    """Squared Euclidean distance of rows ``i`` and ``j`` of ``X`` from their differences.
-
-    A sum of non-negative terms (vectorisable): relative error at most ~``(d + 2) eps / 2``
-    whatever the order. The same helper as in :mod:`fastdse._numba.search` (a ``_numba``
-    module imports nothing but the JIT policy).
-    """
-    acc = 0.0
-    for f in range(X.shape[1]):
-        diff = X[i, f] - X[j, f]
-        acc += diff * diff
-    return acc
 
 
 @jit

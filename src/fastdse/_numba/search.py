@@ -15,22 +15,13 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from fastdse._numba.jit import jit, jit_sum, pjit
+from fastdse._numba.distance import sqdist as _sqdist
+from fastdse._numba.jit import jit, pjit
 
 _EPS = np.finfo(np.float64).eps
 
 
 # --------------------------------------------------------------------------- distances
-
-
-@jit_sum
-def _sqdist(X, i, j):  # pragma: no cover - jitted
-    """Squared Euclidean distance between rows ``i`` and ``j`` of ``X`` (vectorisable sum)."""
-    acc = 0.0
-    for f in range(X.shape[1]):
-        diff = X[i, f] - X[j, f]
-        acc += diff * diff
-    return acc
 
 
 @jit
