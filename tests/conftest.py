@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -25,3 +27,22 @@ def ax():
     from matplotlib.figure import Figure
 
     return Figure().add_subplot()
+
+
+@pytest.fixture
+def deny_write(monkeypatch):
+    """``deny_write(path)``: ``os.access`` answers "not writable" for ``path``.
+
+    The tests run as root, for whom every path is writable, so the checks of an output
+    path are exercised through ``os.access``.
+    """
+    denied = set()
+    real_access = os.access
+
+    def access(path, mode, **kwargs):
+        if os.path.abspath(path) in denied:
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    return lambda path: denied.add(os.path.abspath(path))

@@ -118,16 +118,8 @@ def test_out_is_checked_before_the_first_case(tmp_path, capsys, measured, out, m
     assert measured == []
 
 
-def test_out_folder_not_writable(tmp_path, capsys, measured, monkeypatch):
-    # the tests run as root, for whom every folder is writable: os.access answers here
-    real_access = os.access
-
-    def access(path, mode, **kwargs):
-        if os.path.abspath(path) == str(tmp_path):
-            return False
-        return real_access(path, mode, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
+def test_out_folder_not_writable(tmp_path, capsys, measured, deny_write):
+    deny_write(tmp_path)
     assert cli.main([*ARGS, "--out", str(tmp_path / "run")]) == 1
     _, err = capsys.readouterr()
     assert f"--out: the folder {tmp_path} is not writable; choose a folder" in one_error_line(err)

@@ -6,7 +6,6 @@ checked in tests/test_plotting.py.
 
 import argparse
 import csv
-import os
 import sys
 import types
 from pathlib import Path
@@ -376,32 +375,17 @@ def test_cli_output_checked_before_drawing(points_file, tmp_path, capsys, no_dra
 
 
 def test_cli_output_folder_not_writable(points_file, tmp_path, capsys, no_drawing,
-                                        monkeypatch):
-    # the tests run as root, for whom every folder is writable: os.access answers here
-    real_access = os.access
-
-    def access(path, mode, **kwargs):
-        if os.path.abspath(path) == str(tmp_path):
-            return False
-        return real_access(path, mode, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
+                                        deny_write):
+    deny_write(tmp_path)
     err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", tmp_path / "a.png"])
     assert f"-o/--output: the folder {tmp_path} is not writable; choose a folder" in err
 
 
 def test_cli_output_existing_file_not_writable(points_file, tmp_path, capsys, no_drawing,
-                                               monkeypatch):
+                                               deny_write):
     target = tmp_path / "a.png"
     target.write_bytes(b"")
-    real_access = os.access
-
-    def access(path, mode, **kwargs):
-        if os.path.abspath(path) == str(target):
-            return False
-        return real_access(path, mode, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
+    deny_write(target)
     err = plot_error(capsys, ["plot", "spectrum", points_file, "-o", target])
     assert f"-o/--output: {target} exists and is not writable" in err
 
