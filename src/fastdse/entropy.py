@@ -22,8 +22,12 @@ from fastdse.spectral.measure import SpectralMeasure
 __all__ = ["dse_from_measure", "dse_from_eigenvalues"]
 
 
-def _z_h_terms(nodes: np.ndarray, weights: np.ndarray, ts: np.ndarray):
-    """Scaled ``|theta|^t`` and ``|theta|^t (t log|theta| - shift)`` for every t (natural log)."""
+def _shifted_logs(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log|theta| - max log|theta|`` over the live nodes, and which nodes are non-zero.
+
+    Zero nodes get 0 here and are masked out by :func:`_z_h_terms` (``|0|^t = 0`` and
+    ``0 log 0 = 0``).
+    """
     absn = np.abs(nodes)
     nz = absn > 0.0
     logabs = np.full(absn.shape, -np.inf)
@@ -32,13 +36,17 @@ def _z_h_terms(nodes: np.ndarray, weights: np.ndarray, ts: np.ndarray):
     if not np.any(live):
         raise ValueError("the spectral measure has no non-zero node with positive weight")
     lmax = logabs[live].max()
-    # exponent t * log|theta| shifted by its maximum t * lmax; zero nodes get
-    # exponent 0 here and are masked out below (|0|^t = 0 and 0 log 0 = 0)
-    safe = np.where(nz, logabs, lmax)
-    ell = np.outer(safe - lmax, ts)  # (m, r), <= 0 for live nodes
-    ez = np.where(nz[:, None], np.exp(ell), 0.0)
-    eh = ez * ell
-    return ez, eh
+    return np.where(nz, logabs, lmax) - lmax, nz
+
+
+def _z_h_terms(shifted: np.ndarray, nz: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled ``|theta|^t`` and ``|theta|^t (t log|theta| - shift)`` (natural log).
+
+    The exponent ``t log|theta|`` is shifted by its maximum, so it is <= 0 at live nodes.
+    """
+    ell = shifted * t
+    ez = np.where(nz, np.exp(ell), 0.0)
+    return ez, ez * ell
 
 
 def dse_from_measure(
@@ -64,17 +72,18 @@ def dse_from_measure(
     ts = np.asarray(ts, dtype=np.float64)
     # one t at a time, on 1-d arrays: the value at one t is then the same computation, bit
     # for bit, whichever other t are asked for (an (m, r) sum reduces in another order)
-    pairs = [_dse_at_one_t(measure, float(t)) for t in ts.ravel()]
+    shifted, nz = _shifted_logs(measure.nodes, measure.weights)  # the same for every t
+    pairs = [_dse_at_one_t(measure, shifted, nz, float(t)) for t in ts.ravel()]
     values = np.array([v for v, _ in pairs], dtype=np.float64).reshape(ts.shape)
     stderr = np.array([e for _, e in pairs], dtype=np.float64).reshape(ts.shape)
     scale = 1.0 / np.log(base)
     return values * scale, stderr * scale
 
 
-def _dse_at_one_t(measure: SpectralMeasure, t: float) -> tuple[float, float]:
+def _dse_at_one_t(measure: SpectralMeasure, shifted: np.ndarray, nz: np.ndarray, t: float
+                  ) -> tuple[float, float]:
     """DSE_t (nats) and its delta-method standard error over probes."""
-    ez, eh = _z_h_terms(measure.nodes, measure.weights, np.array([t]))
-    ez, eh = np.ascontiguousarray(ez[:, 0]), np.ascontiguousarray(eh[:, 0])
+    ez, eh = _z_h_terms(shifted, nz, t)
     z_fixed, z_probe = measure.per_probe_sums(ez)
     h_fixed, h_probe = measure.per_probe_sums(eh)
     p = measure.n_probes
