@@ -36,7 +36,10 @@ def test_the_page_runs_and_its_numbers_hold(capsys):
     np.testing.assert_allclose(stored.value, namespace["res"].value, atol=5e-4)
     assert stored.info["graph"]["truncated_rows"] == 2
     assert np.round(namespace["graph"].value, 3).tolist() == [8.899, 6.128, 2.958]
-    assert np.round(namespace["mi"].value, 3).tolist() == [0.224, 1.478]
+    mi = namespace["mi"]
+    assert (round(mi.value, 3), round(mi.info["sigma"], 2)) == (0.834, 10.25)
+    assert mi.info["kernel"] == "gaussian" and mi.info["sigma_rule"] == "knn"
+    assert np.round(namespace["mi_stored"].value, 3).tolist() == [0.224, 1.478]
     assert np.round(namespace["conn"].value, 3).tolist() == [0.239, 1.559]
     assert abs(namespace["approx"].value - namespace["conn"].value[0]) < 0.01
     message = namespace["message"]

@@ -248,12 +248,12 @@ def test_small_classes_are_reported_before_training(data):
     y[:3] = "rare"
     with pytest.raises(ValueError, match=r"class 'rare' of Y has 3 point\(s\) in the evaluation "
                                          r"subset; DSMI needs at least 6 .*knn \+ 1"):
-        TrainingMonitor(Y=y, random_state=0)
-    TrainingMonitor(Y=y, knn=2, random_state=0)  # knn + 1 = 3 points suffice
-    TrainingMonitor(Y=y, kernel="gaussian", random_state=0)  # 2 points suffice
+        TrainingMonitor(Y=y, kernel="alpha_decay", random_state=0)
+    TrainingMonitor(Y=y, kernel="alpha_decay", knn=2, random_state=0)  # knn + 1 = 3 suffice
+    TrainingMonitor(Y=y, random_state=0)  # the default Gaussian kernel: 2 points suffice
     binned = np.r_[np.zeros(N - 2), 1.0, 1.0]  # a 1-D X: two bins, of 118 and 2 points
     with pytest.raises(ValueError, match="class 2 of X has 2 point"):
-        TrainingMonitor(X=binned, n_clusters=2, random_state=0)
+        TrainingMonitor(X=binned, n_clusters=2, kernel="alpha_decay", random_state=0)
     with pytest.raises(ValueError, match="Y has a single class 'a' in the evaluation subset"):
         TrainingMonitor(Y=np.full(N, "a"))
 

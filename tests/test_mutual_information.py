@@ -358,7 +358,8 @@ def test_dsmi_at_one_t_does_not_depend_on_the_other_t_requested():
     rng = np.random.default_rng(11)
     labels = np.repeat([0, 1], 3000)
     Z = rng.normal(size=(6000, 8)) + 3.0 * labels[:, None]
-    kw = dict(mode="approx", neighbors="exact", num_repetitions=2, random_state=4)
+    kw = dict(mode="approx", kernel="alpha_decay", max_points=None, neighbors="exact",
+              num_repetitions=2, random_state=4)
     alone = fastdse.dsmi(Z, labels, 1, **kw)
     among = fastdse.dsmi(Z, labels, [100, 1], **kw)
     assert alone.value == among.value[1] and alone.stderr == among.stderr[1]

@@ -68,7 +68,8 @@ def test_a_stored_graph_by_its_distances_or_its_connectivities(adata, tmp_path):
     np.testing.assert_allclose(stored["value"], ref.value, atol=1e-10)
     graph = stored["info"]["graph"]
     assert graph["matrix"] == "distances" and graph["truncated_rows"] == 0
-    tl.dsmi(adata, "group", 1, neighbors_key="neighbors", key_added="mi", random_state=0)
+    tl.dsmi(adata, "group", 1, neighbors_key="neighbors", kernel="alpha_decay", key_added="mi",
+            random_state=0)
     tl.dsmi(adata, "group", 1, neighbors_key="neighbors", kernel="precomputed",
             key_added="mi_conn", random_state=0)
     assert adata.uns["mi"]["info"]["graph"]["matrix"] == "distances"

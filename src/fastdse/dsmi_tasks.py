@@ -27,7 +27,7 @@ from fastdse.graph import DiffusionGraph
 from fastdse.settings import Settings
 
 __all__ = ["Task", "TaskResult", "plan", "label_value", "subgraph", "check_class_subgraphs",
-           "dse_task"]
+           "dse_task", "stratified_subsamples"]
 
 #: How to give every point a degree in every subgraph: the end of the messages.
 _FIX = ("Add a self-affinity (Z + I, e.g. Z + scipy.sparse.identity(n)): fastdse's kernels "
@@ -80,6 +80,36 @@ def plan(classes: np.ndarray, counts: np.ndarray, num_repetitions: int,
     # largest first: balances the load when tasks run side by side (order changes no number)
     tasks.sort(key=lambda task: -task.size)
     return tasks
+
+
+def stratified_subsamples(inverse: np.ndarray, counts: np.ndarray, max_points: int,
+                          n_subsamples: int, min_size: int, rng: np.random.Generator
+                          ) -> list[np.ndarray]:
+    """Rows of ``n_subsamples`` class-stratified subsamples of about ``max_points`` points.
+
+    Class ``c`` gets its share of ``max_points`` (largest remainders), at least
+    ``min(counts[c], min_size)`` points. Its points are shuffled once and dealt out in
+    turn, so the subsamples are disjoint while the class has points enough; beyond, each
+    further subsample draws its share of the class afresh. Returns sorted row indices,
+    one array per subsample.
+    """
+    n = int(counts.sum())
+    share = counts * (max_points / n)
+    alloc = np.floor(share).astype(np.int64)
+    extra = max_points - int(alloc.sum())
+    if extra > 0:
+        alloc[np.argsort(-(share - alloc), kind="stable")[:extra]] += 1
+    alloc = np.maximum(alloc, np.minimum(counts, min_size))
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    dealt = [rng.permutation(order[lo:lo + size]) for lo, size in zip(starts, counts)]
+    out = []
+    for s in range(n_subsamples):
+        parts = [rows[s * a:(s + 1) * a] if (s + 1) * a <= rows.shape[0]
+                 else rng.choice(rows, size=a, replace=False)
+                 for rows, a in zip(dealt, alloc)]
+        out.append(np.sort(np.concatenate(parts)))
+    return out
 
 
 def label_value(label: Any) -> Any:

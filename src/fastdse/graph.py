@@ -9,7 +9,6 @@ thin wrapper around it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -23,10 +22,7 @@ from fastdse._util.inputs import check_points
 from fastdse._util.validation import check_base, check_int, check_random_state, check_t
 from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from fastdse.entropy import dse_from_measure
-from fastdse.modes import BUILDERS, GraphInput, Seeds
-from fastdse.operator.conditioning import condition_points
-from fastdse.operator.duplicates import Duplicates, find_duplicates
-from fastdse.operator.kernel import MIN_SIGMA
+from fastdse.modes import BUILDERS, GraphInput, Seeds, prepare_points
 from fastdse.operator.stored_knn import stored_knn_from_settings
 from fastdse.results import DSEResult, provenance
 from fastdse.settings import AUTO_EXACT_MAX_N, MODES, SPARSE_MODES, Resolved, Settings
@@ -215,11 +211,11 @@ class DiffusionGraph:
         #: dimension of the points (None for an affinity or a stored graph)
         self.d_: int | None = None if points is None else int(points.shape[1])
         self._seed = None  # the random_state given (results record it)
-        points, duplicates, self._resolved_for_build, self._conditioning = _prepared(
-            points, self.resolved)
+        self._seeds = Seeds(rng)
+        points, duplicates, self.resolved, self._resolved_for_build, self._conditioning = (
+            prepare_points(points, self.resolved, self._seeds))
         self._input = GraphInput(points=points, affinity=affinity, n=n, t_hint=t_hint,
                                  duplicates=duplicates)
-        self._seeds = Seeds(rng)
         self._log_level = logging.INFO
         self.degrees_: np.ndarray | None = None
         self.operator_: sp.csr_matrix | None = None
@@ -446,33 +442,6 @@ def _validated(resolved_input: _inputs.Resolved, settings: Settings
     points = check_points(resolved_input.points, "X")
     return points, None, settings.resolve(points.shape[0], precomputed=False,
                                           dense_affinity=False), stored
-
-
-def _prepared(points: np.ndarray | None, resolved: Resolved
-              ) -> tuple[np.ndarray | None, Duplicates | None, Resolved, dict[str, float]]:
-    """Find repeated rows, then condition the (distinct) points for float64 distances.
-
-    Returns the points, the duplicates, the resolved settings the builders use (a
-    Gaussian ``sigma`` scaled with the points) and the conditioning report
-    (:mod:`fastdse.operator.conditioning`).
-    """
-    if points is None:
-        return None, None, resolved, {}
-    duplicates = find_duplicates(points)
-    if duplicates is None:
-        points, scale, report = condition_points(points)
-    else:
-        unique, scale, report = condition_points(duplicates.unique)
-        duplicates = dataclasses.replace(duplicates, unique=unique)
-    if scale == 1.0:
-        return points, duplicates, resolved, report
-    sigma = resolved.sigma * scale
-    if resolved.kernel == "gaussian" and sigma < MIN_SIGMA:
-        raise ValueError(
-            f"sigma={resolved.sigma:g} is too small for points of this scale (at most "
-            f"{1 / scale:.3g} in magnitude): every affinity between distinct points "
-            "underflows. Use a larger sigma, or rescale the data")
-    return points, duplicates, dataclasses.replace(resolved, sigma=sigma), report
 
 
 def _check_affinity_settings(resolved_input: Any, settings: Settings) -> None:

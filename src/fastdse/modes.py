@@ -20,13 +20,16 @@ from scipy.sparse.csgraph import connected_components
 
 from fastdse._util import memory as _memory
 from fastdse._util.threads import resolve_threads
+from fastdse.operator.bandwidth import is_rule, knn_sigma
 from fastdse.operator.build import operator_from_settings
+from fastdse.operator.conditioning import condition_points
 from fastdse.operator.duplicates import (
     Duplicates,
+    find_duplicates,
     weighted_dense_operator,
     weighted_sparse_operator,
 )
-from fastdse.operator.kernel import dense_affinity
+from fastdse.operator.kernel import MIN_SIGMA, dense_affinity
 from fastdse.operator.normalize import (
     normalize_dense_inplace,
     normalize_sparse,
@@ -38,7 +41,7 @@ from fastdse.spectral.lanczos import check_operator, run_slq
 from fastdse.spectral.landmark import landmark_from_operator
 from fastdse.spectral.measure import SpectralMeasure
 
-__all__ = ["BUILDERS", "Built", "GraphInput", "Seeds"]
+__all__ = ["BUILDERS", "Built", "GraphInput", "Seeds", "prepare_points"]
 
 
 @dataclass
@@ -65,10 +68,12 @@ class Seeds:
     so a stage's seed does not depend on which stages run. Every mode seeds its
     stages this way: the sparse operator (neighbour search, truncation sample)
     from ``"neighbors"``, stochastic Lanczos quadrature from ``"spectrum"``, the
-    landmark choice from ``"landmarks"``.
+    landmark choice from ``"landmarks"``, the query points of ``sigma="knn"`` beyond
+    :data:`fastdse.operator.bandwidth.EXACT_QUERIES` points from ``"bandwidth"``
+    (last, so that the others' seeds are those of earlier versions).
     """
 
-    STAGES = ("neighbors", "spectrum", "landmarks")
+    STAGES = ("neighbors", "spectrum", "landmarks", "bandwidth")
 
     def __init__(self, rng: np.random.Generator) -> None:
         self._rng = rng
@@ -228,3 +233,36 @@ BUILDERS: dict[str, Callable[[GraphInput, Settings, Resolved, Seeds], Built]] = 
     "approx": build_approx,
     "landmark": build_landmark,
 }
+
+
+def prepare_points(points: np.ndarray | None, resolved: Resolved, seeds: Seeds
+              ) -> tuple[np.ndarray | None, Duplicates | None, Resolved, Resolved,
+                         dict[str, float]]:
+    """Find repeated rows, condition the distinct points, resolve a bandwidth rule.
+
+    Returns the points, the duplicates, the resolved settings (a rule such as
+    ``sigma="knn"`` replaced by its value, measured on the distinct points), those
+    the builders use (``sigma`` scaled with the points) and the conditioning report
+    (:mod:`fastdse.operator.conditioning`).
+    """
+    if points is None:
+        return None, None, resolved, resolved, {}
+    duplicates = find_duplicates(points)
+    if duplicates is None:
+        points, scale, report = condition_points(points)
+    else:
+        unique, scale, report = condition_points(duplicates.unique)
+        duplicates = dataclasses.replace(duplicates, unique=unique)
+    if resolved.kernel == "gaussian" and is_rule(resolved.sigma):
+        scaled = knn_sigma(points if duplicates is None else duplicates.unique,
+                           rng=np.random.default_rng(seeds("bandwidth")))
+        resolved = dataclasses.replace(resolved, sigma=scaled / scale)
+    if resolved.kernel != "gaussian" or scale == 1.0:
+        return points, duplicates, resolved, resolved, report
+    sigma = resolved.sigma * scale
+    if sigma < MIN_SIGMA:
+        raise ValueError(
+            f"sigma={resolved.sigma:g} is too small for points of this scale (at most "
+            f"{1 / scale:.3g} in magnitude): every affinity between distinct points "
+            "underflows. Use a larger sigma, or rescale the data")
+    return points, duplicates, resolved, dataclasses.replace(resolved, sigma=sigma), report

@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from fastdse._util import inputs as _inputs
-from fastdse._util import parallel as _parallel
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
 from fastdse._util.validation import (
@@ -56,17 +55,17 @@ from fastdse._util.validation import (
     describe,
 )
 from fastdse.cluster import Y_KINDS, _discretize, check_labels, discretize
-from fastdse.dsmi_tasks import TaskResult, check_class_subgraphs, dse_task, label_value, plan
+from fastdse.dsmi_estimate import estimates
+from fastdse.dsmi_tasks import check_class_subgraphs, label_value
 from fastdse.graph import DiffusionGraph
-from fastdse.operator.kernel import DEFAULT_SIGMA, DEFAULT_THRESH
+from fastdse.operator.bandwidth import is_rule
+from fastdse.operator.kernel import DEFAULT_THRESH
 from fastdse.operator.stored_knn import stored_knn_from_settings
-from fastdse.results import ClassTerm, DSMIResult, _fmt, provenance
+from fastdse.results import DSMIResult, _fmt, provenance
 from fastdse.settings import Settings
 
 __all__ = ["dsmi", "discretize"]
 
-_ONE_REPETITION = ("num_repetitions=1: one random subset per class, whose spread cannot be "
-                   "measured; the standard error is NaN. Use num_repetitions >= 2 for one")
 
 # --------------------------------------------------------------------------- dsmi
 
@@ -77,14 +76,16 @@ def dsmi(
     t: Any = 1,
     *,
     mode: str = "auto",
-    kernel: str = "alpha_decay",
+    kernel: str = "gaussian",
     knn: int = 5,
     decay: float = 40.0,
-    sigma: float | None = None,
+    sigma: float | str | None = "knn",
     thresh: float | None = None,
     anisotropy: float = 0.0,
     n_clusters: int = 10,
     num_repetitions: int = 5,
+    max_points: int | None = 5000,
+    n_subsamples: int = 5,
     y_kind: str = "auto",
     clusters: Any = None,
     base: float = 2.0,
@@ -130,9 +131,25 @@ def dsmi(
         variable (min-max binned into ``n_clusters`` bins) or a continuous
         multi-dimensional variable (clustered into ``n_clusters`` by
         :func:`fastdse.cluster.spectral_clusters`). Ignored when ``clusters`` is given.
-    t : float or sequence of float, default 1
-        Diffusion time(s); a sequence costs no more DSE evaluations.
-    mode, kernel, knn, decay, sigma, thresh, anisotropy
+    t : float, sequence of float or "auto", default 1
+        Diffusion time(s); a sequence costs no more DSE evaluations. ``"auto"``: the
+        knee of DSE(Z) over t = 1..100 (as :func:`fastdse.dse`), chosen once on Z
+        (on the first subsample above ``max_points``) with DSMI's kernel and used for
+        every term; ``info["t_auto"]``.
+    kernel : {"gaussian", "alpha_decay", "precomputed"}, default "gaussian"
+        DSMI's default is the Gaussian kernel with one bandwidth for Z and all its
+        classes and subsets (see ``sigma``), which the study in
+        ``docs/benchmarks/dsmi_defaults.md`` found to answer textbook cases right at
+        t = 1. ``"alpha_decay"`` (the default of :func:`fastdse.dse`) rebuilds adaptive
+        bandwidths inside every class and subset, which hides cluster-level
+        information at small t.
+    sigma : float, "knn" or None, default "knn"
+        Gaussian bandwidth. ``"knn"``: the median over the distinct points of Z of
+        the distance to their 30th nearest neighbour
+        (:func:`fastdse.operator.bandwidth.knn_sigma`), measured once per point set
+        (Z, or each subsample) and reported in ``info["sigma"]``. ``None``: the
+        reference's 10.
+    mode, knn, decay, thresh, anisotropy
         As in :func:`fastdse.dse`, applied to every class and subset. With
         ``mode="auto"`` each class and subset runs exact up to
         :data:`fastdse.settings.AUTO_EXACT_MAX_N` points and approximate above.
@@ -144,6 +161,14 @@ def dsmi(
     num_repetitions : int, default 5
         Random subsets per class for the unconditional term. With 1, the
         subsets' spread cannot be measured and ``stderr`` is NaN (``info`` says why).
+    max_points : int or None, default 5000
+        Points (not an affinity) above this many are estimated on ``n_subsamples``
+        class-stratified subsamples of ``max_points`` points (each class keeps its
+        share, at least the points its kernel needs; disjoint while a class has
+        points enough), each as a data set of its own, and the values averaged:
+        DSMI at ``max_points`` points. ``None``: all points.
+    n_subsamples : int, default 5
+        Subsamples when Z has more than ``max_points`` points.
     use_rep, neighbors_key : str, optional
         AnnData ``Z`` only, as in :func:`fastdse.dse`: a key of ``Z.obsm``, or of ``Z.uns``.
     y_kind : {"auto", "discrete", "continuous"}, default "auto"
@@ -183,9 +208,15 @@ def dsmi(
         class, the probe noise of the class's estimate and the uncertainty of
         the mean over subsets (their spread, which holds their probe noise,
         and never less than that probe noise alone), weighted by
-        :math:`p(y)^2`. ``.info`` has ``n_evaluations``, ``n_jobs`` (tasks at a
-        time), ``timings`` and, for approximate evaluations, the largest
-        ``quadrature_bias`` indicator.
+        :math:`p(y)^2`; above ``max_points`` it is the spread of the subsample values
+        over sqrt(``n_subsamples``), never less than their own errors pooled.
+        ``.info`` has the kernel settings (``sigma``: the bandwidth that ran,
+        ``sigma_rule``), ``null_stderr`` (the spread of DSMI when Y is independent
+        of Z, :math:`\sqrt{\sum_y p(y)^2 (1 + 1/R)\,\mathrm{var}_y}`: test a
+        value against 0 with it), ``n_evaluations``, ``n_jobs`` (tasks at a time),
+        ``timings``, for approximate evaluations the largest ``quadrature_bias``
+        indicator, and above ``max_points`` ``n_subsamples``, ``subsample_sizes``,
+        ``subsample_values`` and ``sigmas``.
 
     Examples
     --------
@@ -194,12 +225,11 @@ def dsmi(
     >>> rng = np.random.default_rng(0)
     >>> labels = np.repeat([0, 1, 2], 100)
     >>> Z = rng.normal(size=(300, 5)) + 20 * labels[:, None]
-    >>> res = fastdse.dsmi(Z, labels, kernel="gaussian", sigma=5, random_state=0)
-    >>> round(res.value, 2)  # three equal, separated classes: log2(3) = 1.58 bits
-    1.52
-    >>> shuffled = fastdse.dsmi(Z, rng.permutation(labels), kernel="gaussian", sigma=5,
-    ...                         random_state=0)
-    >>> abs(shuffled.value) < 0.05
+    >>> res = fastdse.dsmi(Z, labels, random_state=0)
+    >>> res.value > 10 * res.stderr  # three separated classes: clearly positive
+    True
+    >>> shuffled = fastdse.dsmi(Z, rng.permutation(labels), random_state=0)
+    >>> abs(shuffled.value) < 3 * shuffled.info["null_stderr"]  # independent labels: ~0
     True
     """
     start = time.perf_counter()
@@ -212,16 +242,17 @@ def dsmi(
         Y = Z.obs[Y]
     if clusters is None:
         Y = _inputs.to_numpy(Y, "Y")
-    if isinstance(t, str):
+    t_auto = isinstance(t, str)
+    if t_auto and t != "auto":
         raise TypeError(
-            f"t must be a positive number or a sequence of them for dsmi; got {t!r}. Choose t "
-            "on the whole cloud first, e.g. t = fastdse.dse(Z, t='auto').t"
-        )
+            f"t must be a positive finite number, a sequence of them, or 'auto'; got {t!r}")
     # the graph settings dsmi does not expose keep DiffusionGraph's defaults
     settings = Settings.from_arguments({**_GRAPH_DEFAULTS, **locals()})
     Zc, settings, stored = _points_or_affinity(Z, settings, use_rep, neighbors_key)
-    ts, scalar = check_t(t)
+    ts, scalar = (np.ones(1), True) if t_auto else check_t(t)
     num_repetitions = check_int(num_repetitions, "num_repetitions", low=1)
+    max_points = None if max_points is None else check_int(max_points, "max_points", low=4)
+    n_subsamples = check_int(n_subsamples, "n_subsamples", low=1)
     n_clusters = check_int(n_clusters, "n_clusters", low=2)
     y_kind = check_choice(y_kind, "y_kind", Y_KINDS)
     base = check_base(base)
@@ -234,29 +265,15 @@ def dsmi(
         classes, inverse, counts = _classes(labels, name, settings)
         if settings.kernel == "precomputed":
             check_class_subgraphs(Zc, inverse, classes, name)
-        tasks = plan(classes, counts, num_repetitions, rng)
-        n_jobs = _parallel.cap_n_jobs(settings.n_jobs, len(tasks))
-        outer = _parallel.outer_n_jobs(n_jobs)
-        t_tasks = time.perf_counter()
-        _progress.logger.info(
-            "dsmi: n=%d, d=%d, %d classes, %d DSE evaluations (%d per class), %d worker(s)",
-            Zc.shape[0], Zc.shape[1] if settings.kernel != "precomputed" else Zc.shape[0],
-            len(classes), len(tasks), num_repetitions + 1, outer)
-        # one core each when evaluations run side by side (or when asked for one core)
-        inner = 1 if (outer > 1 or n_jobs == 1) else None
-        task_settings = settings.replace(n_jobs=inner, progress=False, verbose=0)
-        results = _parallel.run_tasks(
-            dse_task, (Zc, inverse, task_settings, ts, base), tasks, n_jobs=n_jobs,
-            progress=settings.progress, desc="DSMI", unit="DSE",
-        )
-        t_tasks = time.perf_counter() - t_tasks
-        timings = {"labels": t_labels, "dse_wall": t_tasks,
-                   "dse_sum": float(sum(r.seconds for r in results))}
-        res = _combine(results, classes, counts, labels, ts, scalar, base, num_repetitions,
-                       outer, timings, start)
+        res = estimates(Zc, inverse, labels, classes, counts, settings, ts, t_auto=t_auto,
+                        scalar=scalar, base=base, num_repetitions=num_repetitions,
+                        max_points=max_points, n_subsamples=n_subsamples, rng=rng)
+        ts = np.atleast_1d(res.t)
+        res.info["timings"] = {"labels": t_labels, **res.info["timings"],
+                               "total": time.perf_counter() - start}
         # what produced the number: the kernel's settings, the seed, d and the version
         res.info.update(kernel=settings.kernel, knn=settings.knn, decay=settings.decay,
-                        sigma=DEFAULT_SIGMA if settings.sigma is None else settings.sigma,
+                        sigma_rule=settings.sigma if is_rule(settings.sigma) else None,
                         thresh=DEFAULT_THRESH.get(settings.kernel) if settings.thresh is None
                         else settings.thresh,
                         anisotropy=settings.anisotropy,
@@ -267,7 +284,7 @@ def dsmi(
         _progress.logger.info(
             "dsmi: %s +/- %s (t=%s) in %.2f s (DSE evaluations: %.2f s wall, %.2f s summed)",
             _fmt(res.value), _fmt(res.stderr), _fmt(ts), res.info["timings"]["total"],
-            t_tasks, timings["dse_sum"])
+            res.info["timings"]["dse_wall"], res.info["timings"]["dse_sum"])
         return res
 
 
@@ -383,69 +400,3 @@ def _classes(labels: np.ndarray, name: str, settings: Settings
         )
     return classes, inverse, counts
 
-
-def _combine(results: list[TaskResult], classes: np.ndarray, counts: np.ndarray,
-             labels: np.ndarray, ts: np.ndarray, scalar: bool, base: float,
-             num_repetitions: int, outer: int, timings: dict[str, float], start: float
-             ) -> DSMIResult:
-    """DSMI, its standard error and the per-class terms from the evaluations."""
-    n_classes, m = len(classes), ts.shape[0]
-    cond = np.empty((n_classes, m))
-    cond_err = np.empty((n_classes, m))
-    reps = np.empty((n_classes, num_repetitions, m))
-    rep_err = np.empty((n_classes, num_repetitions, m))
-    modes = set()
-    bias = np.zeros(m)
-    for res in results:
-        modes.add(res.mode)
-        if res.quadrature_bias is not None:
-            bias = np.maximum(bias, res.quadrature_bias)
-        if res.rep < 0:
-            cond[res.cls], cond_err[res.cls] = res.value, res.stderr
-        else:
-            reps[res.cls, res.rep], rep_err[res.cls, res.rep] = res.value, res.stderr
-    uncond = reps.mean(axis=1)
-    # the mean over subsets: its spread holds the subsets' variation and their probe noise;
-    # never less than the probe noise alone; with one subset it is unknown (NaN)
-    probe_var = (rep_err**2).sum(axis=1) / num_repetitions**2
-    if num_repetitions > 1:
-        uncond_var = np.maximum(reps.var(axis=1, ddof=1) / num_repetitions, probe_var)
-    else:
-        uncond_var = np.full_like(probe_var, np.nan)
-    var = uncond_var + cond_err**2
-    per_class = [
-        ClassTerm(
-            label=label_value(classes[c]),
-            size=int(counts[c]),
-            conditional=float(cond[c, 0]) if scalar else cond[c].copy(),
-            unconditional=float(uncond[c, 0]) if scalar else uncond[c].copy(),
-            unconditional_reps=reps[c, :, 0].copy() if scalar else reps[c].copy(),
-        )
-        for c in range(n_classes)
-    ]
-    n = labels.shape[0]
-    p = counts / n
-    value = (p[:, None] * (uncond - cond)).sum(axis=0)
-    stderr = np.sqrt((p[:, None] ** 2 * var).sum(axis=0))
-    info: dict[str, Any] = {
-        "num_repetitions": num_repetitions,
-        "n_classes": int(n_classes),
-        "n_evaluations": len(results),
-        "n_jobs": outer,
-        "timings": {**timings, "total": time.perf_counter() - start},
-    }
-    if "approx" in modes:
-        info["quadrature_bias"] = float(bias[0]) if scalar else bias
-    if num_repetitions == 1:
-        info["stderr_note"] = _ONE_REPETITION
-    return DSMIResult(
-        value=float(value[0]) if scalar else value,
-        stderr=float(stderr[0]) if scalar else stderr,
-        per_class=per_class,
-        clusters=labels,
-        t=float(ts[0]) if scalar else ts,
-        n=n,
-        mode=modes.pop() if len(modes) == 1 else "mixed",
-        base=base,
-        info=info,
-    )

@@ -18,6 +18,7 @@ from typing import Any
 from fastdse._util.parallel import show_progress
 from fastdse._util.progress import check_verbose
 from fastdse._util.validation import check_choice, check_float, check_int, check_n_jobs
+from fastdse.operator.bandwidth import SIGMA_RULES
 from fastdse.operator.kernel import (
     DEFAULT_SIGMA,
     DEFAULT_THRESH,
@@ -47,6 +48,13 @@ def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else check(value)
 
 
+def check_sigma_setting(value: Any) -> float | str:
+    """Validate a Gaussian bandwidth: a number, or a rule (:mod:`fastdse.operator.bandwidth`)."""
+    if isinstance(value, str):
+        return check_choice(value, "sigma", SIGMA_RULES)
+    return check_sigma(value)
+
+
 def _n_deflate(value: Any) -> int | str:
     if isinstance(value, str):
         return check_choice(value, "n_deflate", ("auto",))
@@ -59,7 +67,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "kernel": lambda v: check_choice(v, "kernel", (*KERNELS, "precomputed")),
     "knn": lambda v: check_int(v, "knn", low=1),
     "decay": lambda v: check_float(v, "decay", low=0.0, low_open=True),
-    "sigma": _optional(lambda v: check_sigma(v)),
+    "sigma": _optional(lambda v: check_sigma_setting(v)),
     "thresh": _optional(lambda v: check_float(v, "thresh", low=0.0, high=1.0, high_open=True)),
     "anisotropy": lambda v: check_float(v, "anisotropy", low=0.0, high=1.0),
     "neighbors": lambda v: check_choice(v, "neighbors", NEIGHBOR_METHODS),
@@ -87,7 +95,7 @@ class Settings:
     kernel: str
     knn: int
     decay: float
-    sigma: float | None
+    sigma: float | str | None
     thresh: float | None
     anisotropy: float
     neighbors: str
@@ -164,8 +172,9 @@ class Resolved:
     knn : int
         The ``knn`` setting, capped at ``n - 1`` (alpha-decay refuses more; a Gaussian
         kernel uses it only to size its first neighbour search).
-    sigma : float
-        Gaussian bandwidth (``None`` resolved to the reference's 10).
+    sigma : float or str
+        Gaussian bandwidth (``None`` resolved to the reference's 10), or the rule that
+        gives it (``"knn"``, resolved on the points by :class:`fastdse.DiffusionGraph`).
     thresh : float
         Threshold of the dense kernel (``None``: 1e-4, as the sparse one).
     sparse_thresh : float
@@ -175,6 +184,6 @@ class Resolved:
     mode: str
     kernel: str
     knn: int
-    sigma: float
+    sigma: float | str
     thresh: float
     sparse_thresh: float

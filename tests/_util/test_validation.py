@@ -70,7 +70,7 @@ def test_bad_t(X, t, exc, match):
         ({"knn": 2.5}, TypeError, "knn must be an integer"),
         ({"decay": 0}, ValueError, "decay must be > 0.0"),
         ({"sigma": -1.0}, ValueError, "sigma must be > 0.0"),
-        ({"sigma": "wide"}, TypeError, "sigma must be a real number"),
+        ({"sigma": "wide"}, ValueError, "sigma must be one of 'knn'; got 'wide'"),
         ({"thresh": 1.0}, ValueError, "thresh must be < 1.0"),
         ({"anisotropy": 1.5}, ValueError, "anisotropy must be <= 1.0; got 1.5"),
         ({"anisotropy": -0.1}, ValueError, "anisotropy must be >= 0.0"),

@@ -172,7 +172,8 @@ def test_dsmi_json_carries_its_settings(capsys, tmp_path, labelled):
     np.save(tmp_path / "z.npy", Z)
     np.save(tmp_path / "y.npy", labels)
     got = run_json(capsys, ["dsmi", tmp_path / "z.npy", tmp_path / "y.npy", "-t", 1, 5,
-                            "--knn", 4, "--seed", 7, "--num-repetitions", 2])
+                            "--kernel", "alpha_decay", "--knn", 4, "--seed", 7,
+                            "--num-repetitions", 2])
     assert {k: got[k] for k in (*SETTINGS, "knn", "decay")} == {
         "kernel": "alpha_decay", "knn": 4, "decay": 40.0, "thresh": 1e-4, "anisotropy": 0.0,
         "mode_requested": "auto", "mode": "exact", "t": [1.0, 5.0], "seed": 7, "n": 120,
@@ -406,11 +407,14 @@ def test_demo_json(capsys):
     got = run_json(capsys, ["demo", "--n-points", 200])
     assert got["command"] == "demo"
     assert got["n"] == 200 and got["d"] == 64 and got["n_classes"] == 10
-    for key in ("dse", "dsmi"):
-        assert got[key]["unit"] == "bits"
-        assert len(got[key]["t"]) == len(got[key]["value"]) == len(got[key]["stderr"]) >= 3
-        assert all(math.isfinite(v) for v in got[key]["value"] + got[key]["stderr"])
+    assert got["dse"]["unit"] == "bits"
+    assert len(got["dse"]["t"]) == len(got["dse"]["value"]) == len(got["dse"]["stderr"]) >= 3
     assert all(0 < v <= math.log2(200) for v in got["dse"]["value"])
+    # the headline: DSMI at dsmi's defaults, clearly positive; shuffled labels near 0
+    mi, null = got["dsmi"], got["dsmi_shuffled"]
+    assert mi["kernel"] == null["kernel"] == "gaussian" and mi["t"] == 1.0
+    assert mi["value"] > 10 * mi["stderr"] and mi["value"] > 0.5
+    assert abs(null["value"]) < 3 * null["null_stderr"]
     assert set(got["timings"]) == {"load", "dse", "dsmi"}
     assert {k: got[k] for k in (*SETTINGS, "knn", "decay")} == {
         "kernel": "alpha_decay", "knn": 5, "decay": 40.0, "thresh": 1e-4, "anisotropy": 0.0,
@@ -661,12 +665,17 @@ def test_kernel_precomputed_reads_an_affinity_file(capsys, tmp_path, points):
 
 def test_dsmi_takes_y_from_obs(capsys, h5ad):
     path, adata = h5ad
-    for kernel in ([], ["--kernel", "precomputed"]):
+    for kernel in ("alpha_decay", "precomputed"):
         out = run_json(capsys, ["dsmi", path, "--obs", "y", "--neighbors-key", "neighbors",
-                                "--seed", "0", *kernel])
-        ref = fastdse.dsmi(adata, "y", kernel=kernel[-1] if kernel else "alpha_decay",
-                           neighbors_key="neighbors", random_state=0)
+                                "--seed", "0", "--kernel", kernel])
+        ref = fastdse.dsmi(adata, "y", kernel=kernel, neighbors_key="neighbors", random_state=0)
         assert out["value"] == [ref.value] and out["obs"] == "y"
+    # the default bandwidth is measured on points, which a stored graph does not hold
+    assert_user_error(*run(capsys, ["dsmi", path, "--obs", "y", "--neighbors-key",
+                                    "neighbors"]), "use_rep= (the representation")
+    out = run_json(capsys, ["dsmi", path, "--obs", "y", "--use-rep", "X_pca", "--seed", "0"])
+    ref = fastdse.dsmi(adata, "y", use_rep="X_pca", random_state=0)
+    assert out["value"] == [ref.value] and out["kernel"] == "gaussian"
 
 
 def test_h5ad_options_errors(capsys, h5ad, tmp_path, points):

@@ -203,13 +203,17 @@ def test_mode_auto_and_landmark_on_a_stored_graph(X):
 def test_dsmi_on_the_stored_distances_takes_sub_matrices_of_the_whole_kernel(X):
     y = np.repeat([0, 1], 100)
     adata = graph_adata(X, knn_csr(X, 80))
-    got = fastdse.dsmi(adata, y, T, neighbors_key="neighbors", mode="exact", random_state=0)
+    got = fastdse.dsmi(adata, y, T, neighbors_key="neighbors", kernel="alpha_decay",
+                       mode="exact", random_state=0)
     K = sparse_affinity(X, neighbors="exact")  # the whole data's kernel, sub-matrices per task
     ref = fastdse.dsmi(K, y, T, kernel="precomputed", mode="exact", random_state=0)
     np.testing.assert_allclose(got.value, ref.value, rtol=0, atol=1e-10)
     assert got.info["graph"]["matrix"] == "distances" and got.info["graph"]["knn"] == 5
     with pytest.raises(ValueError, match="mode='landmark' needs points; Z is the graph stored"):
-        fastdse.dsmi(adata, y, neighbors_key="neighbors", mode="landmark")
+        fastdse.dsmi(adata, y, neighbors_key="neighbors", kernel="alpha_decay", mode="landmark")
+    with pytest.raises(ValueError, match=r"sigma='knn' \(a bandwidth measured on the points\) "
+                                         "cannot be taken from the graph stored under"):
+        fastdse.dsmi(adata, y, neighbors_key="neighbors")  # the default kernel
 
 
 # --------------------------------------------------------------------------- real scanpy

@@ -17,6 +17,7 @@ import numpy as np
 from fastdse._version import __version__
 from fastdse.api import dse
 from fastdse.graph import MODES
+from fastdse.operator.bandwidth import SIGMA_RULES
 from fastdse.operator.kernel import KERNELS
 from fastdse.results import unit_name
 from fastdse.settings import SPARSE_MODES, Settings
@@ -78,6 +79,17 @@ def t_value(text: str) -> float | str:
     return positive_float(text)
 
 
+def sigma_value(text: str) -> float | str:
+    """Parse a Gaussian bandwidth: a number, or a rule's name (``knn``)."""
+    if text.strip().lower() in SIGMA_RULES:
+        return text.strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a number or one of {', '.join(SIGMA_RULES)}: {text!r}") from None
+
+
 def number(text: str) -> float:
     """Parse a number."""
     try:
@@ -92,6 +104,13 @@ def integer(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def optional_integer(text: str) -> int | str:
+    """Parse an integer, or ``none``."""
+    if text.strip().lower() == "none":
+        return "none"
+    return integer(text)
 
 
 def log_base(text: str) -> float:
@@ -126,8 +145,9 @@ _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
                                     "connectivities)"}),
     ("--knn", "knn", {"type": integer, "metavar": "K", "help": "alpha-decay bandwidth neighbour"}),
     ("--decay", "decay", {"type": number, "metavar": "A", "help": "alpha-decay exponent"}),
-    ("--sigma", "sigma", {"type": number, "metavar": "S",
-                          "help": "Gaussian bandwidth (default: 10)"}),
+    ("--sigma", "sigma", {"type": sigma_value, "metavar": "S",
+                          "help": "Gaussian bandwidth: a number, or 'knn' (the median "
+                                  "distance to the 30th nearest neighbour)"}),
     ("--thresh", "thresh", {"type": number, "metavar": "THRESH",
                             "help": "drop affinities below THRESH (default: 1e-4; 0 keeps "
                                     "every pair, in exact mode only)"}),
@@ -137,13 +157,14 @@ _GRAPH_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[float] = (1.0,),
-                      allow_auto_t: bool = False, t_help: str | None = None) -> None:
+                      allow_auto_t: bool = False, t_help: str | None = None,
+                      library: Callable[..., Any] = dse) -> None:
     """Add ``-t/--t``, the diffusion-graph options, ``--base`` and ``--seed``.
 
     Options left out on the command line are not passed to the library, so the
-    library's defaults apply (shown in ``--help``). With ``allow_auto_t``,
-    ``--t auto`` selects the knee of the DSE-vs-t curve; ``t_help`` replaces
-    the help text of ``--t``.
+    library's defaults apply (those of ``library``, shown in ``--help``). With
+    ``allow_auto_t``, ``--t auto`` selects the knee of the DSE-vs-t curve; ``t_help``
+    replaces the help text of ``--t``.
     """
     group = parser.add_argument_group("diffusion operator")
     auto_help = "; 'auto': the knee of the DSE-vs-t curve" if allow_auto_t else ""
@@ -156,7 +177,9 @@ def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[fl
     for flag, name, spec in _GRAPH_OPTIONS:
         kw = dict(spec)
         help_text = kw.pop("help", "")
-        default = library_default(dse, name)
+        default = library_default(library, name)
+        if default is None and name == "sigma":
+            default = 10  # the reference's bandwidth, what None resolves to
         if default is not None:
             help_text += f" (default: {default})"
         group.add_argument(flag, dest=name, default=None, help=help_text, **kw)
