@@ -55,8 +55,9 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
 T_FIXED = (1, 2, 5, 10, 20, 50)
 T_RULES = tuple(str(t) for t in T_FIXED) + ("auto",)
-KERNEL_RULES = ("ad5", "ad15", "g10", "g_sqrtd", "g_median", "g_knn5", "g_knn10", "ad5_Z")
-GAUSS_RULES = ("g10", "g_sqrtd", "g_median", "g_knn5", "g_knn10")
+KERNEL_RULES = ("ad5", "ad15", "g10", "g_sqrtd", "g_median", "g_knn5", "g_knn10", "g_knn20",
+                "g_knn30", "ad5_Z")
+GAUSS_RULES = ("g10", "g_sqrtd", "g_median", "g_knn5", "g_knn10", "g_knn20", "g_knn30")
 #: a probe, anisotropy 0 only: the alpha-decay kernel built once on Z (bandwidths from all
 #: of Z) and passed as kernel="precomputed", so that every class and subset uses its induced
 #: sub-graph instead of a kernel rebuilt with its own bandwidths
@@ -69,6 +70,8 @@ KERNEL_LABEL = {
     "g_median": "Gaussian sigma=median pairwise dist.",
     "g_knn5": "Gaussian sigma=median 5th-NN dist.",
     "g_knn10": "Gaussian sigma=median 10th-NN dist.",
+    "g_knn20": "Gaussian sigma=median 20th-NN dist.",
+    "g_knn30": "Gaussian sigma=median 30th-NN dist.",
     "ad5_Z": "alpha-decay knn=5 built on Z, induced sub-graphs (precomputed)",
 }
 ANISOTROPIES = (0.0, 0.5)
@@ -288,7 +291,7 @@ def sigmas(Z):
     from scipy.spatial.distance import pdist
     from sklearn.neighbors import NearestNeighbors
 
-    dist, _ = NearestNeighbors(n_neighbors=11).fit(Z).kneighbors(Z)  # column 0: the point
+    dist, _ = NearestNeighbors(n_neighbors=31).fit(Z).kneighbors(Z)  # column 0: the point
     pd = pdist(Z)
     sig = {
         "g10": 10.0,
@@ -296,6 +299,8 @@ def sigmas(Z):
         "g_median": float(np.median(pd)),
         "g_knn5": float(np.median(dist[:, 5])),
         "g_knn10": float(np.median(dist[:, 10])),
+        "g_knn20": float(np.median(dist[:, 20])),
+        "g_knn30": float(np.median(dist[:, 30])),
     }
     nnz = {rule: 2.0 * np.count_nonzero(pd <= THRESH_RADIUS * s) / Z.shape[0]
            for rule, s in sig.items()}
