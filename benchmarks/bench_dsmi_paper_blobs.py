@@ -60,7 +60,8 @@ def one(panel, d, ratio, rule, n_jobs, published=None):
     sigma = sigma_of(rule, d)
     t0 = time.perf_counter()
     res = fastdse.dsmi(Z, y, 1, mode="exact", kernel="gaussian", sigma=sigma, thresh=0,
-                       num_repetitions=5, random_state=0, n_jobs=n_jobs, progress=False)
+                       max_points=None, num_repetitions=5, random_state=0, n_jobs=n_jobs,
+                       progress=False)
     row = {"panel": panel, "d": d, "ratio": ratio, "sigma_rule": rule,
            "sigma": round(sigma, 4), "dsmi": round(res.value, 4),
            "stderr": round(res.stderr, 4), "seconds": round(time.perf_counter() - t0, 1),

@@ -15,6 +15,15 @@ discrete, a continuous 1-D and a continuous multi-D reference; target
     python benchmarks/bench_dsmi_scale.py scale [--configs serial threads2 dask2 loky2]
     python benchmarks/bench_dsmi_scale.py agreement
     python benchmarks/bench_dsmi_scale.py breakdown      # one 20,000-point class, per step
+    python benchmarks/bench_dsmi_scale.py defaults       # dsmi's defaults at 200,000 points
+
+Part ``defaults`` (issue 13): ``fastdse.dsmi(Z, y)`` with its defaults (Gaussian kernel,
+``sigma="knn"``, t = 1, class-stratified subsamples of ``max_points=5000``) on the issue's
+data, ``make_blobs(200_000, n_features=128, centers=10, cluster_std=5)``, and on this
+script's own blobs; each call in a fresh process (time, peak memory), with ``mode="auto"``
+and ``mode="approx"``, against the exact path on independent random 5,000-point
+subsamples with the same settings; and the value against ``max_points``. Writes
+``dsmi_defaults_scale.csv``.
 
 Results are appended to docs/benchmarks/dsmi_scale.csv / dsmi_agreement.csv and printed;
 docs/benchmarks/dsmi_scale.md is written by hand from them.
@@ -93,7 +102,10 @@ def run_case(config):
     import fastdse
 
     Z, labels = blobs()
-    kw = dict(t=T, mode="approx", num_repetitions=REPS, random_state=0, progress=False)
+    # the settings of this part's measurements (the defaults before issue 13): the
+    # alpha-decay kernel rebuilt on every class and subset, all points
+    kw = dict(t=T, mode="approx", kernel="alpha_decay", max_points=None,
+              num_repetitions=REPS, random_state=0, progress=False)
     small_Z, small_labels = blobs(n=6000, c=3, seed=1)
     warm_kw = dict(kw, num_repetitions=1)
     cluster = client = None
@@ -235,8 +247,10 @@ def agreement(n=4000, ts=(1.0, 5.0)):
         }
         for ref, yk in refs.items():
             Y = yk.pop("Y")
-            kw = dict(t=list(ts), num_repetitions=5, random_state=0, n_jobs=2, progress=False,
-                      **yk)
+            # the settings the committed agreement tables were measured with (the DSMI
+            # defaults before issue 13): alpha-decay per class and subset, all points
+            kw = dict(t=list(ts), kernel="alpha_decay", max_points=None, num_repetitions=5,
+                      random_state=0, n_jobs=2, progress=False, **yk)
             t0 = time.perf_counter()
             try:
                 ex = fastdse.dsmi(Z, Y, mode="exact", **kw)
@@ -270,15 +284,112 @@ def agreement(n=4000, ts=(1.0, 5.0)):
           f"total {time.perf_counter() - start:.0f} s; wrote {path}")
 
 
+# --------------------------------------------------------------------------- defaults
+
+DEFAULT_CASES = {
+    # the issue's data set
+    "make_blobs_std5": lambda: _sklearn_blobs(),
+    # this script's blobs (centres in [-10, 10]^128, spreads 0.5-2)
+    "blobs_scale": lambda: blobs(),
+}
+
+
+def _sklearn_blobs(n=N):
+    from sklearn.datasets import make_blobs
+
+    Z, y = make_blobs(n, n_features=D, centers=C, cluster_std=5, random_state=0)
+    return Z, y
+
+
+def run_defaults_case(spec):
+    """One call of dsmi at its defaults (plus the keywords in spec), timed; one JSON line."""
+    import fastdse
+
+    case, extra = spec.split(":", 1)
+    kw = json.loads(extra)
+    Z, y = DEFAULT_CASES[case]()
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        res = fastdse.dsmi(Z, y, random_state=0, progress=False, **kw)
+        seconds = time.perf_counter() - t0
+    row = {"case": case, "call": json.dumps(kw), "n": int(Z.shape[0]), "d": int(Z.shape[1]),
+           "seconds": round(seconds, 2), "peak_rss_mib": round(mem.peak / 2**20),
+           "rss_before_mib": round(mem.start_rss / 2**20), "value": res.value,
+           "stderr": res.stderr, "null_stderr": res.info.get("null_stderr"),
+           "sigma": res.info["sigma"], "mode": res.mode,
+           "n_subsamples": res.info.get("n_subsamples"),
+           "subsample_values": res.info.get("subsample_values")}
+    print("RESULT " + json.dumps(row, default=float), flush=True)
+
+
+def defaults(n_exact=3):
+    path = OUT / "dsmi_defaults_scale.csv"
+    specs = []
+    for case in DEFAULT_CASES:
+        specs += [f"{case}:{{}}", f'{case}:{{"mode": "approx"}}']
+    specs += [f'make_blobs_std5:{{"max_points": {m}}}' for m in (1000, 2000, 10000)]
+    rows = []
+    for spec in specs:
+        print(f"--- {spec}", flush=True)
+        proc = subprocess.run([sys.executable, __file__, "_defaults", spec],
+                              capture_output=True, text=True)
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if proc.returncode or not line:
+            print(proc.stdout[-3000:], proc.stderr[-3000:], flush=True)
+            continue
+        rows.append(json.loads(line[0][7:]))
+        print(rows[-1], flush=True)
+    # the exact path on independent random 5,000-point subsamples, same settings
+    import fastdse
+
+    for case, make in DEFAULT_CASES.items():
+        Z, y = make()
+        for seed in range(n_exact):
+            idx = np.sort(np.random.default_rng(100 + seed).choice(Z.shape[0], 5000,
+                                                                   replace=False))
+            t0 = time.perf_counter()
+            res = fastdse.dsmi(Z[idx], y[idx], mode="exact", random_state=seed, progress=False)
+            rows.append({"case": case, "call": json.dumps({"subsample_seed": 100 + seed,
+                                                           "mode": "exact"}),
+                         "n": 5000, "d": int(Z.shape[1]),
+                         "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mib": None,
+                         "rss_before_mib": None, "value": res.value, "stderr": res.stderr,
+                         "null_stderr": res.info.get("null_stderr"), "sigma": res.info["sigma"],
+                         "mode": res.mode, "n_subsamples": None, "subsample_values": None})
+            print(rows[-1], flush=True)
+    cpu = cpu_name()
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]) + ["cpu", "date"])
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "cpu": cpu, "date": time.strftime("%Y-%m-%d %H:%M")})
+    print(f"wrote {path}")
+
+
+def cpu_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("part", choices=["scale", "agreement", "breakdown", "_case"])
+    p.add_argument("part", choices=["scale", "agreement", "breakdown", "defaults", "_case",
+                                    "_defaults"])
     p.add_argument("config", nargs="?")
     p.add_argument("--configs", nargs="+", default=["serial", "threads2", "dask2", "loky2"])
     p.add_argument("--agree-n", type=int, default=4000)
     args = p.parse_args()
     if args.part == "_case":
         run_case(args.config)
+    elif args.part == "_defaults":
+        run_defaults_case(args.config)
+    elif args.part == "defaults":
+        defaults()
     elif args.part == "scale":
         scale(args.configs)
     elif args.part == "breakdown":

@@ -115,16 +115,25 @@ def cases() -> Iterator[tuple[str, Callable[[], list[float]]]]:
             return out
         return run
 
-    yield "dsmi exact labels", dsmi_case(X, y, t=[1, 5, 50], mode="exact", random_state=9)
+    # the DSMI defaults before issue 13, written out (alpha-decay rebuilt per class and
+    # subset, all points): their values must not move
+    old = dict(kernel="alpha_decay", max_points=None)
+    yield "dsmi exact labels", dsmi_case(X, y, t=[1, 5, 50], mode="exact", random_state=9,
+                                         **old)
     yield "dsmi exact gaussian", dsmi_case(X, y, t=1, mode="exact", kernel="gaussian",
                                            sigma=float(np.sqrt(8)), random_state=10)
     yield "dsmi continuous Y", dsmi_case(X, X[:, 0] + 0.1 * rng.normal(size=600), t=[1, 10],
-                                         mode="exact", n_clusters=4, random_state=11)
+                                         mode="exact", n_clusters=4, random_state=11, **old)
     yield "dsmi multi-d Y", dsmi_case(X, X[:, :2], t=[1, 10], mode="exact", n_clusters=3,
-                                      random_state=12)
+                                      random_state=12, **old)
     yield "dsmi approx", dsmi_case(big, big_y, t=[1, 10], mode="approx", neighbors="exact",
-                                   num_repetitions=2, random_state=13)
-    yield "dsmi n_jobs=2", dsmi_case(X, y, t=[1, 5], mode="exact", n_jobs=2, random_state=14)
+                                   num_repetitions=2, random_state=13, **old)
+    yield "dsmi n_jobs=2", dsmi_case(X, y, t=[1, 5], mode="exact", n_jobs=2, random_state=14,
+                                     **old)
+    # the defaults since issue 13 (Gaussian, sigma="knn", subsamples above 5,000 points)
+    yield "dsmi defaults", dsmi_case(X, y, t=[1, 5], random_state=15)
+    yield "dsmi defaults subsampled", dsmi_case(X, y, t=1, max_points=300, n_subsamples=2,
+                                                random_state=16)
 
     def compat_case() -> list[float]:
         Xs = X[:300]

@@ -87,7 +87,7 @@ def graph_points(adata, key):
 
 def run_input(which, adata, key, X, labels):
     """DSE at T and DSMI per label set for one input; the truncation report of (b)."""
-    kw = {"a": dict(), "b": dict(neighbors_key=key),
+    kw = {"a": dict(kernel="alpha_decay"), "b": dict(neighbors_key=key, kernel="alpha_decay"),
           "c": dict(neighbors_key=key, kernel="precomputed")}[which]
     data = X if which == "a" else adata
     with warnings.catch_warnings(record=True) as caught:
