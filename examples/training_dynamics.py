@@ -69,8 +69,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="activation of the hidden layers (Z is computed with the same)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size")
     p.add_argument("--batch-size", type=int, default=64, help="minibatch size")
-    p.add_argument("--kernel", choices=["gaussian", "alpha_decay"], default="gaussian",
-                   help="affinity kernel of DSE/DSMI (gaussian with sigma 10: the paper's)")
+    p.add_argument("--kernel", choices=["gaussian", "alpha_decay", "defaults"],
+                   default="gaussian",
+                   help="affinity kernel of DSE/DSMI (gaussian with sigma 10: the paper's; "
+                        "defaults: fastdse's, alpha-decay for DSE and the Gaussian with "
+                        "sigma='knn' for DSMI)")
     p.add_argument("--sigma", type=float, default=10.0, help="Gaussian kernel bandwidth")
     p.add_argument("--t", type=float, default=1.0, help="diffusion time")
     p.add_argument("--fix-scale", action="store_true",
@@ -157,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     monitor = TrainingMonitor(
         Y=y_test, X=X_test, n_eval=args.n_eval, t=args.t, random_state=args.seed,
-        kernel=args.kernel, **({"sigma": args.sigma} if args.kernel == "gaussian" else {}),
+        **({} if args.kernel == "defaults" else {"kernel": args.kernel}),
+        **({"sigma": args.sigma} if args.kernel == "gaussian" else {}),
     )
     X_eval = monitor.select(X_test)
 
