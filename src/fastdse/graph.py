@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from fastdse._util import inputs as _inputs
 from fastdse._util import progress as _progress
 from fastdse._util.inputs import check_points
+from fastdse._util.stages import format_stages, stage_table
 from fastdse._util.validation import check_base, check_int, check_random_state, check_t
 from fastdse.diffusion_time import T_AUTO_MAX, auto_t_grid, knee_point
 from fastdse.entropy import dse_from_measure
@@ -266,8 +267,9 @@ class DiffusionGraph:
         if "n_deflate" in info:
             parts.append(f"deflated {info['n_deflate']}, {info.get('n_probes')} probes x "
                          f"{info.get('n_steps')} steps")
-        timings = {**self.timings_, **info.get("timings", {})}
-        parts.append("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+        stages = stage_table(info)
+        parts.append(f"in {self.timings_.get('spectral_measure', 0.0):.2f} s"
+                     + (": " + format_stages(stages) if stages else ""))
         _progress.logger.log(self._log_level, " ".join(parts))
 
     def eigenvalues(self) -> np.ndarray:
@@ -346,10 +348,12 @@ class DiffusionGraph:
             "anisotropy": self.settings.anisotropy,
             "method": measure.method,
             **({"conditioning": dict(self._conditioning)} if self._conditioning else {}),
-            "timings": dict(self.timings_),
             **provenance(self._seed, self.d_),
             **measure.info,
             **extra,
+            "timings": {**self.timings_, **measure.info.get("timings", {})},
+            # seconds and the process's peak memory per stage (fastdse._util.stages)
+            "stages": stage_table(measure.info),
         }
         return DSEResult(
             value=float(values[0]) if scalar else values,

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from fastdse._util import memory as _memory
+from fastdse._util.stages import peak_rss
 from fastdse._util.threads import resolve_threads
 from fastdse.operator.bandwidth import is_rule, knn_sigma
 from fastdse.operator.build import operator_from_settings
@@ -116,10 +117,21 @@ def build_exact(data: GraphInput, settings: Settings, resolved: Resolved,
         return Built(measure, degrees[dups.inverse])
     else:
         _memory.check_dense_fits(data.n, data.points.shape[1])
+        start = time.perf_counter()
         K, degrees = dense_affinity(
             data.points, resolved.kernel, knn=resolved.knn, decay=settings.decay,
             sigma=resolved.sigma, thresh=resolved.thresh, return_degrees=True)
+        timings, peaks = {"kernel": time.perf_counter() - start}, {"kernel": peak_rss()}
+        start = time.perf_counter()
         degrees = normalize_dense_inplace(K, settings.anisotropy, degrees)
+        timings["normalize"], peaks["normalize"] = time.perf_counter() - start, peak_rss()
+        start = time.perf_counter()
+        measure = exact_measure(K, overwrite=True)
+        timings["eigensolver"], peaks["eigensolver"] = time.perf_counter() - start, peak_rss()
+        del K
+        measure.info.update(timings={**measure.info.get("timings", {}), **timings},
+                            peak_rss=peaks)
+        return Built(measure, degrees)
     measure = exact_measure(K, overwrite=True)
     del K
     return Built(measure, degrees)

@@ -24,7 +24,13 @@ def test_verbose_logs_to_stderr_and_changes_no_number(capsys, X):
     lines = [line for line in err.splitlines() if line.startswith("fastdse: ")]
     assert len(lines) == 1, err
     assert "mode='approx'" in lines[0] and "neighbours=exact" in lines[0]
-    assert "deflated" in lines[0] and "timings:" in lines[0]
+    assert "deflated" in lines[0]
+    # every stage of the approximate path, in pipeline order, with the process's peak memory
+    stages = ["search", "widening", "kernel", "normalize", "pilot", "deflation", "lanczos",
+              "quadrature"]
+    at = [lines[0].index(f" {name} ") for name in stages]
+    assert at == sorted(at) and lines[0].count("(peak ") == len(stages)
+    assert [row["stage"] for row in loud.info["stages"]] == stages
     # the temporary handler is gone afterwards
     assert not any(getattr(h, "_fastdse", False) for h in _progress.logger.handlers)
 

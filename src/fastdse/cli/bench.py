@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from fastdse._util.stages import STAGES
 from fastdse._version import __version__
 from fastdse.api import dse
 from fastdse.cli.options import (
@@ -75,12 +76,15 @@ class Case:
     message: str = ""
     # what the case ran with (options.run_settings): JSON output only, not in the CSV
     settings: dict = field(default_factory=dict)
+    # seconds and the child's peak memory per stage (fastdse._util.stages.stage_table)
+    stages: list = field(default_factory=list)
 
 
 #: the columns of the benchmark's CSV, one row per (case, t): t, value, stderr and error are
 #: the case's values at that t, the others the same on each of its rows
 CSV_COLUMNS = ("n", "d", "mode", "t", "value", "stderr", "error", "seconds", "import_seconds",
-               "dse_seconds", "peak_mib", "data_mib", "data", "seed", "status", "message")
+               "dse_seconds", "peak_mib", "data_mib", "data", "seed", "status", "message",
+               *(f"{s}_{what}" for s in STAGES for what in ("seconds", "peak_mib")))
 
 
 def make_data(n: int, d: int, data: str, seed: int) -> np.ndarray:
@@ -124,6 +128,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
         "value": np.atleast_1d(res.value).tolist(),
         "stderr": np.atleast_1d(res.stderr).tolist(),
         "mode": res.mode,
+        "stages": res.info.get("stages", []),
     }
 
 
@@ -148,7 +153,7 @@ def run_case(case: Case, timeout: float | None = None) -> Case:
     # end to end: interpreter start, imports, neighbours, compilation, estimate; not the data
     case.seconds = wall - out["data_seconds"]
     case.import_seconds = case.seconds - out["dse_seconds"]
-    for key in ("dse_seconds", "peak_mib", "data_mib", "value", "stderr", "settings"):
+    for key in ("dse_seconds", "peak_mib", "data_mib", "value", "stderr", "settings", "stages"):
         setattr(case, key, out[key])
     case.status = "ok"
     return case
@@ -222,6 +227,26 @@ def format_results(cases: Sequence[Case], header: bool = True) -> str:
     return "\n".join(lines)
 
 
+def format_stages_table(cases: Sequence[Case]) -> str:
+    """Per case, the seconds of every stage and the child's peak MiB when it ended."""
+    names = [s for s in STAGES if any(r["stage"] == s for c in cases for r in c.stages)]
+    if not names:
+        return ""
+    cols = ["n", "d", "mode", "import s", *names]
+    rows = []
+    for c in cases:
+        by = {r["stage"]: r for r in c.stages}
+        rows.append([str(c.n), str(c.d), c.mode, f"{c.import_seconds:.2f}"] + [
+            (f"{by[s]['seconds']:.2f}" + (f" ({by[s]['peak_rss_mib']:.0f})"
+                                          if by[s]["peak_rss_mib"] is not None else ""))
+            if s in by else "-" for s in names])
+    widths = [max(len(cols[i]), *(len(r[i]) for r in rows)) for i in range(len(cols))]
+    lines = ["stages: seconds (peak MiB of the process when the stage ended)",
+             "  ".join(h.ljust(w) for h, w in zip(cols, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
 def csv_rows(case: Case) -> list[dict[str, Any]]:
     """Return the CSV rows of ``case``: one per diffusion time (:data:`CSV_COLUMNS`).
 
@@ -230,6 +255,12 @@ def csv_rows(case: Case) -> list[dict[str, Any]]:
     other columns repeat on each of the case's rows.
     """
     shared = {k: v for k, v in asdict(case).items() if k in CSV_COLUMNS}
+    shared.update({c: "" for c in CSV_COLUMNS if c.endswith(("_seconds", "_peak_mib"))
+                   and c not in shared})
+    for row in case.stages:
+        shared[f"{row['stage']}_seconds"] = row["seconds"]
+        shared[f"{row['stage']}_peak_mib"] = ("" if row["peak_rss_mib"] is None
+                                             else row["peak_rss_mib"])
     rows = []
     for i, t in enumerate(case.t):
         row = {**shared, "t": t}
@@ -435,6 +466,9 @@ def run(args: argparse.Namespace) -> int:
                 slopes[f"{mode}, d={d}"] = fit_slope([c.n for c in ok],
                                                            [c.seconds for c in ok])
     text = format_results(cases)
+    stages = format_stages_table(cases)
+    if stages:
+        text += "\n\n" + stages
     if slopes:
         text += "\n\ntime ~ n^slope (least squares on log-log): " + ", ".join(
             f"{k}: {v:.2f}" for k, v in slopes.items())

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from fastdse._util.inputs import check_points
+from fastdse._util.stages import peak_rss
 from fastdse._util.threads import numba_threads
 from fastdse._util.validation import check_float, check_random_state
 from fastdse.operator.kernel import check_sparse_params
@@ -104,6 +105,7 @@ def _assemble(X: np.ndarray, p: SparseParams, anisotropy: float, rng: np.random.
     t0 = time.perf_counter()
     K, info = compute_sparse_affinity(X, p, rng, pynndescent_params)
     t1 = time.perf_counter()
+    peaks = {**info.get("peak_rss", {}), "kernel": peak_rss()}
     with numba_threads(p.n_jobs):
         degrees = normalize_sparse_arrays(K.indptr, K.indices, K.data, anisotropy)
     # K is symmetric (entries and pattern): its strongly connected components are its
@@ -111,6 +113,7 @@ def _assemble(X: np.ndarray, p: SparseParams, anisotropy: float, rng: np.random.
     n_comp, labels = connected_components(K, directed=True, connection="strong")
     V = top_eigenvectors(degrees, labels)
     t2 = time.perf_counter()
+    info["peak_rss"] = {**peaks, "normalize": peak_rss()}
     info.update(kernel=p.kernel, thresh=p.thresh, sigma=p.sigma, decay=p.decay, knn=p.knn,
                 anisotropy=anisotropy, n_components=int(n_comp),
                 timings={"kernel": t1 - t0, "normalize": t2 - t1})

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastdse._numba import sparse as _sparse_jit
+from fastdse._util.stages import peak_rss
 from fastdse._util.threads import numba_threads
 from fastdse.operator.exact_search import ExactSearcher, exact_knn_radius
 from fastdse.operator.neighbors import first_search, resolve_method
@@ -179,17 +180,21 @@ def _neighbour_lists(
         cap = list_cap(k1, n, p.max_neighbors)
         indptr, nbr, dist, truncated, winfo, first_dist = exact_knn_radius(X, k1, rule, cap)
         info["search_seconds"] = time.perf_counter() - t0
+        # one pass searches and widens: its peak is both stages'
+        info["peak_rss"] = {"search": peak_rss(), "widening": peak_rss()}
     else:
         if knn_result is None:
             idx, first_dist, searcher = first_search(X, k1, method, rng, p.n_jobs,
                                                      pynndescent_params, at_least=True)
             info["search_seconds"] = time.perf_counter() - t0
+            info["peak_rss"] = {"search": peak_rss()}
         else:
             (idx, first_dist), searcher = knn_result, ExactSearcher(X)
         cap = list_cap(idx.shape[1], n, p.max_neighbors)
         indptr, nbr, dist, truncated, winfo = widen_to_radius(
             searcher, idx, first_dist, rule.radius(first_dist), max_neighbors=cap,
             multiplier=SEARCH_MULTIPLIER)
+        info.setdefault("peak_rss", {})["widening"] = peak_rss()
     info["neighbors"] = method
     info.update(winfo)
     return first_dist, (indptr, nbr, dist, truncated), info, cap

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse
 
 from fastdse._util import memory as _memory
+from fastdse._util.stages import peak_rss
 from fastdse._util.threads import compute_threads, resolve_threads
 from fastdse._util.validation import (
     check_choice,
@@ -448,6 +449,7 @@ def _slq_measure(
         return m, m
     auto = n_deflate == "auto"
     timings: dict[str, float] = {}
+    peaks: dict[str, int] = {}
     op = CSROperator(A)
     info: dict[str, Any] = {"n_steps": n_steps, "n_probes": n_probes, "n_known": n_known}
 
@@ -456,12 +458,14 @@ def _slq_measure(
         k, auto_info = auto_n_deflate(op, U, n_known, ts, n_probes, n_steps, probe_fn, rng, tol)
         info["auto"] = {**auto_info, "t_max": float(ts.max())}
         timings["pilot"] = time.perf_counter() - start
+        peaks["pilot"] = peak_rss()
     else:
         k = int(n_deflate)
 
     start = time.perf_counter()
     lam, vecs, arpack_info = deflate(op, U, k, rng, tol)
     timings["deflation"] = time.perf_counter() - start
+    peaks["deflation"] = peak_rss()
     info["n_deflate"] = lam.size
     info["arpack"] = arpack_info
     info["deflated_range"] = (
@@ -481,12 +485,15 @@ def _slq_measure(
                                           desc="Lanczos, more probes"))
             info["n_probes"] = run.alpha.shape[1]
     timings["lanczos"] = time.perf_counter() - start
+    peaks["lanczos"] = peak_rss()
     info["breakdowns"] = int(np.count_nonzero(run.steps < n_steps))
 
     start = time.perf_counter()
     full, half = measure(run, n_steps), measure(run, max(1, n_steps // 2))
     timings["quadrature"] = time.perf_counter() - start
+    peaks["quadrature"] = peak_rss()
     info["n_matvec"] = op.n_matvec
+    info["peak_rss"] = peaks
     full.info.update(info, timings=timings, n_matvec=op.n_matvec)
     half.info.update(timings=timings, n_matvec=op.n_matvec)
     return full, half
