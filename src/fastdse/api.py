@@ -83,7 +83,7 @@ def dse(
         0 is the reference code's normalisation, 0.5 the paper's text.
     base : float, default 2
         Logarithm base: 2 gives bits, ``numpy.e`` nats.
-    neighbors : {"auto", "exact", "pynndescent"}, default "auto"
+    neighbors : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
         Neighbour search of the sparse modes.
     n_probes : int, default 20
         Stochastic Lanczos quadrature: probe vectors.

@@ -227,7 +227,7 @@ def spectral_clusters(
         ``max_features`` principal components by :func:`randomized_pca`
         (seeded): the kNN search then costs O(n max_features) per point
         instead of O(n d'). ``None`` never reduces.
-    neighbors : {"auto", "exact", "pynndescent"}, default "auto"
+    neighbors : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
         Neighbour search, as in :func:`fastdse.dse`.
     n_init : int, default 3
         k-means restarts (scikit-learn ``KMeans``, k-means++ starts).

@@ -1,4 +1,4 @@
-"""Per-stage seconds and peak memory (fastdse._util.stages), as results and the bench carry them."""
+"""Per-stage seconds and peak memory (fastdse._util.stages) in results and the bench."""
 
 from __future__ import annotations
 

@@ -323,7 +323,7 @@ def sparse_affinity(
     thresh : float in (0, 1), optional
         Affinities below it are dropped; ``None`` means 1e-4. Must be positive:
         a zero threshold keeps every pair (use the dense path).
-    neighbors : {"auto", "exact", "pynndescent"}, default "auto"
+    neighbors : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
         Neighbour search, see :func:`fastdse.operator.neighbors.knn_search`. Rows that
         need widening are re-searched exactly while that costs at most
         :data:`fastdse.operator.widen.EXACT_WIDEN_MAX_PAIRS` distances (see

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fastdse._numba import nndescent as _nnd_jit
 from fastdse._numba import search as _search_jit
 from fastdse._numba.jit import fallback_cache
 from fastdse._util import progress as _progress
@@ -49,6 +50,8 @@ __all__ = [
     "PYNNDESCENT_MIN_NEIGHBORS",
     "ExactSearcher",
     "PynndescentSearcher",
+    "NNDescentSearcher",
+    "NNDESCENT_DEFAULTS",
     "check_knn_result",
     "first_search",
     "knn_search",
@@ -84,6 +87,13 @@ PYNNDESCENT_DEFAULTS: dict[str, Any] = {"low_memory": True}
 #: raised recall and DSE accuracy for about the same build time
 #: (docs/benchmarks/neighbors.md, "pynndescent parameters").
 PYNNDESCENT_MIN_NEIGHBORS = 60
+
+#: Parameters of fastdse's own NN-descent (:class:`NNDescentSearcher`), chosen by
+#: measurement (docs/benchmarks/knn_graph.md): random-projection trees and leaf size of
+#: the start, candidates sampled per row and round, the most rounds, and the stop (fewer
+#: than ``delta n k`` heap updates in a round).
+NNDESCENT_DEFAULTS: dict[str, Any] = {"n_trees": 8, "leaf_size": 60, "max_candidates": 60,
+                                      "n_iters": 12, "delta": 0.001}
 
 
 class PynndescentSearcher:
@@ -167,9 +177,71 @@ class PynndescentSearcher:
         return idx, dist
 
 
+class NNDescentSearcher:
+    """fastdse's own NN-descent graph (:mod:`fastdse._numba.nndescent`; no per-process JIT).
+
+    Its kernels are compiled once per machine and loaded from numba's on-disk cache, where
+    pynndescent compiles ~20 s in every new process. The graph (:data:`NNDESCENT_DEFAULTS`,
+    at least :data:`PYNNDESCENT_MIN_NEIGHBORS` wide) answers the first search; re-searches
+    are exact while affordable (as for pynndescent), else the rows' two-hop neighbourhoods
+    in the graph.
+    """
+
+    method = "nndescent"
+    two_hop = True
+
+    def __init__(self, X: np.ndarray, k1: int, seed: int, n_jobs: int | None,
+                 params: dict[str, Any]) -> None:
+        unknown = sorted(set(params) - set(NNDESCENT_DEFAULTS) - {"n_neighbors"})
+        if unknown:
+            raise TypeError(f"nndescent parameters {unknown} are not known; allowed: "
+                            f"{sorted(NNDESCENT_DEFAULTS)} and n_neighbors")
+        opts = {**NNDESCENT_DEFAULTS, **params}
+        width = opts.pop("n_neighbors", max(k1, PYNNDESCENT_MIN_NEIGHBORS))
+        width = min(max(width, k1), X.shape[0]) - 1  # others, self excluded
+        self.X = X
+        with _progress.stage(f"kNN graph (NN-descent, n={X.shape[0]}, d={X.shape[1]})",
+                             long=True):
+            idx, dist, self.report = _nnd_jit.nn_descent(
+                np.ascontiguousarray(X, dtype=np.float32), width, seed, **opts)
+        short = np.flatnonzero(idx[:, -1] < 0)
+        if short.size:  # lists left short (tiny n): searched exactly
+            idx[short], dist[short] = ExactSearcher(X).query(short, width + 1)
+        self.graph_idx = idx
+        self._exact: ExactSearcher | None = None
+
+    @property
+    def n_neighbors(self) -> int:
+        """Columns of the graph, self included."""
+        return int(self.graph_idx.shape[1])
+
+    def graph(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the first ``k1`` columns of the graph, with float64 distances, self first."""
+        idx = np.array(self.graph_idx[:, :k1])
+        dist = np.zeros(idx.shape)
+        rows = np.arange(len(idx), dtype=np.int64)
+        _search_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
+        return idx, dist
+
+    _exact_affordable = PynndescentSearcher._exact_affordable
+    query_radius = PynndescentSearcher.query_radius
+
+    def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Re-search ``rows``: exact when affordable, else their two-hop neighbourhoods."""
+        rows = np.asarray(rows, dtype=np.int64)
+        exact = self._exact_affordable(rows)
+        if exact is not None:
+            return exact.query(rows, k1)
+        idx = np.empty((len(rows), k1), dtype=np.int64)
+        dist = np.empty((len(rows), k1))
+        _nnd_jit.two_hop_knn(self.X, self.graph_idx, rows, k1, idx, dist)
+        return idx, dist
+
+
 METHODS: dict[str, Callable[..., Any]] = {
     "exact": ExactSearcher,
     "pynndescent": PynndescentSearcher,
+    "nndescent": NNDescentSearcher,
 }
 
 
@@ -196,9 +268,11 @@ def first_search(X: np.ndarray, k1: int, method: str, rng: np.random.Generator,
             idx, dist = searcher.query(np.arange(n, dtype=np.int64), k1)
         return idx, dist, searcher
     seed = int(rng.integers(2**31 - 1))
-    searcher = PynndescentSearcher(X, k1, seed, n_jobs, params)
     with numba_threads(n_jobs):
-        idx, dist = searcher.graph(searcher.index.n_neighbors if at_least else k1)
+        searcher = METHODS[method](X, k1, seed, n_jobs, params)
+        width = (searcher.index.n_neighbors if method == "pynndescent"
+                 else searcher.n_neighbors)
+        idx, dist = searcher.graph(width if at_least else k1)
     return idx, dist, searcher
 
 
@@ -219,11 +293,14 @@ def knn_search(
         Points; converted to float64.
     k : int
         Number of neighbours other than the point itself, ``1 <= k <= n - 1``.
-    method : {"auto", "exact", "pynndescent"}, default "auto"
+    method : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
         ``"exact"``: blocked BLAS distances and a numba heap selection
         (O(n^2 d) time, O(n) extra memory per block). ``"pynndescent"``:
         approximate, ``pynndescent.NNDescent`` with :data:`PYNNDESCENT_DEFAULTS`
-        (deterministic for a given seed). ``"auto"``: exact up to
+        (deterministic for a given seed). ``"nndescent"``: fastdse's own
+        NN-descent (:class:`NNDescentSearcher`; compiled once per machine, no
+        compilation in each new process; the graph depends on the seed only, not on
+        the number of threads). ``"auto"``: exact up to
         :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` at d = 64).
     random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed of the approximate search.
@@ -258,7 +335,7 @@ def knn_search(
     k = check_int(k, "k", low=1, high=n - 1,
                   high_note=f" (n - 1, the number of other points; X has n={n})")
     method = check_choice(method, "method", ["auto", *METHODS])
-    if pynndescent_params and resolve_method(method, n, X.shape[1]) != "pynndescent":
+    if pynndescent_params and resolve_method(method, n, X.shape[1]) == "exact":
         raise TypeError(
             f"pynndescent parameters {sorted(pynndescent_params)} were given but "
             f"method={method!r} resolves to the exact search for n={n}"

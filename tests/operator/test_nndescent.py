@@ -1,0 +1,89 @@
+"""fastdse's own NN-descent (neighbors="nndescent"): recall, determinism, the searcher."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import fastdse
+from fastdse._numba.nndescent import nn_descent, two_hop_knn
+from fastdse._util.threads import numba_threads
+from fastdse.operator import widen as _widen
+from fastdse.operator.neighbors import NNDescentSearcher, knn_search
+
+
+def blobs(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(8, d))
+    return (centres[rng.integers(0, 8, size=n)] + rng.normal(size=(n, d))).astype(np.float64)
+
+
+def recall(idx, ref):
+    k = ref.shape[1] - 1
+    return np.mean([len(set(a[1:]) & set(b[1:])) / k for a, b in zip(idx, ref)])
+
+
+def test_graph_has_high_recall_and_exact_lists_where_found():
+    X = blobs(3000, 12)
+    idx, dist, report = nn_descent(X.astype(np.float32), 30, seed=7)
+    ref_idx, ref_dist = knn_search(X, 30, method="exact")
+    assert idx.shape == (3000, 31) and np.array_equal(idx[:, 0], np.arange(3000))
+    assert recall(idx, ref_idx) > 0.98, report
+    # distances ascending, the listed ones true distances (float32 sums: ~1e-6 relative)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    rows = np.arange(0, 3000, 97)
+    true = np.linalg.norm(X[rows, None, :] - X[idx[rows]], axis=2)
+    np.testing.assert_allclose(dist[rows], true, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_depends_on_the_seed_only_not_on_threads():
+    X = blobs(25_000, 8, seed=1)  # 200,000 values: the kernels run in parallel
+    X32 = X.astype(np.float32)
+    with numba_threads(1):
+        one = nn_descent(X32, 20, seed=3, n_iters=3)
+    with numba_threads(numba.config.NUMBA_NUM_THREADS):
+        many = nn_descent(X32, 20, seed=3, n_iters=3)
+    np.testing.assert_array_equal(one[0], many[0])
+    np.testing.assert_array_equal(one[1], many[1])
+    other = nn_descent(X32, 20, seed=4, n_iters=3)
+    assert not np.array_equal(one[0], other[0])
+
+
+def test_two_hop_re_search_matches_the_exact_one_on_a_good_graph():
+    X = blobs(2000, 6, seed=2)
+    graph, _ = knn_search(X, 25, method="exact")
+    rows = np.arange(0, 2000, 13, dtype=np.int64)
+    idx = np.empty((len(rows), 40), dtype=np.int64)
+    dist = np.empty((len(rows), 40))
+    two_hop_knn(X, graph, rows, 40, idx, dist)
+    ref_idx, ref_dist = knn_search(X, 39, method="exact")
+    assert recall(idx, ref_idx[rows]) > 0.99
+    assert np.array_equal(idx[:, 0], rows) and np.all(dist[:, 0] == 0)
+
+
+def test_dse_with_nndescent_agrees_with_exact_neighbours():
+    X = blobs(4000, 10, seed=3)
+    kw = dict(mode="approx", random_state=0)
+    ours = fastdse.dse(X, [1, 5, 20], neighbors="nndescent", **kw)
+    ref = fastdse.dse(X, [1, 5, 20], neighbors="exact", **kw)
+    assert ours.info["operator"]["neighbors"] == "nndescent"
+    bar = np.maximum(0.005 * np.abs(ref.value), 0.02)  # the approx-accuracy bar
+    assert np.all(np.abs(ours.value - ref.value) <= bar), (ours.value, ref.value)
+    again = fastdse.dse(X, [1, 5, 20], neighbors="nndescent", **kw)
+    np.testing.assert_array_equal(ours.value, again.value)
+
+
+def test_rows_beyond_the_exact_budget_are_widened_from_the_graph(monkeypatch):
+    # noise in 60-d: some rows' kernel radius reaches past the graph's 60 neighbours
+    X = np.random.default_rng(4).normal(size=(3000, 60))
+    monkeypatch.setattr(_widen, "EXACT_WIDEN_MAX_PAIRS", 10)  # no exact re-search allowed
+    res = fastdse.dse(X, [1, 5], mode="approx", neighbors="nndescent", random_state=0)
+    ref = fastdse.dse(X, [1, 5], mode="approx", neighbors="exact", random_state=0)
+    assert res.info["operator"]["two_hop_rows"] > 0
+    assert np.all(np.abs(res.value - ref.value) <= np.maximum(0.005 * ref.value, 0.02))
+
+
+def test_unknown_parameters_are_refused():
+    with pytest.raises(TypeError, match=r"nndescent parameters \['n_tres'\] are not known"):
+        NNDescentSearcher(blobs(100, 3), 10, 0, None, {"n_tres": 4})
