@@ -47,11 +47,12 @@ def estimates(Z: Any, inverse: np.ndarray, labels: np.ndarray, classes: np.ndarr
     subsamples: list[np.ndarray | None] = [None]
     if settings.kernel != "precomputed" and max_points is not None and n > max_points:
         min_size = settings.knn + 1 if settings.kernel == "alpha_decay" else 2
-        subsamples = list(stratified_subsamples(inverse, counts, max_points, n_subsamples,
-                                                min_size, rng))
+        drawn = stratified_subsamples(inverse, counts, max_points, n_subsamples, min_size,
+                                      rng)
+        subsamples = list(drawn)
         _progress.logger.info(
             "dsmi: n=%d > max_points=%d: %d class-stratified subsamples of %d points",
-            n, max_points, n_subsamples, subsamples[0].shape[0])
+            n, max_points, n_subsamples, drawn[0].shape[0])
     t_seed = int(rng.integers(2**63 - 1)) if t_auto else None
     results, sigmas = [], []
     for rows in subsamples:
@@ -63,10 +64,11 @@ def estimates(Z: Any, inverse: np.ndarray, labels: np.ndarray, classes: np.ndarr
         sigmas.append(DEFAULT_SIGMA if est_settings.sigma is None else est_settings.sigma)
         results.append(estimate(Zs, inv, classes, est_settings, ts, scalar, base,
                                 num_repetitions, rng, labels if rows is None else labels[rows]))
-    res = results[0] if subsamples[0] is None else pooled(results, labels, counts, max_points,
-                                                           scalar)
+    res = (results[0] if max_points is None or subsamples[0] is None
+           else pooled(results, labels, counts, max_points, scalar))
     measured = len(sigmas) > 1 and settings.kernel == "gaussian"
-    res.info["sigma"] = float(np.median(sigmas)) if measured else sigmas[0]
+    res.info["sigma"] = (float(np.median([float(s) for s in sigmas])) if measured
+                         else sigmas[0])
     if measured:
         res.info["sigmas"] = sigmas
     if t_auto:

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 from fastdse._util import memory as _memory
 from fastdse._util.stages import peak_rss
 from fastdse._util.threads import resolve_threads
-from fastdse.operator.bandwidth import is_rule, knn_sigma
+from fastdse.operator.bandwidth import knn_sigma
 from fastdse.operator.build import operator_from_settings
 from fastdse.operator.conditioning import condition_points
 from fastdse.operator.duplicates import (
@@ -265,7 +265,7 @@ def prepare_points(points: np.ndarray | None, resolved: Resolved, seeds: Seeds
     else:
         unique, scale, report = condition_points(duplicates.unique)
         duplicates = dataclasses.replace(duplicates, unique=unique)
-    if resolved.kernel == "gaussian" and is_rule(resolved.sigma):
+    if resolved.kernel == "gaussian" and resolved.sigma_rule is not None:
         scaled = knn_sigma(points if duplicates is None else duplicates.unique,
                            rng=np.random.default_rng(seeds("bandwidth")))
         resolved = dataclasses.replace(resolved, sigma=scaled / scale)

@@ -153,7 +153,10 @@ class Settings:
             kernel=kernel,
             # a Gaussian kernel's knn only sizes the first neighbour search: capped, not refused
             knn=min(self.knn, n - 1),
-            sigma=DEFAULT_SIGMA if self.sigma is None else self.sigma,
+            # a rule is measured on the points (modes.prepare_points); NaN until then
+            sigma=(DEFAULT_SIGMA if self.sigma is None else
+                   float("nan") if isinstance(self.sigma, str) else self.sigma),
+            sigma_rule=self.sigma if isinstance(self.sigma, str) else None,
             thresh=DEFAULT_THRESH.get(kernel, 0.0) if self.thresh is None else self.thresh,
             sparse_thresh=sparse_thresh,
         )
@@ -172,9 +175,11 @@ class Resolved:
     knn : int
         The ``knn`` setting, capped at ``n - 1`` (alpha-decay refuses more; a Gaussian
         kernel uses it only to size its first neighbour search).
-    sigma : float or str
-        Gaussian bandwidth (``None`` resolved to the reference's 10), or the rule that
-        gives it (``"knn"``, resolved on the points by :class:`fastdse.DiffusionGraph`).
+    sigma : float
+        Gaussian bandwidth (``None`` resolved to the reference's 10; NaN until a
+        ``sigma_rule`` is measured on the points by :class:`fastdse.DiffusionGraph`).
+    sigma_rule : str or None
+        The bandwidth rule (``"knn"``) the ``sigma`` setting names, if any.
     thresh : float
         Threshold of the dense kernel (``None``: 1e-4, as the sparse one).
     sparse_thresh : float
@@ -184,6 +189,7 @@ class Resolved:
     mode: str
     kernel: str
     knn: int
-    sigma: float | str
+    sigma: float
     thresh: float
     sparse_thresh: float
+    sigma_rule: str | None = None

@@ -54,7 +54,11 @@ def _d2(X, i, j):  # pragma: no cover - jitted
 
 @jit
 def _push(idx, dist, flag, i, j, d, new):  # pragma: no cover - jitted
-    """Push ``j`` at distance ``d`` into the max-heap of row ``i``; 1 if it entered."""
+    """Push ``j`` at distance ``d`` into the max-heap of row ``i``; 1 if it entered.
+
+    The heap keeps the smallest keys ``dist`` of the row (largest at the root) and moves
+    ``idx`` and ``flag`` along; candidate heaps use it with priorities as keys.
+    """
     if d >= dist[i, 0]:
         return 0
     k = idx.shape[1]
@@ -78,31 +82,6 @@ def _push(idx, dist, flag, i, j, d, new):  # pragma: no cover - jitted
     dist[i, pos] = d
     flag[i, pos] = new
     return 1
-
-
-@jit
-def _cand_push(cidx, cpri, i, j, pri):  # pragma: no cover - jitted
-    """Keep in row ``i`` the candidates of smallest priority (a max-heap on priority)."""
-    if pri >= cpri[i, 0]:
-        return
-    k = cidx.shape[1]
-    for m in range(k):
-        if cidx[i, m] == j:
-            return
-    pos = 0
-    while True:
-        c = 2 * pos + 1
-        if c >= k:
-            break
-        if c + 1 < k and cpri[i, c + 1] > cpri[i, c]:
-            c += 1
-        if cpri[i, c] <= pri:
-            break
-        cidx[i, pos] = cidx[i, c]
-        cpri[i, pos] = cpri[i, c]
-        pos = c
-    cidx[i, pos] = j
-    cpri[i, pos] = pri
 
 
 @jit
@@ -189,8 +168,12 @@ def _leaf_joins(X, order, leaf_lo, leaf_hi, n_leaves, idx, dist, flag, T):  # pr
 
 
 @pjit
-def _candidates(idx, flag, new_c, new_p, old_c, old_p, seed, it, T):  # pragma: no cover
-    """Sample every row's new and old candidates (its neighbours and reverse neighbours)."""
+def _candidates(idx, flag, new_c, new_p, old_c, old_p, scratch, seed, it, T):  # pragma: no cover
+    """Sample every row's new and old candidates (its neighbours and reverse neighbours).
+
+    Each row keeps the candidates of smallest random priority; ``scratch`` takes the
+    flags the heap push moves along (unused).
+    """
     n, k = idx.shape
     for t in prange(T):
         for i in range(n):
@@ -201,14 +184,14 @@ def _candidates(idx, flag, new_c, new_p, old_c, old_p, seed, it, T):  # pragma: 
                 pri = _mix(seed, it, np.int64(i) * n + j)
                 if flag[i, m] == 1:
                     if i % T == t:
-                        _cand_push(new_c, new_p, i, j, pri)
+                        _push(new_c, new_p, scratch, i, j, pri, 0)
                     if j % T == t:
-                        _cand_push(new_c, new_p, j, i, pri)
+                        _push(new_c, new_p, scratch, j, i, pri, 0)
                 else:
                     if i % T == t:
-                        _cand_push(old_c, old_p, i, j, pri)
+                        _push(old_c, old_p, scratch, i, j, pri, 0)
                     if j % T == t:
-                        _cand_push(old_c, old_p, j, i, pri)
+                        _push(old_c, old_p, scratch, j, i, pri, 0)
 
 
 @pjit
@@ -310,6 +293,7 @@ def nn_descent(X: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_size:
     del order, leaf_lo, leaf_hi
     c = min(max_candidates, k)
     counts = np.zeros(T, dtype=np.int64)
+    scratch = np.zeros((n, c), dtype=np.uint8)
     rounds = 0
     pushed = 0
     for it in range(n_iters):
@@ -317,7 +301,7 @@ def nn_descent(X: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_size:
         new_p = np.full((n, c), _MASK64, dtype=np.uint64)
         old_c = np.full((n, c), -1, dtype=np.int32)
         old_p = np.full((n, c), _MASK64, dtype=np.uint64)
-        _candidates(idx, flag, new_c, new_p, old_c, old_p, seed, it, T)
+        _candidates(idx, flag, new_c, new_p, old_c, old_p, scratch, seed, it, T)
         del new_p, old_p
         _mark_old(idx, flag, new_c)
         counts[:] = 0

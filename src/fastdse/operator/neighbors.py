@@ -96,7 +96,31 @@ NNDESCENT_DEFAULTS: dict[str, Any] = {"n_trees": 8, "leaf_size": 60, "max_candid
                                       "n_iters": 12, "delta": 0.001}
 
 
-class PynndescentSearcher:
+class _ExactWhenAffordable:
+    """Re-searches of an approximate searcher: exact while affordable.
+
+    Affordable: at most :data:`fastdse.operator.widen.EXACT_WIDEN_MAX_PAIRS` distances.
+    """
+
+    X: np.ndarray
+    _exact: ExactSearcher | None
+
+    def _exact_affordable(self, rows: np.ndarray) -> ExactSearcher | None:
+        """Return the exact searcher if re-searching ``rows`` exactly is affordable, else None."""
+        if len(rows) * self.X.shape[0] > _widen.EXACT_WIDEN_MAX_PAIRS:
+            return None
+        if self._exact is None:
+            self._exact = ExactSearcher(self.X)
+        return self._exact
+
+    def query_radius(self, rows: np.ndarray, radius: np.ndarray, cap1: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Exact radius query when it costs at most EXACT_WIDEN_MAX_PAIRS distances."""
+        exact = self._exact_affordable(rows)
+        return None if exact is None else exact.query_radius(rows, radius, cap1)
+
+
+class PynndescentSearcher(_ExactWhenAffordable):
     """An NNDescent index over ``X``; its graph answers the first search.
 
     Re-searches (:meth:`query`, :meth:`query_radius`) are exact while they cost at
@@ -143,20 +167,6 @@ class PynndescentSearcher:
         _search_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
         return idx, dist
 
-    def _exact_affordable(self, rows: np.ndarray) -> ExactSearcher | None:
-        """Return the exact searcher if re-searching ``rows`` exactly is affordable, else None."""
-        if len(rows) * self.X.shape[0] > _widen.EXACT_WIDEN_MAX_PAIRS:
-            return None
-        if self._exact is None:
-            self._exact = ExactSearcher(self.X)
-        return self._exact
-
-    def query_radius(self, rows: np.ndarray, radius: np.ndarray, cap1: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """Exact radius query when it costs at most EXACT_WIDEN_MAX_PAIRS distances."""
-        exact = self._exact_affordable(rows)
-        return None if exact is None else exact.query_radius(rows, radius, cap1)
-
     def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
         """Re-search ``rows``: exact when affordable, else the index's approximate query.
 
@@ -177,7 +187,7 @@ class PynndescentSearcher:
         return idx, dist
 
 
-class NNDescentSearcher:
+class NNDescentSearcher(_ExactWhenAffordable):
     """fastdse's own NN-descent graph (:mod:`fastdse._numba.nndescent`; no per-process JIT).
 
     Its kernels are compiled once per machine and loaded from numba's on-disk cache, where
@@ -222,9 +232,6 @@ class NNDescentSearcher:
         rows = np.arange(len(idx), dtype=np.int64)
         _search_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
         return idx, dist
-
-    _exact_affordable = PynndescentSearcher._exact_affordable
-    query_radius = PynndescentSearcher.query_radius
 
     def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
         """Re-search ``rows``: exact when affordable, else their two-hop neighbourhoods."""

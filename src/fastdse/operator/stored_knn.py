@@ -29,7 +29,6 @@ import scipy.sparse as sp
 
 from fastdse._numba import sparse as _sparse_jit
 from fastdse._util.threads import numba_threads
-from fastdse.operator.bandwidth import is_rule
 from fastdse.operator.sparse_kernel import RowKernel, kernel_rows, symmetrize
 from fastdse.operator.truncation import TruncationWarning
 
@@ -279,9 +278,9 @@ def stored_knn_from_settings(D: Any, settings: Settings, resolved: Resolved,
     construction). Returns the kernel and ``stored`` with the kernel's report.
     """
     source = f"neighbors_key={stored['neighbors_key']!r}"
-    if resolved.kernel == "gaussian" and is_rule(resolved.sigma):
+    if resolved.kernel == "gaussian" and resolved.sigma_rule is not None:
         raise ValueError(
-            f"sigma={resolved.sigma!r} (a bandwidth measured on the points) cannot be taken "
+            f"sigma={resolved.sigma_rule!r} (a bandwidth measured on the points) cannot be taken "
             f"from the graph stored under {source}: its lists hold too few neighbours per "
             "point, and a Gaussian of that bandwidth reaches beyond them. Pass use_rep= (the "
             "representation the graph was built on, e.g. 'X_pca') to use the points, a number "
