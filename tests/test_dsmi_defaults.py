@@ -87,6 +87,8 @@ def test_the_old_default_stays_reachable_and_is_what_the_issue_reported():
     new = fastdse.dsmi(X, y, random_state=0)
     assert old.value < 0 < new.value  # the textbook case the old default got wrong
     assert old.info["kernel"] == "alpha_decay" and new.info["kernel"] == "gaussian"
+    # a bandwidth is the Gaussian's: the alpha-decay result names none
+    assert old.info["sigma"] is None and old.info["sigma_rule"] is None
 
 
 # --------------------------------------------------------------------------- sigma="knn"

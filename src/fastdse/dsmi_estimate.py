@@ -67,8 +67,9 @@ def estimates(Z: Any, inverse: np.ndarray, labels: np.ndarray, classes: np.ndarr
     res = (results[0] if max_points is None or subsamples[0] is None
            else pooled(results, labels, counts, max_points, scalar))
     measured = len(sigmas) > 1 and settings.kernel == "gaussian"
+    # the bandwidth is the Gaussian's: other kernels report None
     res.info["sigma"] = (float(np.median([float(s) for s in sigmas])) if measured
-                         else sigmas[0])
+                         else sigmas[0] if settings.kernel == "gaussian" else None)
     if measured:
         res.info["sigmas"] = sigmas
     if t_auto:

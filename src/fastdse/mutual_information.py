@@ -277,7 +277,8 @@ def dsmi(
                                                - res.info["timings"]["dse_wall"], 0.0)}
         # what produced the number: the kernel's settings, the seed, d and the version
         res.info.update(kernel=settings.kernel, knn=settings.knn, decay=settings.decay,
-                        sigma_rule=settings.sigma if is_rule(settings.sigma) else None,
+                        sigma_rule=(settings.sigma if settings.kernel == "gaussian"
+                                    and is_rule(settings.sigma) else None),
                         thresh=DEFAULT_THRESH.get(settings.kernel) if settings.thresh is None
                         else settings.thresh,
                         anisotropy=settings.anisotropy,
