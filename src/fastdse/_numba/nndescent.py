@@ -85,6 +85,26 @@ def _push(idx, dist, flag, i, j, d, new):  # pragma: no cover - jitted
 
 
 @jit
+def _join_pair(X, idx, dist, flag, p, q, t, T):  # pragma: no cover - jitted
+    """Push the pair ``(p, q)`` into those of its two heaps that owner ``t`` of ``T`` holds.
+
+    The distance is computed only when ``t`` owns one of the rows; returns the pushes
+    that entered a heap.
+    """
+    own_p = p % T == t
+    own_q = q % T == t
+    if not (own_p or own_q):
+        return 0
+    d = _d2(X, p, q)
+    c = 0
+    if own_p:
+        c += _push(idx, dist, flag, p, q, d, 1)
+    if own_q:
+        c += _push(idx, dist, flag, q, p, d, 1)
+    return c
+
+
+@jit
 def _rp_tree(X, seed, tree, leaf_size, order, leaf_lo, leaf_hi):  # pragma: no cover - jitted
     """Split ``order`` (all points) by random hyperplanes into leaves of <= leaf_size.
 
@@ -155,16 +175,7 @@ def _leaf_joins(X, order, leaf_lo, leaf_hi, n_leaves, idx, dist, flag, T):  # pr
             for a in range(lo, hi):
                 p = order[a]
                 for b in range(a + 1, hi):
-                    q = order[b]
-                    own_p = p % T == t
-                    own_q = q % T == t
-                    if not (own_p or own_q):
-                        continue
-                    d = _d2(X, p, q)
-                    if own_p:
-                        _push(idx, dist, flag, p, q, d, 1)
-                    if own_q:
-                        _push(idx, dist, flag, q, p, d, 1)
+                    _join_pair(X, idx, dist, flag, p, order[b], t, T)
 
 
 @pjit
@@ -225,17 +236,8 @@ def _local_join(X, idx, dist, flag, new_c, old_c, counts):  # pragma: no cover -
                     continue
                 for b in range(a + 1, c_new + c_old):
                     q = new_c[i, b] if b < c_new else old_c[i, b - c_new]
-                    if q < 0 or q == p:
-                        continue
-                    own_p = p % T == t
-                    own_q = q % T == t
-                    if not (own_p or own_q):
-                        continue
-                    d = _d2(X, p, q)
-                    if own_p:
-                        c += _push(idx, dist, flag, p, q, d, 1)
-                    if own_q:
-                        c += _push(idx, dist, flag, q, p, d, 1)
+                    if q >= 0 and q != p:
+                        c += _join_pair(X, idx, dist, flag, p, q, t, T)
         counts[t] = c
 
 
