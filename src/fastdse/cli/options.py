@@ -18,7 +18,7 @@ from fastdse._version import __version__
 from fastdse.api import dse
 from fastdse.graph import MODES
 from fastdse.operator.bandwidth import SIGMA_RULES
-from fastdse.operator.kernel import KERNELS
+from fastdse.operator.kernel import DEFAULT_SIGMA, KERNELS
 from fastdse.results import unit_name
 from fastdse.settings import SPARSE_MODES, Settings
 
@@ -179,7 +179,7 @@ def add_graph_options(parser: argparse.ArgumentParser, *, t_default: Sequence[fl
         help_text = kw.pop("help", "")
         default = library_default(library, name)
         if default is None and name == "sigma":
-            default = 10  # the reference's bandwidth, what None resolves to
+            default = f"{DEFAULT_SIGMA:g}"  # the reference's bandwidth, what None resolves to
         if default is not None:
             help_text += f" (default: {default})"
         group.add_argument(flag, dest=name, default=None, help=help_text, **kw)

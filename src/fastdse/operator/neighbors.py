@@ -152,6 +152,11 @@ class PynndescentSearcher(_ExactWhenAffordable):
                                    **opts)
         self._exact: ExactSearcher | None = None
 
+    @property
+    def n_neighbors(self) -> int:
+        """Columns of the index's graph, self included."""
+        return int(self.index.n_neighbors)
+
     def graph(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
         """Return the first ``k1`` columns of the index's graph: self first, float64 distances."""
         idx, dist = self.index.neighbor_graph
@@ -277,9 +282,7 @@ def first_search(X: np.ndarray, k1: int, method: str, rng: np.random.Generator,
     seed = int(rng.integers(2**31 - 1))
     with numba_threads(n_jobs):
         searcher = METHODS[method](X, k1, seed, n_jobs, params)
-        width = (searcher.index.n_neighbors if method == "pynndescent"
-                 else searcher.n_neighbors)
-        idx, dist = searcher.graph(width if at_least else k1)
+        idx, dist = searcher.graph(searcher.n_neighbors if at_least else k1)
     return idx, dist, searcher
 
 
