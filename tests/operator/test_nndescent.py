@@ -87,3 +87,16 @@ def test_rows_beyond_the_exact_budget_are_widened_from_the_graph(monkeypatch):
 def test_unknown_parameters_are_refused():
     with pytest.raises(TypeError, match=r"nndescent parameters \['n_tres'\] are not known"):
         NNDescentSearcher(blobs(100, 3), 10, 0, None, {"n_tres": 4})
+
+
+def test_graph_does_not_depend_on_the_block_size(monkeypatch):
+    # pairs are kept against the heaps' roots as a block begins: any blocking of the
+    # rows gives the pushes of one thread pushing every pair as it comes
+    from fastdse._numba import nndescent as nnd
+
+    X32 = blobs(25_000, 8, seed=5).astype(np.float32)
+    ref = nn_descent(X32, 20, seed=3, n_iters=3)
+    monkeypatch.setattr(nnd, "_BLOCK_PAIRS", 1000)
+    small = nn_descent(X32, 20, seed=3, n_iters=3)
+    np.testing.assert_array_equal(ref[0], small[0])
+    np.testing.assert_array_equal(ref[1], small[1])

@@ -370,59 +370,16 @@ def rows_short_of_radius(last_dist, radius, full):  # pragma: no cover - jitted
 # --------------------------------------------------------------------------- two-hop widening
 
 
-@jit
-def _two_hop_row(X, idx, i, radius_i, cand, cd):  # pragma: no cover - jitted
-    """Distances from point ``i`` to its neighbours' neighbours, sorted; returns (m, covered).
-
-    Fills ``cand``/``cd`` with the unique candidates sorted by (distance, index),
-    self first, and returns how many lie within ``radius_i``
-    and whether the candidate set reaches beyond the radius (else the two hops
-    may have missed points inside it).
-    """
-    k1 = idx.shape[1]
-    m = 0
-    for a in range(k1):
-        j = idx[i, a]
-        for b in range(k1):
-            cand[m] = idx[j, b]
-            m += 1
-    ids = np.sort(cand[:m])
-    u = 0
-    prev = -1
-    for c in range(m):
-        j = ids[c]
-        if j == prev or j < 0:
-            continue
-        prev = j
-        if j == i:
-            dist = -1.0
-        else:
-            dist = np.sqrt(_sqdist(X, i, j))
-        cand[u] = j
-        cd[u] = dist
-        u += 1
-    order = np.argsort(cd[:u], kind="mergesort")  # stable: ties by ascending index
-    ids2 = cand[:u][order]
-    ds2 = cd[:u][order]
-    within = 0
-    for c in range(u):
-        if ds2[c] < 0.0:
-            ds2[c] = 0.0
-        cand[c] = ids2[c]
-        cd[c] = ds2[c]
-        if ds2[c] <= radius_i:
-            within += 1
-    covered = u > 0 and ds2[u - 1] > radius_i
-    return within, covered
-
-
 @pjit
 def two_hop_block(X, idx, rows, radius, cap1):  # pragma: no cover - jitted
     """Two-hop candidates of a block of rows in one pass.
 
-    Returns per row the number of candidates within its radius, whether the
-    candidates reach beyond it, and the first ``cap1`` sorted candidates
-    (indices, distances) in a ``(b, cap1)`` buffer.
+    Row ``r``'s candidates are the neighbours of the points listed in row ``rows[r]``
+    of ``idx`` (itself included), each counted once and its distance computed once.
+    Returns per row the number of candidates within its radius (itself included),
+    whether any candidate lies beyond it (else the two hops may have missed points
+    inside it), and the first ``cap1`` of those within, self first, then ascending by
+    (distance, index), in a ``(b, cap1)`` buffer (indices, distances).
     """
     b = rows.shape[0]
     k1 = idx.shape[1]
@@ -430,13 +387,48 @@ def two_hop_block(X, idx, rows, radius, cap1):  # pragma: no cover - jitted
     covered = np.zeros(b, dtype=np.bool_)
     out_idx = np.empty((b, cap1), dtype=np.int64)
     out_dist = np.empty((b, cap1), dtype=np.float64)
+    size = 1  # an open-addressing set of the candidates seen, at most half full
+    while size < 2 * k1 * k1:
+        size *= 2
     for r in prange(b):
-        cand = np.empty(k1 * k1, dtype=np.int64)
-        cd = np.empty(k1 * k1, dtype=np.float64)
-        m, cov = _two_hop_row(X, idx, rows[r], radius[rows[r]], cand, cd)
-        counts[r] = m
-        covered[r] = cov
-        for c in range(min(m, cap1)):
-            out_idx[r, c] = cand[c]
-            out_dist[r, c] = cd[c]
+        i = rows[r]
+        table = np.full(size, -1, dtype=np.int64)
+        near = np.empty(k1 * k1, dtype=np.int64)
+        near_d = np.empty(k1 * k1, dtype=np.float64)
+        w = 0
+        beyond = False
+        for a in range(k1):
+            for c in range(k1):
+                j = idx[idx[i, a], c]
+                if j < 0 or _seen(table, j):
+                    continue
+                d = -1.0 if j == i else np.sqrt(_sqdist(X, i, j))  # self sorts first
+                if d <= radius[i]:
+                    near[w] = j
+                    near_d[w] = d
+                    w += 1
+                else:
+                    beyond = True
+        by_id = np.argsort(near[:w])
+        ids = near[:w][by_id]
+        ds = near_d[:w][by_id]
+        order = np.argsort(ds, kind="mergesort")  # stable: ties stay by index
+        counts[r] = w
+        covered[r] = beyond
+        for c in range(min(w, cap1)):
+            out_idx[r, c] = ids[order[c]]
+            out_dist[r, c] = max(ds[order[c]], 0.0)
     return counts, covered, out_idx, out_dist
+
+
+@jit
+def _seen(table, j):  # pragma: no cover - jitted
+    """Add ``j`` to the open-addressing set ``table``; True if it was there already."""
+    mask = table.shape[0] - 1
+    s = np.int64((np.uint64(j) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while table[s] >= 0:
+        if table[s] == j:
+            return True
+        s = (s + 1) & mask
+    table[s] = j
+    return False

@@ -217,8 +217,8 @@ class NNDescentSearcher(_ExactWhenAffordable):
         self.X = X
         with _progress.stage(f"kNN graph (NN-descent, n={X.shape[0]}, d={X.shape[1]})",
                              long=True):
-            idx, dist, self.report = _nnd_jit.nn_descent(
-                np.ascontiguousarray(X, dtype=np.float32), width, seed, **opts)
+            idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts)
+        self.order = self.report.pop("order")
         short = np.flatnonzero(idx[:, -1] < 0)
         if short.size:  # lists left short (tiny n): searched exactly
             idx[short], dist[short] = ExactSearcher(X).query(short, width + 1)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fastdse._numba import nndescent as _nnd_jit
 from fastdse._numba import search as _search_jit
 
 __all__ = ["EXACT_WIDEN_MAX_PAIRS", "widen_to_radius"]
@@ -76,12 +77,18 @@ class _Lists:
 
 
 def _widen_two_hop(X: np.ndarray, indices: np.ndarray, need: np.ndarray, radius: np.ndarray,
-                   cap1: int, lists: _Lists) -> tuple[np.ndarray, np.ndarray]:
+                   cap1: int, lists: _Lists, rank: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """List the rows ``need`` from their neighbours' neighbours (at most ``cap1`` a row).
+
+    ``rank`` is every row's place in a locality order (the rows are visited in it).
 
     Returns the rows two hops cannot settle (every candidate inside the radius:
     there may be more) and the rows cut at ``cap1``.
     """
+    # rows in an order where near rows come together: their candidates (rows of X)
+    # are then read from cache, not memory; each row's list does not depend on it
+    need = need[np.argsort(rank[need], kind="stable")]
     # one pass per block of rows (each candidate distance computed once)
     block = max(1, _TWO_HOP_BLOCK_BYTES // (16 * cap1))
     parts = []
@@ -96,7 +103,7 @@ def _widen_two_hop(X: np.ndarray, indices: np.ndarray, need: np.ndarray, radius:
     np.cumsum(np.minimum(counts, cap1), out=indptr[1:])
     lists.replace(need, indptr, np.concatenate([p[2] for p in parts]),
                   np.concatenate([p[3] for p in parts]))
-    return need[~covered & (counts <= cap1)], need[counts > cap1]
+    return np.sort(need[~covered & (counts <= cap1)]), np.sort(need[counts > cap1])
 
 
 def _widen_by_rounds(searcher: Any, need: np.ndarray, radius: np.ndarray, k1: int, cap1: int,
@@ -116,6 +123,16 @@ def _widen_by_rounds(searcher: Any, need: np.ndarray, radius: np.ndarray, k1: in
                       nd.reshape(-1))
         need = need[(nd[:, -1] < radius[need]) & (cur < n)]
     return need, rounds
+
+
+def _locality_rank(searcher: Any) -> np.ndarray:
+    """Every row's place in the searcher's locality order (``order``), or a tree's."""
+    order = getattr(searcher, "order", None)
+    if order is None:
+        order = _nnd_jit.tree_order(searcher.X, seed=0)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
 
 
 def widen_to_radius(
@@ -181,7 +198,8 @@ def widen_to_radius(
     if (len(need) and getattr(searcher, "two_hop", False)
             and len(need) * n > EXACT_WIDEN_MAX_PAIRS):
         two_hop_rows = len(need)
-        need, cut = _widen_two_hop(searcher.X, indices, need, radius, cap1, lists)
+        need, cut = _widen_two_hop(searcher.X, indices, need, radius, cap1, lists,
+                                   _locality_rank(searcher))
         truncated.append(cut)
     radius_rows = np.zeros(0, dtype=np.int64)
     radius_query = getattr(searcher, "query_radius", None)
