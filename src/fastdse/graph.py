@@ -69,9 +69,9 @@ class DiffusionGraph:
         Density normalisation ``K_ij / (d_i d_j)^anisotropy``.
     neighbors : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
         Neighbour search of the sparse modes: exact (BLAS) for small ``n``,
-        pynndescent approximate neighbours for large ``n``; ``"nndescent"``:
-        fastdse's own NN-descent, which needs no compilation in each new process
-        (docs/benchmarks/knn_graph.md).
+        fastdse's own NN-descent (``"nndescent"``: compiled once per machine, no
+        compilation in each new process) for large ``n``; ``"pynndescent"`` on
+        request (docs/benchmarks/knn_graph.md).
     n_probes : int, default 20
         Probe vectors of stochastic Lanczos quadrature (``mode="approx"``);
         with ``n_deflate="auto"`` the least number, more being added (up to 4x)

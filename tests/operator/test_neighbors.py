@@ -84,7 +84,7 @@ def test_auto_searches_exactly_up_to_a_work_bound():
     assert auto_exact_max_n(128) == 35_355  # 50,000 / sqrt(2) = 35,355.3
     assert auto_exact_max_n(8) == auto_exact_max_n(32) == 70_710  # 50,000 sqrt(2)
     assert resolve_method("auto", 35_355, 128) == "exact"
-    assert resolve_method("auto", 35_356, 128) == "pynndescent"
+    assert resolve_method("auto", 35_356, 128) == "nndescent"
     assert resolve_method("exact", 10**9, 128) == "exact"
     assert resolve_method("pynndescent", 10, 2) == "pynndescent"
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastdse
-from fastdse._numba.nndescent import nn_descent, two_hop_knn
+from fastdse._numba.nndescent import nn_descent
+from fastdse._numba.search import two_hop_knn
 from fastdse._util.threads import numba_threads
 from fastdse.operator import widen as _widen
 from fastdse.operator.neighbors import NNDescentSearcher, knn_search

@@ -432,3 +432,47 @@ def _seen(table, j):  # pragma: no cover - jitted
         s = (s + 1) & mask
     table[s] = j
     return False
+
+
+@pjit
+def two_hop_knn(X, graph, rows, k1, out_idx, out_dist):  # pragma: no cover - jitted
+    """Select each row's ``k1 - 1`` nearest among its neighbours and their neighbours.
+
+    ``graph`` holds self-first lists (``-1`` for empty slots); row ``r`` of the output is
+    the list of point ``rows[r]``: itself first, then by ascending float64 distance (ties
+    by index). A re-search of rows whose lists must grow past the graph's width.
+    """
+    n, k = graph.shape
+    for r in prange(rows.shape[0]):
+        i = rows[r]
+        cand = np.empty(k * k, dtype=np.int64)
+        m = 0
+        for a in range(1, k):
+            j = graph[i, a]
+            if j < 0:
+                continue
+            cand[m] = j
+            m += 1
+            for b in range(1, k):
+                q = graph[j, b]
+                if q >= 0 and q != i:
+                    cand[m] = q
+                    m += 1
+        cand = np.unique(cand[:m])
+        d = np.empty(cand.shape[0])
+        for c in range(cand.shape[0]):
+            acc = 0.0
+            for f in range(X.shape[1]):
+                diff = X[i, f] - X[cand[c], f]
+                acc += diff * diff
+            d[c] = np.sqrt(acc)
+        order = np.argsort(d, kind="mergesort")  # stable: ties stay by index (cand sorted)
+        out_idx[r, 0] = i
+        out_dist[r, 0] = 0.0
+        for c in range(1, k1):
+            if c - 1 < order.shape[0]:
+                out_idx[r, c] = cand[order[c - 1]]
+                out_dist[r, c] = d[order[c - 1]]
+            else:
+                out_idx[r, c] = -1
+                out_dist[r, c] = np.inf

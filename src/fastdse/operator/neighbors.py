@@ -1,4 +1,4 @@
-"""Nearest neighbours: exact (blocked BLAS) or approximate (pynndescent).
+"""Nearest neighbours: exact (blocked BLAS) or approximate (NN-descent, or pynndescent).
 
 Conventions, for every function here:
 
@@ -60,10 +60,10 @@ __all__ = [
 ]
 
 #: ``method="auto"`` searches exactly while ``n^2 max(d, 32)`` is at most this, with
-#: pynndescent above. Exact search (and its radius widening) costs ~n^2 d; pynndescent
-#: ~n, plus its numba compilation in every fresh process, and its recall is imperfect.
-#: The bound is the one-shot crossover measured at d = 64 (:data:`EXACT_SEARCH_MAX_N`
-#: points), see docs/benchmarks/neighbors.md.
+#: fastdse's NN-descent above. Exact search (and its radius widening) costs ~n^2 d;
+#: NN-descent about n, and its recall is imperfect. The bound is the one-shot crossover
+#: measured at d = 64 (:data:`EXACT_SEARCH_MAX_N` points) against pynndescent with its
+#: compilation, see docs/benchmarks/neighbors.md; not yet remeasured against NN-descent.
 AUTO_EXACT_MAX_WORK = 50_000**2 * 64
 
 #: The crossover in points at d = 64 (kept for reference and tests).
@@ -210,7 +210,8 @@ class NNDescentSearcher(_ExactWhenAffordable):
         unknown = sorted(set(params) - set(NNDESCENT_DEFAULTS) - {"n_neighbors"})
         if unknown:
             raise TypeError(f"nndescent parameters {unknown} are not known; allowed: "
-                            f"{sorted(NNDESCENT_DEFAULTS)} and n_neighbors")
+                            f"{sorted(NNDESCENT_DEFAULTS)} and n_neighbors (pynndescent's "
+                            "parameters need neighbors='pynndescent')")
         opts = {**NNDESCENT_DEFAULTS, **params}
         width = opts.pop("n_neighbors", max(k1, PYNNDESCENT_MIN_NEIGHBORS))
         width = min(max(width, k1), X.shape[0]) - 1  # others, self excluded
@@ -246,7 +247,7 @@ class NNDescentSearcher(_ExactWhenAffordable):
             return exact.query(rows, k1)
         idx = np.empty((len(rows), k1), dtype=np.int64)
         dist = np.empty((len(rows), k1))
-        _nnd_jit.two_hop_knn(self.X, self.graph_idx, rows, k1, idx, dist)
+        _search_jit.two_hop_knn(self.X, self.graph_idx, rows, k1, idx, dist)
         return idx, dist
 
 
@@ -260,7 +261,7 @@ METHODS: dict[str, Callable[..., Any]] = {
 def resolve_method(method: str, n: int, d: int = 64) -> str:
     """Return the search that ``method`` runs for n points in d features (``"auto"``: by size)."""
     if method == "auto":
-        return "exact" if n <= auto_exact_max_n(d) else "pynndescent"
+        return "exact" if n <= auto_exact_max_n(d) else "nndescent"
     return method
 
 
@@ -269,9 +270,9 @@ def first_search(X: np.ndarray, k1: int, method: str, rng: np.random.Generator,
                  ) -> tuple[np.ndarray, np.ndarray, Any]:
     """Run :func:`knn_search` on validated input; also return the searcher for widening.
 
-    ``method`` is resolved (``"exact"`` or ``"pynndescent"``); ``k1`` counts the
-    point itself. With ``at_least``, an approximate search returns its whole graph
-    (at least ``k1`` columns) rather than exactly ``k1``.
+    ``method`` is resolved (``"exact"``, ``"nndescent"`` or ``"pynndescent"``); ``k1``
+    counts the point itself. With ``at_least``, an approximate search returns its whole
+    graph (at least ``k1`` columns) rather than exactly ``k1``.
     """
     n = X.shape[0]
     if method == "exact":
@@ -311,13 +312,17 @@ def knn_search(
         NN-descent (:class:`NNDescentSearcher`; compiled once per machine, no
         compilation in each new process; the graph depends on the seed only, not on
         the number of threads). ``"auto"``: exact up to
-        :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` at d = 64).
+        :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` at d = 64),
+        ``"nndescent"`` above (faster than pynndescent at 100,000 and 1,000,000 points,
+        docs/benchmarks/knn_graph.md).
     random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed of the approximate search.
     n_jobs : int, optional
         Threads (numba kernels and pynndescent); ``None`` keeps the defaults.
     **pynndescent_params
-        Passed to ``NNDescent`` (e.g. ``n_neighbors``, ``n_trees``, ``n_iters``).
+        Parameters of the approximate search: for ``"pynndescent"`` passed to
+        ``NNDescent`` (e.g. ``n_neighbors``, ``n_trees``, ``n_iters``); for
+        ``"nndescent"`` those of :data:`NNDESCENT_DEFAULTS` and ``n_neighbors``.
 
     Returns
     -------
