@@ -87,16 +87,38 @@ def test_scaling_from_long_bench_csv_per_t(tmp_path, ax):
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks"
 
 
-@pytest.mark.parametrize("name", ["scaling_d128.csv", "scaling_1M_d64.csv"])
-def test_committed_bench_csvs_of_the_old_form_still_plot(ax, name):
-    assert (DOCS / name).exists()  # committed with the scaling report
-    with open(DOCS / name, newline="") as fh:
+#: Two rows of the scaling CSV in the form of the run of 2026-11-28 (some columns cut
+#: short): one row per case, the diffusion times and values as space-separated lists.
+OLD_FORM_CSV = """\
+n,d,mode,t,seed,seconds,peak_mib,value,stderr,error,status,message
+25000,128,approx,1 2 5 10,0,9.26,470.96,14.303 13.899 12.555 5.747,0.0005 0.0008 0.002 0.006,,ok,
+50000,128,approx,1 2 5 10,0,40.91,883.64,15.312 14.920 13.706 6.623,0.0004 0.0009 0.002 0.008,,ok,
+"""
+
+
+def _plots_one_line_per_t(ax, path):
+    with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    plot_scaling(DOCS / name, ax=ax, by=("mode", "d"))
+    plot_scaling(path, ax=ax, by=("mode", "d"))
     assert len(ax.lines[0].get_xdata()) == len({r["n"] for r in rows if r["status"] == "ok"})
     ax.clear()
-    plot_scaling(DOCS / name, ax=ax, y="value", by=("mode", "t"), slope=False)
-    assert len(ax.lines) == len(rows[0]["t"].split())
+    plot_scaling(path, ax=ax, y="value", by=("mode", "t"), slope=False)
+    assert len(ax.lines) == len({t for r in rows for t in r["t"].split()})
+    return ax.lines
+
+
+@pytest.mark.parametrize("name", ["scaling_d128.csv", "scaling_1M_d64.csv"])
+def test_committed_bench_csvs_plot(ax, name):
+    assert (DOCS / name).exists()  # committed with the scaling report
+    _plots_one_line_per_t(ax, DOCS / name)
+
+
+def test_bench_csvs_of_the_old_form_still_plot(ax, tmp_path):
+    path = tmp_path / "old.csv"
+    path.write_text(OLD_FORM_CSV)
+    lines = _plots_one_line_per_t(ax, path)
+    assert len(lines) == 4  # t = 1, 2, 5, 10, each split out of the lists
+    np.testing.assert_allclose(lines[0].get_ydata(), [14.303, 15.312])
 
 
 def test_bench_plot_results_uses_plot_scaling(tmp_path):
