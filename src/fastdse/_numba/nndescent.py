@@ -199,8 +199,10 @@ def _leaf_pairs(X, dist, order, leaf_lo, leaf_hi, first, buf_p, buf_q, buf_d, cn
             p = order[a]
             for b in range(a + 1, hi):
                 q = order[b]
-                # kept if closer than either heap's root (written out here: a helper
-                # taking the buffers made this loop 3-9x slower, see the module notes)
+                # kept if closer than either heap's root; written out here and in
+                # _join_pairs: as a numba helper taking the buffers this step made the
+                # loop 2.8x slower in the parallel build and 9x in the serial one
+                # (30,000 x 64, docs/benchmarks/knn_graph.md)
                 d = _d2(X, p, q)
                 if d < dist[p, 0] or d < dist[q, 0]:
                     buf_p[r, m] = p
