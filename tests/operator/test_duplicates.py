@@ -5,7 +5,7 @@ import pytest
 
 import fastdse
 from fastdse import DiffusionGraph
-from fastdse.operator.duplicates import find_duplicates, weighted_knn_distance
+from fastdse.operator.duplicates import find_duplicates, row_hashes, weighted_knn_distance
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
 from reference import entropy_bits
@@ -37,6 +37,15 @@ def test_find_duplicates(rng):
     dups = find_duplicates(Y)
     assert dups.unique.shape[0] == 50 and dups.counts.sum() == len(Y)
     np.testing.assert_array_equal(dups.unique[dups.inverse], Y + 0.0)
+
+
+def test_rows_of_float32_data_get_distinct_hashes(rng):
+    # float32 values widened to float64 end in 29 zero bits; a hash that kept them had
+    # 35 bits, and a million distinct rows collided (about 15 pairs expected)
+    X = rng.normal(size=(1_000_000, 4)).astype(np.float32).astype(np.float64)
+    assert len(np.unique(row_hashes(X))) == len(X)
+    assert np.array_equal(row_hashes(np.vstack([X[:3], X[1:2]]))[[1, 3]],
+                          row_hashes(X[1:2])[[0, 0]])
 
 
 def test_weighted_knn_distance_counts_copies(rng):
