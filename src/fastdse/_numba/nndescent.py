@@ -34,9 +34,6 @@ from fastdse._numba.jit import PARALLEL_MIN_SIZE, jit, jit_sum, pjit
 
 __all__ = ["nn_descent", "tree_order"]
 
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
 @jit
 def _mix(a, b, c):  # pragma: no cover - jitted
     """Hash three integers to 64 bits (the splitmix64 finaliser)."""
@@ -66,7 +63,7 @@ def _push(idx, dist, flag, i, j, d, new):  # pragma: no cover - jitted
     """Push ``j`` at distance ``d`` into the max-heap of row ``i``; 1 if it entered.
 
     The heap keeps the smallest keys ``dist`` of the row (largest at the root) and moves
-    ``idx`` and ``flag`` along; candidate heaps use it with priorities as keys.
+    ``idx`` and ``flag`` along.
     """
     if d >= dist[i, 0]:
         return 0
