@@ -1,15 +1,18 @@
 """Block Lanczos and Gauss quadrature: exact for polynomials up to degree 2m - 1."""
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse
 
+from fastdse._util.threads import numba_threads
 from fastdse.spectral.quadrature import (
     PROBES,
     CSROperator,
     gauss_quadrature,
     lanczos_block,
     lanczos_probes,
+    project_out,
 )
 
 
@@ -78,3 +81,31 @@ def test_projected_probes_leave_out_the_deflated_directions():
     nodes, weights, _ = gauss_quadrature(*run, 8)
     np.testing.assert_allclose(nodes, 0.5, rtol=1e-14)
     np.testing.assert_allclose(weights.sum(), run.norm2.sum() / 4, rtol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_project_out_removes_the_span_of_u_whatever_the_thread_count(order):
+    # 12,000 x 20 is above the size where the kernel runs in parallel
+    rng = np.random.default_rng(3)
+    n, c, p = 12_000, 5, 20
+    U = np.asarray(np.linalg.qr(rng.standard_normal((n, c)))[0], order=order)
+    W = rng.standard_normal((n, p))
+    expected = W - U @ (U.T @ W)
+    with numba_threads(1):
+        serial = W.copy()
+        project_out(U, serial)
+    with numba_threads(numba.config.NUMBA_NUM_THREADS):
+        parallel = W.copy()
+        project_out(U, parallel)
+    np.testing.assert_allclose(parallel, expected, rtol=0, atol=1e-12)
+    assert np.abs(U.T @ parallel).max() < 1e-12
+    # fixed row chunks summed in a fixed order: the same bits on any number of threads
+    assert np.array_equal(serial, parallel)
+
+
+def test_project_out_without_vectors_leaves_the_block_alone():
+    W = np.random.default_rng(4).standard_normal((50, 3))
+    before = W.copy()
+    project_out(None, W)
+    project_out(np.zeros((50, 0)), W)
+    assert np.array_equal(W, before)

@@ -5,7 +5,10 @@ quadrature is the product of a CSR matrix with a dense block of probe vectors
 (``n x p``, row-major); scipy's sparse ``@`` runs it on one core, these
 kernels split the rows over numba's threads. The three-term recurrence is
 fused into one pass over the block so each Lanczos step reads the block a
-small, fixed number of times.
+small, fixed number of times. The projection that keeps the recurrence in the
+complement of the deflated vectors is a kernel too: with it no BLAS call runs
+inside the loop (an idle BLAS pool spins after each call and slows the numba
+threads that follow it on a small machine).
 """
 
 from __future__ import annotations
@@ -103,3 +106,39 @@ def shift_and_scale(W, Q, Q_prev, inv_beta):  # pragma: no cover - jitted
         for c in range(p):
             Q_prev[i, c] = Q[i, c]
             Q[i, c] = W[i, c] * inv_beta[c]
+
+
+@pjit
+def project_out_block(U, W):  # pragma: no cover - jitted
+    """``W <- W - U (U^T W)`` in place for ``U`` (n x c) and a row-major block ``W`` (n x p).
+
+    ``U^T W`` is summed in fixed row chunks added in a fixed order (as in
+    :func:`column_dots`), so the result does not depend on scheduling; each row
+    of ``W`` then subtracts ``U[i, k] * (U^T W)[k]`` for ``k = 0 .. c-1`` in turn.
+    """
+    n = W.shape[0]
+    p = W.shape[1]
+    c = U.shape[1]
+    nchunk = 64
+    if n < nchunk:
+        nchunk = max(n, 1)
+    partial = np.zeros((nchunk, c, p), dtype=np.float64)
+    step = (n + nchunk - 1) // nchunk
+    for b in prange(nchunk):
+        lo = b * step
+        hi = min(n, lo + step)
+        for i in range(lo, hi):
+            for k in range(c):
+                u = U[i, k]
+                for col in range(p):
+                    partial[b, k, col] += u * W[i, col]
+    coef = np.zeros((c, p), dtype=np.float64)
+    for b in range(nchunk):
+        for k in range(c):
+            for col in range(p):
+                coef[k, col] += partial[b, k, col]
+    for i in prange(n):
+        for k in range(c):
+            u = U[i, k]
+            for col in range(p):
+                W[i, col] -= u * coef[k, col]

@@ -80,9 +80,8 @@ def _arpack_operator(op: CSROperator, U: np.ndarray | None) -> Any:
     n = op.n
 
     def matvec(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64).reshape(n, -1)
-        if U is not None:
-            x = x - U @ (U.T @ x)
+        x = np.array(x, dtype=np.float64).reshape(n, -1)  # a copy: ARPACK's buffer stays as is
+        project_out(U, x)
         y = op.A @ x  # one vector at a time: scipy's serial product has no thread overhead
         op.n_matvec += x.shape[1]
         project_out(U, y)
@@ -156,8 +155,7 @@ def deflate(
         return np.zeros(0), np.zeros((n, 0)), {**info, "converged": 0}
     lin = _arpack_operator(op, U)
     v0 = rng.standard_normal(n)
-    if U is not None:
-        v0 -= U @ (U.T @ v0)
+    project_out(U, v0[:, None])
     vals, vecs, info["attempts"], error = _eigsh(lin, n, k, v0, tol)
     if error is not None:
         got = 0 if vals is None else len(vals)

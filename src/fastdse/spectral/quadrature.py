@@ -67,9 +67,13 @@ class CSROperator:
 
 
 def project_out(U: np.ndarray | None, W: np.ndarray) -> None:
-    """``W <- (I - U U^T) W`` in place (U has orthonormal columns)."""
+    """``W <- (I - U U^T) W`` in place (U has orthonormal columns; W of shape (n, p)).
+
+    A numba kernel, not BLAS: the Lanczos loop then makes no BLAS call, and the
+    sums run in a fixed order whatever the CPU's BLAS kernels.
+    """
     if U is not None and U.shape[1]:
-        W -= U @ (U.T @ W)
+        _lanczos_jit.project_out_block(np.ascontiguousarray(U), W)
 
 
 class Recurrence(NamedTuple):
