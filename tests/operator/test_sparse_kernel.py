@@ -1,10 +1,12 @@
 """The sparse kernel's rule for a row and its steps (operator/sparse_kernel)."""
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from fastdse._numba import sparse as _sparse_jit
+from fastdse._util.threads import numba_threads
 from fastdse.operator.kernel import sparse_affinity
 from fastdse.operator.neighbors import knn_search
 from fastdse.operator.sparse_kernel import RowKernel
@@ -56,9 +58,9 @@ def test_approximate_neighbours_get_exact_bandwidths_from_the_radius_pass(rng):
     np.testing.assert_allclose(info["bandwidth"], info_exact["bandwidth"], rtol=1e-14)
 
 
-@pytest.mark.parametrize("density", [0.002, 0.05])
-def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, density):
-    n = 400
+@pytest.mark.parametrize(("n", "density"), [(400, 0.002), (400, 0.05), (3000, 0.03)])
+def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, n, density):
+    # 3,000 rows at 3 %: 270,000 entries, above the size where the kernels run in parallel
     A = sp.random(n, n, density=density, random_state=3, format="csr")
     A.data[::7] = 0.0  # explicit zeros: scipy's sum drops entries that add to 0
     lengths = np.diff(A.indptr)
@@ -76,10 +78,12 @@ def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, density):
     ref = (A + A.T).tocsr()
     ref.data *= 0.5
     ref.sort_indices()
-    sym_ptr, sym_ind, sym_dat = _sparse_jit.symmetrize_half(ptr, ind, dat)
-    np.testing.assert_array_equal(sym_ptr, ref.indptr)
-    np.testing.assert_array_equal(sym_ind, ref.indices)
-    np.testing.assert_array_equal(sym_dat, ref.data)  # the same floats, not just close
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        with numba_threads(threads):
+            sym_ptr, sym_ind, sym_dat = _sparse_jit.symmetrize_half(ptr, ind, dat)
+        np.testing.assert_array_equal(sym_ptr, ref.indptr)
+        np.testing.assert_array_equal(sym_ind, ref.indices)
+        np.testing.assert_array_equal(sym_dat, ref.data)  # the same floats, not just close
 
 
 def test_kernel_rows_keep_the_entries_at_or_above_thresh():

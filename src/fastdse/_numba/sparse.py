@@ -115,63 +115,99 @@ def _sort_rows_by_column(starts, indptr, indices, data, out_indices,
             out_data[o + c] = data[lo + order[c]]
 
 
-@jit
-def _transpose_sorted(n, indptr, indices, data):  # pragma: no cover - jitted
-    """CSR of the transpose; each of its rows comes out sorted by column index."""
-    tptr = np.zeros(n + 1, dtype=np.int64)
-    for p in range(indptr[n]):
-        tptr[indices[p] + 1] += 1
-    for i in range(n):
-        tptr[i + 1] += tptr[i]
-    nxt = tptr[:-1].copy()
-    tind = np.empty(indptr[n], dtype=indices.dtype)
-    tdat = np.empty(indptr[n], dtype=np.float64)
-    for i in range(n):
+@pjit
+def _mirror_positions(indptr, indices, mirror):  # pragma: no cover - jitted
+    """``mirror[p]`` = position of ``K[j, i]`` for the entry ``p = (i, j)``; -1 where absent.
+
+    ``mirror`` comes in filled with -1. Each pair is looked up once, from the row
+    with the smaller index (binary search in the other, sorted row), and both of
+    its entries are set; positions are unique to their pair, so no two threads
+    write the same element.
+    """
+    n = indptr.shape[0] - 1
+    for i in prange(n):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
-            tind[nxt[j]] = i
-            tdat[nxt[j]] = data[p]
-            nxt[j] += 1
-    return tptr, tind, tdat
+            if j <= i:
+                if j == i:
+                    mirror[p] = p
+                continue
+            lo = indptr[j]
+            hi = indptr[j + 1]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if indices[mid] < i:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < indptr[j + 1] and indices[lo] == i:
+                mirror[p] = lo
+                mirror[lo] = p
 
 
 @pjit
-def _merge_half_sum(aptr, aind, adat, bptr, bind, bdat, out_ptr, out_ind, out_dat,
-                    count_only):  # pragma: no cover - jitted
-    """Row-wise ``(A + B) * 0.5`` of two column-sorted CSR matrices; zero sums dropped.
+def _half_sum_own(indptr, indices, data, mirror, out_ptr, out_ind, out_dat,
+                  count_only):  # pragma: no cover - jitted
+    """Row ``i``'s own entries of ``(K + K^T) / 2``: ``K[i, j] + K[j, i]`` (0 when absent).
 
-    With ``count_only`` only the row lengths are written, to ``out_ptr[i + 1]``;
-    otherwise row ``i`` is written from ``out_ptr[i]``.
+    With ``count_only`` the number of nonzero sums goes to ``out_ptr[i + 1]``;
+    otherwise they are written, halved, from ``out_ptr[i]``.
     """
-    n = aptr.shape[0] - 1
+    n = indptr.shape[0] - 1
     for i in prange(n):
-        p = aptr[i]
-        pe = aptr[i + 1]
-        q = bptr[i]
-        qe = bptr[i + 1]
         w = out_ptr[i]
         c = 0
-        while p < pe or q < qe:
-            if q >= qe or (p < pe and aind[p] < bind[q]):
-                col = aind[p]
-                v = adat[p] + 0.0
-                p += 1
-            elif p >= pe or bind[q] < aind[p]:
-                col = bind[q]
-                v = 0.0 + bdat[q]
-                q += 1
+        for p in range(indptr[i], indptr[i + 1]):
+            q = mirror[p]
+            if q >= 0:
+                v = data[p] + data[q]
             else:
-                col = aind[p]
-                v = adat[p] + bdat[q]
-                p += 1
-                q += 1
+                v = data[p] + 0.0
             if v != 0.0:
                 if not count_only:
-                    out_ind[w + c] = col
+                    out_ind[w + c] = indices[p]
                     out_dat[w + c] = v * 0.5
                 c += 1
         if count_only:
             out_ptr[i + 1] = c
+
+
+@jit
+def _half_sum_mirrored(indptr, indices, data, mirror, fill, out_ind, out_dat,
+                       count_only):  # pragma: no cover - jitted
+    """Add the entries of ``(K + K^T) / 2`` that only ``K^T`` has (``K[j, i]``, no ``K[i, j]``).
+
+    Rows ``j`` are visited in increasing order, so each output row gets them
+    sorted by column. With ``count_only`` they are counted into ``fill[i]``;
+    otherwise written, halved, at ``fill[i]`` (advanced).
+    """
+    n = indptr.shape[0] - 1
+    for j in range(n):
+        for p in range(indptr[j], indptr[j + 1]):
+            if mirror[p] < 0:
+                i = indices[p]
+                v = 0.0 + data[p]
+                if v != 0.0:
+                    if not count_only:
+                        out_ind[fill[i]] = j
+                        out_dat[fill[i]] = v * 0.5
+                    fill[i] += 1
+
+
+@pjit
+def _merge_runs(out_ptr, own_end, out_ind, out_dat):  # pragma: no cover - jitted
+    """Sort each row whose two column-sorted runs (own, then mirrored) both hold entries."""
+    n = out_ptr.shape[0] - 1
+    for i in prange(n):
+        lo = out_ptr[i]
+        hi = out_ptr[i + 1]
+        if own_end[i] == lo or own_end[i] == hi:
+            continue
+        order = np.argsort(out_ind[lo:hi], kind="mergesort")
+        cols = out_ind[lo:hi][order]
+        vals = out_dat[lo:hi][order]
+        out_ind[lo:hi] = cols
+        out_dat[lo:hi] = vals
 
 
 def index_dtype(n: int, nnz: int) -> type:
@@ -199,23 +235,35 @@ def symmetrize_half(indptr, indices, data):
     """``(K + K^T) / 2`` of an ``n x n`` CSR matrix whose rows are sorted by column.
 
     The same numbers as scipy's ``(K + K.T) * 0.5`` (each sum formed once and
-    halved; sums that are exactly zero dropped), with sorted column indices,
-    in O(nnz) extra memory and without scipy's conversions.
+    halved; sums that are exactly zero dropped), with sorted column indices.
+    No transpose is built: each pair of mirrored entries ``(i, j)``, ``(j, i)``
+    is found once by binary search in the sorted row (their positions kept in
+    one index array), and the entries only the transpose has are scattered into
+    their rows: the memory beyond ``K`` and the output is one index per entry
+    of ``K`` (a transpose with values took three times that).
 
     Returns ``(indptr, indices, data)``: row pointers and column indices in
     :func:`index_dtype` (int32 while they fit, as scipy keeps them), float64.
     """
     n = indptr.shape[0] - 1
     indptr = np.asarray(indptr, dtype=np.int64)
-    tptr, tind, tdat = _transpose_sorted(n, indptr, indices, data)
+    mirror = np.full(indptr[-1], -1, dtype=index_dtype(n, int(indptr[-1])))
+    _mirror_positions(indptr, indices, mirror)
     out_ptr = np.zeros(n + 1, dtype=np.int64)
-    _merge_half_sum(indptr, indices, data, tptr, tind, tdat, out_ptr, indices[:0], data[:0],
-                    True)
+    _half_sum_own(indptr, indices, data, mirror, out_ptr, indices[:0], data[:0], True)
+    mirrored = np.zeros(n, dtype=np.int64)
+    _half_sum_mirrored(indptr, indices, data, mirror, mirrored, indices[:0], data[:0], True)
+    out_ptr[1:] += mirrored
     np.cumsum(out_ptr, out=out_ptr)
     itype = index_dtype(n, int(out_ptr[-1]))
     out_ind = np.empty(out_ptr[-1], dtype=itype)
     out_dat = np.empty(out_ptr[-1], dtype=np.float64)
-    _merge_half_sum(indptr, indices, data, tptr, tind, tdat, out_ptr, out_ind, out_dat, False)
+    _half_sum_own(indptr, indices, data, mirror, out_ptr, out_ind, out_dat, False)
+    own_end = out_ptr[1:] - mirrored  # where each row's mirrored entries begin
+    fill = own_end.copy()
+    _half_sum_mirrored(indptr, indices, data, mirror, fill, out_ind, out_dat, False)
+    del mirror
+    _merge_runs(out_ptr, own_end, out_ind, out_dat)
     return out_ptr.astype(itype), out_ind, out_dat
 
 
