@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from fastdse.operator import truncation as truncation_module
 from fastdse.operator.kernel import TruncationWarning, dense_affinity, sparse_affinity
 from fastdse.operator.truncation import TRUNCATION_TOL, truncation_report, warn_if_truncated
 
@@ -74,8 +75,12 @@ def test_no_truncation_warning_narrow_gaussian(rng):
     np.testing.assert_allclose(Ks, Kd, rtol=1e-12, atol=1e-13)
 
 
-def test_report_is_exact_when_every_truncated_row_is_sampled(rng):
-    # kept rows: each point's 5 nearest (self included) of a Gaussian kernel exp(-(d/s)^2)
+@pytest.mark.parametrize("block", [None, 35])
+def test_report_is_exact_when_every_truncated_row_is_sampled(rng, monkeypatch, block):
+    # kept rows: each point's 5 nearest (self included) of a Gaussian kernel exp(-(d/s)^2);
+    # block=35: the 5 sampled rows' distances come 7 columns at a time (the last block short)
+    if block is not None:
+        monkeypatch.setattr(truncation_module, "TRUNCATION_BLOCK", block)
     X = rng.uniform(size=(120, 2))
     s, thresh = 0.2, 1e-3
     D = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))

@@ -78,19 +78,26 @@ def gram_block_to_dist_inplace(G, sq_rows, sq_all):  # pragma: no cover - jitted
 
 
 @pjit
-def decay_row_mass_dense(D, scale, decay, thresh):  # pragma: no cover - jitted
-    """Kernel mass of each row of a block of distances (entries below thresh dropped)."""
+def decay_row_mass_dense(D, scale, decay, thresh, out):  # pragma: no cover - jitted
+    """Add each row's kernel mass over a block of distances to ``out`` (entries < thresh dropped).
+
+    Columns of one row may come in several blocks: ``out`` carries the running
+    sums, added to in column order. Distances beyond the threshold radius
+    ``scale * (-ln thresh)^(1/decay)`` (with a 1e-9 relative margin, far above
+    rounding) cannot reach ``thresh`` and skip the exponential.
+    """
     b, n = D.shape
-    out = np.zeros(b, dtype=np.float64)
+    reach = max(-np.log(thresh), 0.0) ** (1.0 / decay) * (1.0 + 1e-9) if thresh > 0.0 else np.inf
     for r in prange(b):
         s = max(scale[r], _EPS)
-        acc = 0.0
+        radius = s * reach
+        acc = out[r]
         for j in range(n):
-            v = np.exp(-((D[r, j] / s) ** decay))
-            if v >= thresh:
-                acc += v
+            if D[r, j] <= radius:
+                v = np.exp(-((D[r, j] / s) ** decay))
+                if v >= thresh:
+                    acc += v
         out[r] = acc
-    return out
 
 
 # --------------------------------------------------------------------------- CSR assembly
