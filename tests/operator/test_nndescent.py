@@ -101,3 +101,12 @@ def test_graph_does_not_depend_on_the_block_size(monkeypatch):
     small = nn_descent(X32, 20, seed=3, n_iters=3)
     np.testing.assert_array_equal(ref[0], small[0])
     np.testing.assert_array_equal(ref[1], small[1])
+
+
+def test_knn_search_returns_int64_indices_from_the_int32_graph():
+    X = blobs(500, 6)
+    idx, dist = knn_search(X, 8, method="nndescent", random_state=0)
+    graph = nn_descent(X.astype(np.float32), 8, seed=1)[0]
+    assert graph.dtype == np.int32  # 4 bytes a neighbour while the graph is built and widened
+    assert idx.dtype == np.int64 and dist.dtype == np.float64  # the public contract
+    assert idx.shape == (500, 9) and np.array_equal(idx[:, 0], np.arange(500))

@@ -425,7 +425,7 @@ def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_si
 
     The distances are computed in float32 (from a copy of the points in a tree's order).
 
-    Returns ``(indices, distances, report)``: ``(n, k + 1)`` int64 and float64 arrays,
+    Returns ``(indices, distances, report)``: ``(n, k + 1)`` int32 and float64 arrays,
     self first, then by ascending distance (``-1`` / ``inf`` where a list stayed short,
     which only tiny ``n`` allows), and the rounds run and pushes of the last round. The
     report's ``"order"`` is the rows' locality order (:func:`tree_order`) used inside.
@@ -481,7 +481,7 @@ def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_si
     # the candidates, reverse lists, buffers and the points' copy go before the lists
     # are written out (1.1 GB at 1,000,000 x 64, which set the whole run's peak)
     del X, flag, kept, new_c, old_c, rev_ptr, rev, rev_flag
-    out_idx = np.empty((n, k + 1), dtype=np.int64)
+    out_idx = np.empty((n, k + 1), dtype=np.int32)  # point numbers are int32 throughout
     out_dist = np.empty((n, k + 1), dtype=np.float64)
     _sorted_lists(idx, dist, perm, out_idx, out_dist)
     return out_idx, out_dist, {"rounds": rounds, "last_pushes": pushed, "order": perm}

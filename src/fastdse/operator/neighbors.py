@@ -365,7 +365,7 @@ def knn_search(
     n_jobs = check_n_jobs(n_jobs)
     idx, dist, _ = first_search(X, k + 1, resolve_method(method, n, X.shape[1]), rng, n_jobs,
                                 pynndescent_params)
-    return idx, dist
+    return idx.astype(np.int64, copy=False), dist  # NN-descent's graph is int32
 
 
 def check_knn_result(knn_result: Any, n: int, knn: int) -> tuple[np.ndarray, np.ndarray]:

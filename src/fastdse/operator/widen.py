@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from fastdse._numba import search as _search_jit
+from fastdse._numba.sparse import index_dtype
 
 __all__ = ["EXACT_WIDEN_MAX_PAIRS", "widen_to_radius"]
 
@@ -67,7 +68,8 @@ class _Lists:
         if len(self.sources) == 1:
             _, idx, dist = self.sources[0]
             return indptr, idx.copy(), dist.copy()
-        nbr = np.empty(indptr[-1], dtype=np.int64)
+        # point numbers in int32 while they fit (4 bytes an entry less at 10^6-10^7 points)
+        nbr = np.empty(indptr[-1], dtype=index_dtype(n, 0))
         out = np.empty(indptr[-1], dtype=np.float64)
         for s, (sp_, si, sd) in enumerate(self.sources):
             rows = np.nonzero(self.src == s)[0]
@@ -168,7 +170,8 @@ def widen_to_radius(
     Returns
     -------
     indptr : int64 (n + 1,)
-    nbr : int64 (nnz,)
+    nbr : int32 or int64 (nnz,)
+        int32 while n fits in it (or the dtype of ``indices`` when no row changed).
     dist : float64 (nnz,)
         Ragged neighbour lists in CSR layout, each self first and ascending.
     truncated : int64 (m,)
