@@ -203,18 +203,44 @@ def _half_sum_mirrored(indptr, indices, data, mirror, fill, out_ind, out_dat,
 
 @pjit
 def _merge_runs(out_ptr, own_end, out_ind, out_dat):  # pragma: no cover - jitted
-    """Sort each row whose two column-sorted runs (own, then mirrored) both hold entries."""
+    """Merge each row's two column-sorted runs (own entries, then mirrored ones) in place.
+
+    Rows are taken in 64 fixed chunks, each with one buffer as long as its longest
+    row: a linear merge per row, no allocation per row.
+    """
     n = out_ptr.shape[0] - 1
-    for i in prange(n):
-        lo = out_ptr[i]
-        hi = out_ptr[i + 1]
-        if own_end[i] == lo or own_end[i] == hi:
-            continue
-        order = np.argsort(out_ind[lo:hi], kind="mergesort")
-        cols = out_ind[lo:hi][order]
-        vals = out_dat[lo:hi][order]
-        out_ind[lo:hi] = cols
-        out_dat[lo:hi] = vals
+    nchunk = min(64, max(n, 1))
+    step = (n + nchunk - 1) // nchunk
+    for b in prange(nchunk):
+        lo_row = b * step
+        hi_row = min(n, lo_row + step)
+        longest = 0
+        for i in range(lo_row, hi_row):
+            longest = max(longest, out_ptr[i + 1] - out_ptr[i])
+        buf_ind = np.empty(longest, dtype=out_ind.dtype)
+        buf_dat = np.empty(longest, dtype=out_dat.dtype)
+        for i in range(lo_row, hi_row):
+            lo = out_ptr[i]
+            mid = own_end[i]
+            hi = out_ptr[i + 1]
+            if mid == lo or mid == hi:
+                continue
+            p = lo
+            q = mid
+            w = 0
+            while p < mid or q < hi:
+                if q >= hi or (p < mid and out_ind[p] < out_ind[q]):
+                    buf_ind[w] = out_ind[p]
+                    buf_dat[w] = out_dat[p]
+                    p += 1
+                else:
+                    buf_ind[w] = out_ind[q]
+                    buf_dat[w] = out_dat[q]
+                    q += 1
+                w += 1
+            for c in range(w):
+                out_ind[lo + c] = buf_ind[c]
+                out_dat[lo + c] = buf_dat[c]
 
 
 def index_dtype(n: int, nnz: int) -> type:
