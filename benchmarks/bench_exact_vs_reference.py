@@ -305,7 +305,7 @@ def _markdown(rows: list[dict], machine: dict, jit: dict, args: argparse.Namespa
             lines.append(
                 f"- n = {r['n']:,}, fastdse-approx: speed ratio >= 50 "
                 f"{'met' if r['speed_ratio'] >= 50 else 'NOT met'} "
-                f"({r['speed_ratio']:.0f}x); value differs from dse-dsmi by "
+                f"({r['speed_ratio']:.2g}x); value differs from dse-dsmi by "
                 f"{r['value_bits'] - ref_value(rows, r['n']):+.3f} bits because the kernel "
                 f"differs (adaptive alpha-decay kNN vs Gaussian sigma=10){same_kernel}")
             continue
