@@ -16,7 +16,19 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from fastdse._numba.jit import pjit
+from fastdse._numba.jit import jit, pjit
+
+
+@jit
+def _row_chunks(n):  # pragma: no cover - jitted
+    """Return the reductions' fixed row chunks: ``(number of chunks, rows a chunk)``, <= 64.
+
+    Fixed by ``n`` alone, so a sum does not depend on the number of threads.
+    """
+    nchunk = 64
+    if n < nchunk:
+        nchunk = max(n, 1)
+    return nchunk, (n + nchunk - 1) // nchunk
 
 
 @pjit
@@ -47,11 +59,8 @@ def column_dots(X, Y):  # pragma: no cover - jitted
     """
     n = X.shape[0]
     p = X.shape[1]
-    nchunk = 64
-    if n < nchunk:
-        nchunk = max(n, 1)
+    nchunk, step = _row_chunks(n)
     partial = np.zeros((nchunk, p), dtype=np.float64)
-    step = (n + nchunk - 1) // nchunk
     for b in prange(nchunk):
         lo = b * step
         hi = min(n, lo + step)
@@ -74,11 +83,8 @@ def three_term_update(W, Q, Q_prev, alpha, beta_prev):  # pragma: no cover - jit
     """
     n = W.shape[0]
     p = W.shape[1]
-    nchunk = 64
-    if n < nchunk:
-        nchunk = max(n, 1)
+    nchunk, step = _row_chunks(n)
     partial = np.zeros((nchunk, p), dtype=np.float64)
-    step = (n + nchunk - 1) // nchunk
     for b in prange(nchunk):
         lo = b * step
         hi = min(n, lo + step)
@@ -119,11 +125,8 @@ def project_out_block(U, W):  # pragma: no cover - jitted
     n = W.shape[0]
     p = W.shape[1]
     c = U.shape[1]
-    nchunk = 64
-    if n < nchunk:
-        nchunk = max(n, 1)
+    nchunk, step = _row_chunks(n)
     partial = np.zeros((nchunk, c, p), dtype=np.float64)
-    step = (n + nchunk - 1) // nchunk
     for b in prange(nchunk):
         lo = b * step
         hi = min(n, lo + step)
