@@ -80,8 +80,10 @@ def _arpack_operator(op: CSROperator, U: np.ndarray | None) -> Any:
     n = op.n
 
     def matvec(x: np.ndarray) -> np.ndarray:
-        x = np.array(x, dtype=np.float64).reshape(n, -1)  # a copy: ARPACK's buffer stays as is
-        project_out(U, x)
+        x = np.asarray(x, dtype=np.float64).reshape(n, -1)
+        if U is not None:
+            x = x.copy()  # ARPACK's buffer stays as it is
+            project_out(U, x)
         y = op.A @ x  # one vector at a time: scipy's serial product has no thread overhead
         op.n_matvec += x.shape[1]
         project_out(U, y)
