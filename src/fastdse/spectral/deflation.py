@@ -183,12 +183,16 @@ def deflate(
 
 
 def deflated_basis(U: np.ndarray | None, vecs: np.ndarray) -> np.ndarray | None:
-    """Stack the known vectors and the deflated eigenvectors (None when there are none)."""
+    """Stack the known vectors and the deflated eigenvectors (None when there are none).
+
+    Row-major (ARPACK's eigenvectors come column-major), as the projection kernel of
+    every Lanczos step reads it: converted once here, not at each step.
+    """
     if U is not None and vecs.shape[1]:
         return np.hstack([U, vecs])
     if U is not None:
         return U
-    return vecs if vecs.shape[1] else None
+    return np.ascontiguousarray(vecs) if vecs.shape[1] else None
 
 
 # --------------------------------------------------------------------------- n_deflate="auto"
