@@ -110,3 +110,27 @@ def test_knn_search_returns_int64_indices_from_the_int32_graph():
     assert graph.dtype == np.int32  # 4 bytes a neighbour while the graph is built and widened
     assert idx.dtype == np.int64 and dist.dtype == np.float64  # the public contract
     assert idx.shape == (500, 9) and np.array_equal(idx[:, 0], np.arange(500))
+
+
+def test_candidates_skip_rows_with_nothing_new_and_sample_the_others():
+    from fastdse._numba import nndescent as nnd
+    n, k = 6, 3
+    rng = np.random.default_rng(0)
+    idx = np.array([rng.permutation([j for j in range(n) if j != i])[:k] for i in range(n)],
+                   dtype=np.int32)
+    flag = np.zeros((n, k), dtype=np.uint8)
+    flag[2, 1] = 1  # row 2's second neighbour is new: rows 2 and idx[2, 1] have a new one
+    rev_ptr = np.empty(n + 1, dtype=np.int64)
+    rev = np.empty(n * k, dtype=np.int32)
+    rev_flag = np.empty(n * k, dtype=np.uint8)
+    nnd._reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
+    new_c = np.full((n, k), 99, dtype=np.int32)
+    old_c = np.full((n, k), 99, dtype=np.int32)
+    nnd._candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, 1, 0)
+    fresh = {2, int(idx[2, 1])}
+    for i in range(n):
+        if i in fresh:
+            assert int(idx[2, 1] if i == 2 else 2) in new_c[i]
+        else:  # nothing new: no candidates at all (no pair to join)
+            assert np.all(new_c[i] == -1) and np.all(old_c[i] == -1)
+    assert flag[2, 1] == 0  # sampled: now old

@@ -255,6 +255,21 @@ def _candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
     n, k = idx.shape
     c = new_c.shape[1]
     for i in prange(n):
+        # a row with no new candidate has no pair to join: nothing to sample or flag
+        fresh = False
+        for a in range(k):
+            if flag[i, a] == 1 and idx[i, a] >= 0:
+                fresh = True
+                break
+        if not fresh:
+            for e in range(rev_ptr[i], rev_ptr[i + 1]):
+                if rev_flag[e] == 1:
+                    fresh = True
+                    break
+        if not fresh:
+            new_c[i, :] = -1
+            old_c[i, :] = -1
+            continue
         size = k + rev_ptr[i + 1] - rev_ptr[i]
         ids = np.empty(size, dtype=np.int64)
         kind = np.empty(size, dtype=np.uint8)
