@@ -256,17 +256,12 @@ def _candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
     c = new_c.shape[1]
     for i in prange(n):
         # a row with no new candidate has no pair to join: nothing to sample or flag
-        fresh = False
+        fresh = 0  # (a slot flagged new holds a point: flags are set by pushes only)
         for a in range(k):
-            if flag[i, a] == 1 and idx[i, a] >= 0:
-                fresh = True
-                break
-        if not fresh:
-            for e in range(rev_ptr[i], rev_ptr[i + 1]):
-                if rev_flag[e] == 1:
-                    fresh = True
-                    break
-        if not fresh:
+            fresh += flag[i, a]
+        for e in range(rev_ptr[i], rev_ptr[i + 1]):
+            fresh += rev_flag[e]
+        if fresh == 0:
             new_c[i, :] = -1
             old_c[i, :] = -1
             continue
