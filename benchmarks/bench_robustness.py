@@ -35,7 +35,7 @@ BIG_SHAPES = ("heavy tails (t, 1.5 dof)", "discrete 0..4 in 10-d", "two scales (
 STRESS_N = 50000
 STRESS_SHAPES = ("repeated rows 20%", "near-duplicates 20%", "heavy tails (t, 1.5 dof)")
 COLUMNS = ["case", "shape", "kernel", "anisotropy", "n", "t", "exact", "approx", "stderr",
-           "error", "error/stderr", "within_bar", "above_log2n", "warning"]
+           "error", "error/stderr", "within_bar", "above_log2n", "n_probes", "warning"]
 
 
 def repeated(fraction):
@@ -169,7 +169,8 @@ def run_case(name, make, n, kernel, aniso, seed):
             "case": case, "shape": name, "kernel": kernel, "anisotropy": aniso, "n": n, "t": t,
             "exact": e, "approx": a, "stderr": se, "error": err,
             "error/stderr": ratio(err, se), "within_bar": abs(err) <= bar,
-            "above_log2n": a > log2n, "warning": " | ".join(w[:160] for w in warned),
+            "above_log2n": a > log2n, "n_probes": res.info.get("n_probes"),
+            "warning": " | ".join(w[:160] for w in warned),
             # not written to the csv
             "bar": bar, "within_3se": abs(err) <= 3 * se + 1e-9, "exact_above": e > log2n,
         })
@@ -296,6 +297,7 @@ def main():
 
     command = "python " + " ".join(["benchmarks/bench_robustness.py"] + sys.argv[1:])
     n_cases = len(tdeps)
+    probes = [int(r["n_probes"] or 0) for r in rows]
     aniso_note = ("every shape" if aniso_shapes == set(SHORT.values()) else
                   ", ".join(sorted(aniso_shapes)) if aniso_shapes else "no shape")
     lines = [
@@ -338,7 +340,9 @@ def main():
         "the sparse one). Each case is one `fastdse.dse(X, t, mode=\"exact\", ...)` and one "
         "`fastdse.dse(X, t, mode=\"approx\", random_state=0, ...)` with t = "
         f"{', '.join(f'{t:g}' for t in TS)} in one call, at default estimator settings (exact "
-        "neighbours at these sizes, 20 probes, 60 steps, `n_deflate=\"auto\"`), plus the same "
+        "neighbours at these sizes, `n_probes=\"auto\"`: "
+        f"{min(probes)}-{max(probes)} probes in these cases, added ones included, "
+        "60 steps, `n_deflate=\"auto\"`), plus the same "
         "approx call with t = 1 alone.",
         "",
         "Bars, per case and t: **accuracy** |approx - exact| <= bar = max(0.5 % of exact, "

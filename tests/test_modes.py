@@ -311,6 +311,8 @@ def test_auto_switches_to_approx_above_threshold(monkeypatch, blobs):
     "kw,exc,match",
     [
         ({"n_probes": 1}, ValueError, "n_probes must be >= 2; got 1"),
+        ({"n_probes": "many"}, ValueError,
+         "n_probes must be 'auto' or an integer >= 2; got 'many'"),
         ({"n_steps": 1}, ValueError, "n_steps must be >= 2; got 1"),
         ({"n_deflate": -1}, ValueError, "n_deflate must be >= 0"),
         ({"n_deflate": "many"}, ValueError, "n_deflate must be one of 'auto'"),

@@ -25,6 +25,7 @@ CHECKERS = {
     "check_int": 1, "check_float": 1, "check_choice": 1, "check_t": "t",
     "check_n_jobs": "n_jobs", "check_random_state": "random_state",
     "show_progress": "progress", "check_verbose": "verbose", "check_base": "base",
+    "check_n_probes": "n_probes",
 }
 
 

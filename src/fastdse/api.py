@@ -25,7 +25,7 @@ def dse(
     anisotropy: float = 0.0,
     base: float = 2.0,
     neighbors: str = "auto",
-    n_probes: int = 20,
+    n_probes: int | str = "auto",
     n_steps: int = 60,
     n_deflate: int | str = "auto",
     n_landmarks: int = 2000,
@@ -85,16 +85,19 @@ def dse(
         Logarithm base: 2 gives bits, ``numpy.e`` nats.
     neighbors : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
         Neighbour search of the sparse modes.
-    n_probes : int, default 20
-        Stochastic Lanczos quadrature: probe vectors.
+    n_probes : int or "auto", default "auto"
+        Stochastic Lanczos quadrature: probe vectors. "auto" (with
+        ``n_deflate="auto"``): four times as many as the pilot run's error bound
+        asks for, from 8 to 20 (fewer than 20 only at large ``n``, where one probe
+        varies little; docs/estimators.md).
     n_steps : int, default 60
         Stochastic Lanczos quadrature: Lanczos steps per probe.
     n_deflate : int or "auto", default "auto"
         Top eigenpairs taken exactly (ARPACK) before quadrature; "auto" picks
         enough for t = 1, 2, 5, 10 and 50 whatever ``t`` is asked for (so the
         value at one ``t`` does not depend on the other ``t`` requested), and
-        adds probes (up to 4x ``n_probes``) when the measured standard error
-        misses its target there.
+        adds probes (up to 4x ``n_probes``, 80 for "auto") when the measured
+        standard error misses its target there.
     n_landmarks : int, default 2000
         Landmarks of ``mode="landmark"``; its DSE covers only the top of the
         spectrum (``n_landmarks`` atoms) and is fit for large ``t`` only, see

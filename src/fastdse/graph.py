@@ -72,10 +72,11 @@ class DiffusionGraph:
         fastdse's own NN-descent (``"nndescent"``: compiled once per machine, no
         compilation in each new process) for large ``n``; ``"pynndescent"`` on
         request (docs/benchmarks/knn_graph.md).
-    n_probes : int, default 20
+    n_probes : int or "auto", default "auto"
         Probe vectors of stochastic Lanczos quadrature (``mode="approx"``);
-        with ``n_deflate="auto"`` the least number, more being added (up to 4x)
-        when the measured standard error misses the automatic target.
+        with ``n_deflate="auto"`` the least number, more being added (up to 4x,
+        80 for "auto") when the measured standard error misses the automatic
+        target. "auto": four times what the pilot's error bound asks for, 8 to 20.
     n_steps : int, default 60
         Lanczos steps per probe (``mode="approx"``).
     n_deflate : int or "auto", default "auto"
@@ -169,7 +170,7 @@ class DiffusionGraph:
         thresh: float | None = None,
         anisotropy: float = 0.0,
         neighbors: str = "auto",
-        n_probes: int = 20,
+        n_probes: int | str = "auto",
         n_steps: int = 60,
         n_deflate: int | str = "auto",
         n_landmarks: int = 2000,

@@ -90,7 +90,7 @@ def dsmi(
     clusters: Any = None,
     base: float = 2.0,
     neighbors: str = "auto",
-    n_probes: int = 20,
+    n_probes: int | str = "auto",
     n_steps: int = 60,
     n_deflate: int | str = "auto",
     use_rep: str | None = None,

@@ -28,6 +28,7 @@ from fastdse.operator.kernel import (
     require_sparse_thresh,
 )
 from fastdse.operator.neighbors import METHODS
+from fastdse.spectral.checks import check_n_probes
 from fastdse.spectral.landmark import LANDMARK_METHODS
 
 __all__ = ["MODES", "NEIGHBOR_METHODS", "Settings", "Resolved", "AUTO_EXACT_MAX_N"]
@@ -71,7 +72,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "thresh": _optional(lambda v: check_float(v, "thresh", low=0.0, high=1.0, high_open=True)),
     "anisotropy": lambda v: check_float(v, "anisotropy", low=0.0, high=1.0),
     "neighbors": lambda v: check_choice(v, "neighbors", NEIGHBOR_METHODS),
-    "n_probes": lambda v: check_int(v, "n_probes", low=2),
+    "n_probes": lambda v: check_n_probes(v),
     "n_steps": lambda v: check_int(v, "n_steps", low=2),
     "n_deflate": _n_deflate,
     "n_landmarks": lambda v: check_int(v, "n_landmarks", low=2),
@@ -99,7 +100,7 @@ class Settings:
     thresh: float | None
     anisotropy: float
     neighbors: str
-    n_probes: int
+    n_probes: int | str
     n_steps: int
     n_deflate: int | str
     n_landmarks: int

@@ -136,6 +136,48 @@ def test_auto_adds_probes_until_the_measured_stderr_meets_the_target(blob_operat
     assert fixed.n_probes == 4 and "probes_added" not in fixed.info  # only in auto mode
 
 
+def test_auto_probes_start_from_the_pilot_bound_and_keep_explicit_counts(blob_operator):
+    A, lam, u = blob_operator
+    mu = slq_measure(A, known_vectors=u, t_hint=TS, random_state=0, n_jobs=1)
+    start = mu.n_probes - mu.info["probes_added"]
+    assert deflation.AUTO_MIN_PROBES <= start <= 20 and start % 4 == 0
+    assert start == min(20, max(8, 4 * mu.info["auto"]["probes_needed"]))
+    explicit = slq_measure(A, n_probes=20, known_vectors=u, t_hint=TS, random_state=0,
+                           n_jobs=1)
+    assert explicit.n_probes - explicit.info["probes_added"] == 20
+    fixed = slq_measure(A, n_deflate=3, known_vectors=u, random_state=0, n_jobs=1)
+    assert fixed.n_probes == 20  # no pilot: the default count
+
+
+def test_auto_probes_at_large_n_are_few_and_the_value_stays_within_the_bar():
+    # the path graph's walk operator, symmetric form: eigenvalues cos(pi j / (n + 1))
+    n = 40_000
+    off = np.full(n - 1, 0.5)
+    A = scipy.sparse.diags([off, off], [-1, 1], format="csr")
+    lam = np.cos(np.pi * np.arange(1, n + 1) / (n + 1))
+    ts = np.array([1.0, 2.0])
+    exact = dse_from_eigenvalues(lam, ts)
+    mu = slq_measure(A, t_hint=ts, random_state=0, n_jobs=1)
+    assert deflation.AUTO_PROBE_HEADROOM * mu.info["auto"]["probes_needed"] <= 8
+    assert mu.n_probes == deflation.AUTO_MIN_PROBES and mu.info["probes_added"] == 0
+    value, se = dse_from_measure(mu, ts)
+    np.testing.assert_array_less(np.abs(value - exact), _tolerance(exact))
+    np.testing.assert_array_less(se, deflation.AUTO_SE_FRACTION * _tolerance(value))
+
+
+def test_extra_probes_are_capped_by_the_scale():
+    rng = np.random.default_rng(0)
+    probe = np.repeat(np.arange(8), 30)
+    # each probe sees a differently spread spectrum: the probes disagree a lot
+    nodes = rng.uniform(-1, 1, size=8 * 30) * (0.05 + 0.95 * probe / 7)
+    mu = SpectralMeasure(nodes, np.full(nodes.size, 1000.0 / 30), probe, 8000, 8, "slq")
+    _, se = dse_from_measure(mu, np.array([1.0]))
+    target = deflation.AUTO_SE_FRACTION * max(0.005 * 12.4, 0.02)
+    assert se[0] > 4 * target  # 8 (se / target)^2 > 80 probes wanted
+    assert deflation.extra_probes(mu, np.array([1.0]), 8) == 3 * 8  # up to 4 x 8
+    assert deflation.extra_probes(mu, np.array([1.0]), 8, scale=20) == 4 * 20 - 8
+
+
 # --------------------------------------------------------------------------- ARPACK failures
 
 

@@ -28,7 +28,8 @@ from fastdse.spectral.quadrature import (
     project_out,
 )
 
-__all__ = ["auto_n_deflate", "deflate", "deflated_basis", "extra_probes", "max_deflate"]
+__all__ = ["auto_n_deflate", "auto_n_probes", "deflate", "deflated_basis", "extra_probes",
+           "max_deflate"]
 
 #: Diffusion times assumed by ``n_deflate="auto"`` when ``t_hint`` is None.
 DEFAULT_T_HINT = (1.0, 2.0, 5.0, 10.0, 50.0)
@@ -45,6 +46,18 @@ AUTO_MARGIN = 1.25
 #: ``n_deflate="auto"``: probes may be added after the main run, up to this many times
 #: ``n_probes`` in all, while the measured standard error exceeds the pilot's target.
 AUTO_MAX_PROBE_FACTOR = 4
+#: ``n_probes="auto"``: probes the main run starts with at least. The pilot's bound may
+#: ask for fewer (at large n one probe varies little), but a standard error from fewer
+#: probes is itself too uncertain to be an error bar: from 8 probes, a Student t with 7
+#: degrees of freedom, +-3 of them cover ~98 % of normal errors (from 4, ~94 %).
+AUTO_MIN_PROBES = 8
+#: ``n_probes="auto"``: the main run takes this many times the probes that bring the
+#: pilot's bound to the target (so the bound reaches half of it): fewer than 20 probes
+#: only where the bound is far below the target. Near it, per-probe values with heavy
+#: tails can hide from a small sample: heavy-tailed data at n = 5,000 with 16 probes
+#: (bound just under the target) erred by 3.5 of its own standard errors
+#: (docs/benchmarks/robustness.md).
+AUTO_PROBE_HEADROOM = 4
 #: Upper bound on the number of deflated eigenpairs (before the memory cap).
 MAX_DEFLATE = 400
 #: Cost budget of automatic deflation: ``n * k**2`` at most this.
@@ -242,8 +255,10 @@ def auto_n_deflate(
     """Choose ``k`` from a pilot SLQ measure (the rule: docs/estimators.md).
 
     Returns ``k`` and a dict with ``pilot_k`` (the count before the cap), ``k_max``
-    (the cap) and ``predicted_se`` (``t`` -> standard error bound in bits without
-    deflation and after the chosen cut, and the eigenvalues that cut deflates).
+    (the cap), ``predicted_se`` (``t`` -> standard error bound in bits without
+    deflation and after the chosen cut, and the eigenvalues that cut deflates) and
+    ``probes_needed``: the probes that bring the bound after the cut, with the margin,
+    to the target at every ``t`` (the bound falls like one over the root of the probes).
     """
     n = op.n
     kmax = min(max_deflate(n), n - n_known - n_steps - 1)
@@ -255,7 +270,7 @@ def auto_n_deflate(
     cut_max = int(np.searchsorted(count_above, kmax, side="right")) - 1
     logabs = np.full(absn.shape, -np.inf)
     logabs[absn > 0] = np.log(absn[absn > 0])
-    k_needed, predicted = 0.0, {}
+    k_needed, predicted, ratio = 0.0, {}, 0.0
     for t in ts:
         bound, dse = _stderr_bound(logabs, w, n_known, t, n_probes)
         target = AUTO_SE_FRACTION * max(0.005 * dse / np.log(2.0), 0.02)
@@ -263,16 +278,36 @@ def auto_n_deflate(
         cut = int(np.nonzero(bound <= goal)[0][0])
         k_needed = max(k_needed, count_above[cut])
         predicted[float(t)] = (float(bound[0]), float(bound[cut]), float(count_above[cut]))
+        ratio = max(ratio, AUTO_MARGIN * float(bound[cut]) / target)
     k = int(math.ceil(AUTO_MARGIN * k_needed))
-    return int(min(k, kmax)), {"pilot_k": k, "k_max": kmax, "predicted_se": predicted}
+    return int(min(k, kmax)), {"pilot_k": k, "k_max": kmax, "predicted_se": predicted,
+                               "probes_needed": int(math.ceil(n_probes * ratio * ratio))}
 
 
-def extra_probes(measure: SpectralMeasure, ts: np.ndarray, n_probes: int) -> int:
+def auto_n_probes(auto_info: dict, most: int) -> int:
+    """Probes the main run starts with under ``n_probes="auto"`` (the rule: docs/estimators.md).
+
+    :data:`AUTO_PROBE_HEADROOM` times the pilot's ``probes_needed``
+    (:func:`auto_n_deflate`), rounded up to a multiple of 4, within
+    ``[AUTO_MIN_PROBES, most]``; ``most`` when there was no pilot (nothing to deflate).
+    The block recurrence runs its probes as the columns of one block, and a width that
+    is not a multiple of the vector width can cost more than a wider one (10,000 x 256:
+    13 probes 0.53 s, 16 probes 0.49 s, 12 probes 0.30 s).
+    """
+    if "probes_needed" not in auto_info:
+        return most
+    want = -(-AUTO_PROBE_HEADROOM * int(auto_info["probes_needed"]) // 4) * 4
+    return int(min(most, max(AUTO_MIN_PROBES, want)))
+
+
+def extra_probes(measure: SpectralMeasure, ts: np.ndarray, n_probes: int,
+                 scale: int | None = None) -> int:
     """Probes to add so the measured standard error meets the automatic target at every t.
 
     The target is the pilot's: :data:`AUTO_SE_FRACTION` times ``max(0.5 % of
     DSE, 0.02 bits)``. ``p (se / target)^2`` probes in all are expected to
-    reach it; at most :data:`AUTO_MAX_PROBE_FACTOR` ``* n_probes``.
+    reach it (``p = n_probes``, the probes run); at most
+    :data:`AUTO_MAX_PROBE_FACTOR` ``* scale`` (default ``n_probes``).
     """
     value, se = dse_from_measure(measure, ts, 2.0)
     target = AUTO_SE_FRACTION * np.maximum(0.005 * value, 0.02)
@@ -280,4 +315,5 @@ def extra_probes(measure: SpectralMeasure, ts: np.ndarray, n_probes: int) -> int
     if not np.isfinite(ratio) or ratio <= 1.0:
         return 0
     want = math.ceil(n_probes * ratio * ratio)
-    return int(min(want, AUTO_MAX_PROBE_FACTOR * n_probes) - n_probes)
+    most = AUTO_MAX_PROBE_FACTOR * (n_probes if scale is None else scale)
+    return int(max(0, min(want, most) - n_probes))

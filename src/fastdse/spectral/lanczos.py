@@ -13,7 +13,6 @@ are described in docs/estimators.md ("How the spectral measure is estimated").
 from __future__ import annotations
 
 import functools
-import numbers
 import time
 from typing import Any, Literal, overload
 
@@ -30,9 +29,18 @@ from fastdse._util.validation import (
     check_random_state,
     describe,
 )
+from fastdse.spectral.checks import (
+    check_known_vectors,
+    check_n_deflate,
+    check_n_probes,
+    check_operator,
+    check_t_hint,
+    check_tol,
+)
 from fastdse.spectral.deflation import (
     DEFAULT_T_HINT,
     auto_n_deflate,
+    auto_n_probes,
     deflate,
     deflated_basis,
     extra_probes,
@@ -74,104 +82,11 @@ DENSE_MAX_N = 200
 BLAS_PARALLEL_MIN_N = 20_000
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def check_operator(A: Any) -> scipy.sparse.csr_matrix:
-    """Validate a symmetric operator and return it as CSR float64 (no copy when it is one)."""
-    if not scipy.sparse.issparse(A):
-        raise TypeError(
-            "A must be a scipy.sparse matrix (CSR, float64) holding the symmetric diffusion "
-            f"operator; got {describe(A)}"
-        )
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"A must be a square n x n matrix; got shape {A.shape}")
-    if A.shape[0] < 2:
-        raise ValueError(f"A must be at least 2 x 2; got shape {A.shape}")
-    if np.issubdtype(A.dtype, np.complexfloating):
-        raise TypeError(f"A must be real; got dtype {A.dtype}")
-    A = scipy.sparse.csr_matrix(A, dtype=np.float64)  # no copy for CSR float64 input
-    if not np.all(np.isfinite(A.data)):
-        raise ValueError("A contains NaN or infinite values; all entries must be finite")
-    asym = 0.0
-    if A.nnz:
-        AT = A.T.tocsr()  # sorted indices
-        if (A.has_canonical_format and np.array_equal(A.indptr, AT.indptr)
-                and np.array_equal(A.indices, AT.indices)):
-            asym = float(np.abs(A.data - AT.data).max())  # same pattern: compare values
-        else:
-            asym = abs(A - AT).max()
-        del AT
-    scale = float(np.abs(A.data).max()) if A.nnz else 0.0
-    if asym > 1e-8 * max(scale, 1e-300):
-        raise ValueError(
-            "A must be symmetric (the symmetric form D^-1/2 K D^-1/2 of the diffusion "
-            f"operator); got max |A - A^T| = {asym:.3g} with max |A| = {scale:.3g}"
-        )
-    return A
-
-
-def _check_known_vectors(known_vectors: Any, n: int) -> np.ndarray | None:
-    if known_vectors is None:
-        return None
-    U = np.asarray(known_vectors, dtype=np.float64)
-    if U.ndim == 1:
-        U = U[:, None]
-    if U.ndim != 2 or U.shape[0] != n:
-        raise ValueError(
-            f"known_vectors must have shape (n, c) with n={n} rows; got shape {U.shape}"
-        )
-    if not np.all(np.isfinite(U)):
-        raise ValueError("known_vectors contains NaN or infinite values")
-    if U.shape[1] > n:
-        raise ValueError(f"known_vectors must have at most n={n} columns; got {U.shape[1]}")
-    gram = U.T @ U
-    if not np.allclose(gram, np.eye(U.shape[1]), atol=1e-8):
-        raise ValueError(
-            "known_vectors must have orthonormal columns (U^T U = I); got max deviation "
-            f"{np.max(np.abs(gram - np.eye(U.shape[1]))):.3g}"
-        )
-    return np.ascontiguousarray(U) if U.shape[1] else None
-
-
-def _check_t_hint(t_hint: Any) -> np.ndarray:
-    if t_hint is None:
-        return np.asarray(DEFAULT_T_HINT)
-    ts = np.atleast_1d(np.asarray(t_hint, dtype=np.float64)).ravel()
-    if ts.size == 0 or not np.all(np.isfinite(ts)) or np.any(ts <= 0):
-        raise ValueError(
-            f"t_hint must be None or positive finite diffusion time(s); got {t_hint!r}"
-        )
-    return ts
-
-
-def _check_n_deflate(n_deflate: Any, n: int) -> int | str:
-    if isinstance(n_deflate, str):
-        if n_deflate != "auto":
-            raise ValueError(
-                f"n_deflate must be 'auto' or an integer from 0 to n - 1 = {n - 1}; "
-                f"got {n_deflate!r}"
-            )
-        return n_deflate
-    return check_int(
-        n_deflate, "n_deflate", low=0, high=n - 1,
-        high_note=f" (n - 1, with n={n} the size of A)",
-    )
-
-
-def _check_tol(tol: Any) -> float:
-    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, numbers.Real) or not (
-        0.0 < float(tol) < 1.0
-    ):
-        raise ValueError(f"tol must be a real number in (0, 1); got {tol!r}")
-    return float(tol)
-
-
 @overload
 def slq_measure(
     A: Any,
     *,
-    n_probes: int = ...,
+    n_probes: int | str = ...,
     n_steps: int = ...,
     n_deflate: int | str = ...,
     known_vectors: Any = ...,
@@ -189,7 +104,7 @@ def slq_measure(
 def slq_measure(
     A: Any,
     *,
-    n_probes: int = ...,
+    n_probes: int | str = ...,
     n_steps: int = ...,
     n_deflate: int | str = ...,
     known_vectors: Any = ...,
@@ -207,7 +122,7 @@ def slq_measure(
 def slq_measure(
     A: Any,
     *,
-    n_probes: int = ...,
+    n_probes: int | str = ...,
     n_steps: int = ...,
     n_deflate: int | str = ...,
     known_vectors: Any = ...,
@@ -224,7 +139,7 @@ def slq_measure(
 def slq_measure(
     A: Any,
     *,
-    n_probes: int = DEFAULT_N_PROBES,
+    n_probes: int | str = "auto",
     n_steps: int = DEFAULT_N_STEPS,
     n_deflate: int | str = "auto",
     known_vectors: Any = None,
@@ -244,8 +159,11 @@ def slq_measure(
         diffusion operator :math:`D^{-1/2} K D^{-1/2}` (converted to CSR float64;
         not modified). Symmetry is checked (relative tolerance 1e-8); the
         spectrum bound is not (Ritz values are clipped to ``[-1, 1]``).
-    n_probes : int, default 20
-        Probe vectors of the stochastic part, >= 2 (a standard error needs two).
+    n_probes : int >= 2 or "auto", default "auto"
+        Probe vectors of the stochastic part (a standard error needs two).
+        ``"auto"``: with ``n_deflate="auto"``, four times as many as the pilot's
+        bound asks for (:func:`~fastdse.spectral.deflation.auto_n_probes`), from 8
+        to :data:`DEFAULT_N_PROBES` (20); else 20.
     n_steps : int, default 60
         Lanczos steps per probe, >= 2. Must be even for ``return_half``'s
         half measure to use exactly half (otherwise ``n_steps // 2``).
@@ -257,7 +175,7 @@ def slq_measure(
         deflation can achieve it; then, if the measured standard error is above
         that target, more probes (up to
         :data:`~fastdse.spectral.deflation.AUTO_MAX_PROBE_FACTOR` times ``n_probes``
-        in all; the rule: docs/estimators.md).
+        in all, 20 for ``n_probes="auto"``; the rule: docs/estimators.md).
     known_vectors : array of shape (n, c), optional
         Orthonormal eigenvectors with eigenvalue exactly 1 (e.g.
         ``sqrt(degrees)`` restricted to each connected component, normalised);
@@ -321,14 +239,14 @@ def slq_measure(
     """
     A = check_operator(A)
     n = A.shape[0]
-    n_probes = check_int(n_probes, "n_probes", low=2)
+    n_probes = check_n_probes(n_probes)
     n_steps = check_int(n_steps, "n_steps", low=2)
-    n_deflate = _check_n_deflate(n_deflate, n)
+    n_deflate = check_n_deflate(n_deflate, n)
     probe = check_choice(probe, "probe", PROBES)
     rng = check_random_state(random_state)
     n_jobs = resolve_threads(check_n_jobs(n_jobs))
-    ts = _check_t_hint(t_hint)
-    tol = _check_tol(tol)
+    ts = check_t_hint(t_hint)
+    tol = check_tol(tol)
     if not isinstance(return_half, (bool, np.bool_)):
         raise TypeError(f"return_half must be a bool; got {describe(return_half)}")
     full, half = run_slq(A, n_probes=n_probes, n_steps=n_steps, n_deflate=n_deflate,
@@ -340,7 +258,7 @@ def slq_measure(
 def run_slq(
     A: scipy.sparse.csr_matrix,
     *,
-    n_probes: int,
+    n_probes: int | str,
     n_steps: int,
     n_deflate: int | str,
     known_vectors: np.ndarray | None,
@@ -359,7 +277,7 @@ def run_slq(
     setting) is checked here.
     """
     n = A.shape[0]
-    U = _check_known_vectors(known_vectors, n)
+    U = check_known_vectors(known_vectors, n)
     if U is not None and U.shape[1] == n:
         # n orthonormal eigenvectors of eigenvalue 1 (every point its own component): A = I
         full = _known_spectrum(n, n_steps)
@@ -427,7 +345,7 @@ def _assemble(fixed: np.ndarray, run: Recurrence, m_steps: int, *, n: int, metho
 
 def _slq_measure(
     A: scipy.sparse.csr_matrix,
-    n_probes: int,
+    n_probes: int | str,
     n_steps: int,
     n_deflate: int | str,
     U: np.ndarray | None,
@@ -448,19 +366,21 @@ def _slq_measure(
         m = _exact_fallback(A, reason, n_steps)
         return m, m
     auto = n_deflate == "auto"
+    scale = DEFAULT_N_PROBES if n_probes == "auto" else int(n_probes)
     timings: dict[str, float] = {}
     peaks: dict[str, int] = {}
     op = CSROperator(A)
-    info: dict[str, Any] = {"n_steps": n_steps, "n_probes": n_probes, "n_known": n_known}
-
     start = time.perf_counter()
     if auto:
-        k, auto_info = auto_n_deflate(op, U, n_known, ts, n_probes, n_steps, probe_fn, rng, tol)
-        info["auto"] = {**auto_info, "t_max": float(ts.max())}
+        k, auto_info = auto_n_deflate(op, U, n_known, ts, scale, n_steps, probe_fn, rng, tol)
         timings["pilot"] = time.perf_counter() - start
         peaks["pilot"] = peak_rss()
     else:
-        k = int(n_deflate)
+        k, auto_info = int(n_deflate), {}
+    p = auto_n_probes(auto_info, scale) if n_probes == "auto" else scale
+    info: dict[str, Any] = {"n_steps": n_steps, "n_probes": p, "n_known": n_known}
+    if auto:
+        info["auto"] = {**auto_info, "t_max": float(ts.max())}
 
     start = time.perf_counter()
     lam, vecs, arpack_info = deflate(op, U, k, rng, tol)
@@ -476,9 +396,9 @@ def _slq_measure(
                                 method="slq+deflation" if lam.size else "slq", info=info)
 
     start = time.perf_counter()
-    run = lanczos_probes(op, V, n_probes, n_steps, probe_fn, rng, tol)
+    run = lanczos_probes(op, V, p, n_steps, probe_fn, rng, tol)
     if auto:
-        extra = extra_probes(measure(run, n_steps), ts, n_probes)
+        extra = extra_probes(measure(run, n_steps), ts, p, scale)
         info["probes_added"] = extra
         if extra:
             run = run.join(lanczos_probes(op, V, extra, n_steps, probe_fn, rng, tol,
