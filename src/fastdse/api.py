@@ -88,8 +88,8 @@ def dse(
     n_probes : int or "auto", default "auto"
         Stochastic Lanczos quadrature: probe vectors. "auto" (with
         ``n_deflate="auto"``): four times as many as the pilot run's error bound
-        asks for, from 8 to 20 (fewer than 20 only at large ``n``, where one probe
-        varies little; docs/estimators.md).
+        asks for, from 8 to 20 (fewer than 20 only where the bound is far below
+        its target, mostly at large ``n``; docs/estimators.md).
     n_steps : int, default 60
         Stochastic Lanczos quadrature: Lanczos steps per probe.
     n_deflate : int or "auto", default "auto"
