@@ -56,7 +56,8 @@ AUTO_MIN_PROBES = 8
 #: only where the bound is far below the target. Near it, per-probe values with heavy
 #: tails can hide from a small sample: heavy-tailed data at n = 5,000 with 16 probes
 #: (bound just under the target) erred by 3.5 of its own standard errors
-#: (docs/benchmarks/robustness.md).
+#: (docs/estimators.md, "How many probes"). Being 4, it also makes the count a multiple of
+#: 4, which the block recurrence runs well.
 AUTO_PROBE_HEADROOM = 4
 #: Upper bound on the number of deflated eigenpairs (before the memory cap).
 MAX_DEFLATE = 400
@@ -288,15 +289,15 @@ def auto_n_probes(auto_info: dict, most: int) -> int:
     """Probes the main run starts with under ``n_probes="auto"`` (the rule: docs/estimators.md).
 
     :data:`AUTO_PROBE_HEADROOM` times the pilot's ``probes_needed``
-    (:func:`auto_n_deflate`), rounded up to a multiple of 4, within
-    ``[AUTO_MIN_PROBES, most]``; ``most`` when there was no pilot (nothing to deflate).
-    The block recurrence runs its probes as the columns of one block, and a width that
-    is not a multiple of the vector width can cost more than a wider one (10,000 x 256:
-    13 probes 0.53 s, 16 probes 0.49 s, 12 probes 0.30 s).
+    (:func:`auto_n_deflate`) within ``[AUTO_MIN_PROBES, most]``: a multiple of 4 below
+    ``most``. The block recurrence runs its probes as the columns of one block, and a
+    width that is not a multiple of the vector width can cost more than a wider one
+    (10,000 x 256: 13 probes 0.53 s, 16 probes 0.49 s, 12 probes 0.30 s). ``most`` when
+    there was no pilot (nothing to deflate).
     """
     if "probes_needed" not in auto_info:
         return most
-    want = -(-AUTO_PROBE_HEADROOM * int(auto_info["probes_needed"]) // 4) * 4
+    want = AUTO_PROBE_HEADROOM * int(auto_info["probes_needed"])
     return int(min(most, max(AUTO_MIN_PROBES, want)))
 
 
