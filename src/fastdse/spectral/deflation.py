@@ -317,4 +317,4 @@ def extra_probes(measure: SpectralMeasure, ts: np.ndarray, n_probes: int,
         return 0
     want = math.ceil(n_probes * ratio * ratio)
     most = AUTO_MAX_PROBE_FACTOR * (n_probes if scale is None else scale)
-    return int(max(0, min(want, most) - n_probes))
+    return int(min(want, most) - n_probes)
