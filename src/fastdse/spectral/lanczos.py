@@ -76,10 +76,11 @@ DEFAULT_N_PROBES = 20
 DEFAULT_N_STEPS = 60
 #: Below this size the measure is computed exactly by dense eigvalsh.
 DENSE_MAX_N = 200
-#: Below this many rows ARPACK's dense BLAS work is too small to gain from threads
-#: and loses badly when the other cores are busy (idle BLAS and numba threads spin and
-#: slow each other, docs/performance.md); it runs on one BLAS thread.
-BLAS_PARALLEL_MIN_N = 20_000
+#: BLAS threads of the spectral stage (ARPACK's dense work, the QR of its vectors), at
+#: every n: idle BLAS threads spin between ARPACK's calls while numba's kernels run
+#: (docs/performance.md). Two threads made the deflation 3.7x slower at 50,000 points and
+#: 1.5x at 200,000 (docs/benchmarks/spectral_stage.md); the numba kernels keep ``threads``.
+SLQ_BLAS_THREADS = 1
 
 
 @overload
@@ -283,7 +284,7 @@ def run_slq(
         full = _known_spectrum(n, n_steps)
         return full, full
     ts = np.asarray(DEFAULT_T_HINT) if t_hint is None else t_hint
-    with compute_threads(threads, 1 if n < BLAS_PARALLEL_MIN_N else threads):
+    with compute_threads(threads, SLQ_BLAS_THREADS):
         full, half = _slq_measure(A, n_probes, n_steps, n_deflate, U, PROBES[probe], rng, ts,
                                   tol)
     full.info["n_jobs"] = threads
