@@ -122,7 +122,9 @@ class DSEResult:
     value : float or numpy.ndarray of shape (len(t),)
         DSE in units of ``base`` (bits by default); a float for a scalar ``t``.
     stderr : float or numpy.ndarray
-        Standard error of ``value`` (0 for the exact path).
+        Standard error of ``value`` (0 for the exact path): the spread of the stochastic
+        estimate. It does not include the kernel's own error when the neighbours were
+        searched approximately (``info["stderr_note"]`` then says so).
     t : float or numpy.ndarray
         Diffusion time(s), as given.
     n : int

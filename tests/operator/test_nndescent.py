@@ -69,6 +69,9 @@ def test_dse_with_nndescent_agrees_with_exact_neighbours():
     ours = fastdse.dse(X, [1, 5, 20], neighbors="nndescent", **kw)
     ref = fastdse.dse(X, [1, 5, 20], neighbors="exact", **kw)
     assert ours.info["operator"]["neighbors"] == "nndescent"
+    # the standard error does not cover the approximate graph's error, and says so
+    assert "searched approximately (nndescent)" in ours.info["stderr_note"]
+    assert "stderr_note" not in ref.info
     bar = np.maximum(0.005 * np.abs(ref.value), 0.02)  # the approx-accuracy bar
     assert np.all(np.abs(ours.value - ref.value) <= bar), (ours.value, ref.value)
     again = fastdse.dse(X, [1, 5, 20], neighbors="nndescent", **kw)
