@@ -59,20 +59,24 @@ __all__ = [
     "widen_to_radius",
 ]
 
-#: ``method="auto"`` searches exactly while ``n^2 max(d, 32)`` is at most this, with
-#: fastdse's NN-descent above. Exact search (and its radius widening) costs ~n^2 d;
-#: NN-descent about n, and its recall is imperfect. The bound is the one-shot crossover
-#: measured at d = 64 (:data:`EXACT_SEARCH_MAX_N` points) against pynndescent with its
-#: compilation, see docs/benchmarks/neighbors.md; not yet remeasured against NN-descent.
-AUTO_EXACT_MAX_WORK = 50_000**2 * 64
-
-#: The crossover in points at d = 64 (kept for reference and tests).
+#: ``method="auto"`` searches exactly up to this many points (fewer beyond d = 256, see
+#: :data:`AUTO_EXACT_MAX_WORK`), with fastdse's NN-descent above. Measured end to end
+#: against NN-descent (docs/benchmarks/neighbors.md, "Crossover"; AMD EPYC, 2 CPUs): exact
+#: is faster at 50,000 points for d = 128 (12.2 s against 13.6 s) and as fast or faster up
+#: to 35,000 for d = 64 to 256; at 50,000 for d = 32, 64 and 256 exact takes 1.1-1.5x
+#: as long as NN-descent, whose kernel is approximate there (DSE 1.2 % off at t = 5 at
+#: 50,000 x 256) and whose widening grows with d. So: the exact kernel up to 50,000
+#: points, for at most ~1.5x the time of the faster search in the cases measured.
 EXACT_SEARCH_MAX_N = 50_000
+
+#: Beyond d = 256 the exact search stays within the work of 50,000 x 256: ``n^2 d`` at
+#: most this (35,355 points at d = 512, 25,000 at d = 1,024).
+AUTO_EXACT_MAX_WORK = EXACT_SEARCH_MAX_N**2 * 256
 
 
 def auto_exact_max_n(d: int) -> int:
     """Largest n that ``method="auto"`` searches exactly for d features."""
-    return int((AUTO_EXACT_MAX_WORK / max(d, 32)) ** 0.5)
+    return int(min(EXACT_SEARCH_MAX_N, (AUTO_EXACT_MAX_WORK / max(d, 1)) ** 0.5))
 
 
 #: pynndescent parameters used unless the caller overrides them (chosen by measurement,
@@ -318,7 +322,7 @@ def knn_search(
         NN-descent (:class:`NNDescentSearcher`; compiled once per machine, no
         compilation in each new process; the graph depends on the seed only, not on
         the number of threads). ``"auto"``: exact up to
-        :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` at d = 64),
+        :func:`auto_exact_max_n` points (:data:`EXACT_SEARCH_MAX_N` for d <= 256),
         ``"nndescent"`` above (faster than pynndescent at 100,000 and 1,000,000 points,
         docs/benchmarks/knn_graph.md).
     random_state : None, int, numpy.random.RandomState or numpy.random.Generator
