@@ -9,10 +9,17 @@ random points. Peak memory is the process's maximum RSS, data included. faiss's 
 (``faiss-cpu``, if installed) is a reference: not a dependency of fastdse.
 
 Part ``graph``: the graph alone. Part ``dse``: ``fastdse.dse(X, [1, 2, 5, 10],
-mode="approx", neighbors=...)`` end to end, with its stage table.
+mode="approx", neighbors=...)`` end to end, with its stage table. Part ``cap``: where
+the default list cap is the graph's own width (from ~850,000 points: 5e7 / n <= 59), is
+the two-hop widening worth its time? DSE with the default cap set to 59 at a smaller n
+(``MAX_LIST_ENTRIES = 59 n``), for exact neighbours, NN-descent as fastdse runs it, and
+NN-descent with the two-hop step replaced by the graph's own lists (rows short of their
+radius cut at the cap, as they are at the end of the two-hop step when it finds no
+more: the graph built at the width the kernel needs, no widening pass).
 
     python benchmarks/bench_knn_graph.py graph --cases 100000:128 1000000:64
     python benchmarks/bench_knn_graph.py dse --cases 100000:128
+    python benchmarks/bench_knn_graph.py cap --cases 200000:64
 
 Data: ``fastdse.cli.bench.make_data`` (the scaling benchmark's float32 blobs). Rows are
 written to docs/benchmarks/knn_graph.csv / knn_graph_dse.csv; docs/benchmarks/knn_graph.md
@@ -108,10 +115,32 @@ def dse_child(method: str, n: int, d: int) -> dict:
             "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "value": [round(float(v), 5) for v in res.value],
             "stderr": [round(float(v), 5) for v in res.stderr],
-            "nnz": res.info["nnz"], "stages": {r["stage"]: round(r["seconds"], 2)
-                                               for r in res.info["stages"]},
+            "nnz": res.info["nnz"], "n_probes": res.info.get("n_probes"),
+            "stages": {r["stage"]: round(r["seconds"], 2) for r in res.info["stages"]},
             "two_hop_rows": res.info["operator"].get("two_hop_rows"),
-            "widened_rows": res.info["operator"].get("widened_rows")}
+            "widened_rows": res.info["operator"].get("widened_rows"),
+            "truncated_rows": res.info["operator"].get("truncated_rows"),
+            "dropped_mass": res.info["operator"].get("dropped_mass_fraction")}
+
+
+def cap_child(method: str, n: int, d: int) -> dict:
+    """``dse_child`` with the default cap at 59 neighbours; ``graph_lists``: no two hops."""
+    import fastdse.operator.sparse_kernel as sparse_kernel
+    import fastdse.operator.widen as widen
+
+    sparse_kernel.MAX_LIST_ENTRIES = 59 * n  # the default cap as at ~850,000 points
+    if method == "graph_lists":
+        def keep_graph_lists(X: np.ndarray, indices: np.ndarray, need: np.ndarray,
+                             radius: np.ndarray, cap1: int, lists: object,
+                             order: object) -> tuple[np.ndarray, np.ndarray]:
+            # the rows keep their first lists (the whole graph, cap1 wide): all cut
+            assert cap1 <= indices.shape[1], (cap1, indices.shape)
+            return np.zeros(0, dtype=np.int64), np.sort(need)
+
+        widen._widen_two_hop = keep_graph_lists
+    row = dse_child("nndescent" if method == "graph_lists" else method, n, d)
+    row["method"] = method
+    return row
 
 
 def run(part: str, method: str, n: int, d: int) -> dict | None:
@@ -130,29 +159,36 @@ def run(part: str, method: str, n: int, d: int) -> dict | None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("part", choices=["graph", "dse", "_graph", "_dse"])
+    p.add_argument("part", choices=["graph", "dse", "cap", "_graph", "_dse", "_cap"])
     p.add_argument("args", nargs="*")
     p.add_argument("--cases", nargs="+", default=["100000:128"])
     p.add_argument("--methods", nargs="+", default=list(METHODS))
+    p.add_argument("--out", type=Path, default=None,
+                   help="CSV to append to (default: knn_graph.csv, knn_graph_dse.csv or "
+                        "knn_graph_cap.csv under docs/benchmarks by part)")
     a = p.parse_args()
     if a.part.startswith("_"):
-        fn = graph_child if a.part == "_graph" else dse_child
+        fn = {"_graph": graph_child, "_dse": dse_child, "_cap": cap_child}[a.part]
         print("RESULT " + json.dumps(fn(a.args[0], int(a.args[1]), int(a.args[2]))),
               flush=True)
         return
-    path = OUT / ("knn_graph.csv" if a.part == "graph" else "knn_graph_dse.csv")
+    path = a.out or OUT / {"graph": "knn_graph.csv", "dse": "knn_graph_dse.csv",
+                           "cap": "knn_graph_cap.csv"}[a.part]
+    if a.part == "cap" and a.methods == list(METHODS):
+        a.methods = ["exact", "nndescent", "graph_lists"]
     cpu = cpu_name()
     for case in a.cases:
         n, d = map(int, case.split(":"))
         for method in a.methods:
-            if method == "faiss_hnsw" and a.part == "dse":
+            if method == "faiss_hnsw" and a.part != "graph":
                 continue
             if method == "faiss_hnsw":
                 try:
                     import faiss  # noqa: F401
                 except ImportError:
                     continue
-            run("graph", method, 2000, d)  # compile / fill numba's caches first
+            if method in METHODS:
+                run("graph", method, 2000, d)  # compile / fill numba's caches first
             row = run(a.part, method, n, d)
             if row is None:
                 continue
