@@ -64,7 +64,7 @@ __all__ = [
 #: against NN-descent (docs/benchmarks/neighbors.md, "Crossover"; AMD EPYC, 2 CPUs): exact
 #: is faster at 50,000 points for d = 128 (12.2 s against 13.6 s) and as fast or faster up
 #: to 35,000 for d = 64 to 256; at 50,000 for d = 32, 64 and 256 exact takes 1.1-1.5x
-#: as long as NN-descent, whose kernel is approximate there (DSE 1.2 % off at t = 5 at
+#: as long as NN-descent, whose kernel is approximate there (DSE 1.25 % off at t = 5 at
 #: 50,000 x 256) and whose widening grows with d. So: the exact kernel up to 50,000
 #: points, for at most ~1.5x the time of the faster search in the cases measured.
 EXACT_SEARCH_MAX_N = 50_000

@@ -78,8 +78,8 @@ DEFAULT_N_STEPS = 60
 DENSE_MAX_N = 200
 #: BLAS threads of the spectral stage (ARPACK's dense work, the QR of its vectors), at
 #: every n: idle BLAS threads spin between ARPACK's calls while numba's kernels run
-#: (docs/performance.md). Two threads made the deflation 3.7x slower at 50,000 points and
-#: 1.5x at 200,000 (docs/benchmarks/spectral_stage.md); the numba kernels keep ``threads``.
+#: (docs/performance.md). Two threads made the deflation 3.0-5.6x slower at 50,000 points
+#: and 1.6x at 200,000 (docs/benchmarks/spectral_stage.md); numba keeps ``threads``.
 SLQ_BLAS_THREADS = 1
 
 
