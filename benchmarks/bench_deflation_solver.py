@@ -81,8 +81,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
-import platform
 import statistics
 import time
 import warnings
@@ -96,6 +94,7 @@ import scipy
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
+from _machine import cpu_name
 
 from fastdse._util.threads import compute_threads, resolve_threads
 from fastdse.cli.bench import make_data
@@ -124,17 +123,6 @@ CSV_FIELDS = [
 
 
 # --------------------------------------------------------------------------- environment
-
-
-def cpu_name() -> str:
-    """CPU model from /proc/cpuinfo and the core count (platform's name as a fallback)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
-    except OSError:
-        pass
-    return (platform.processor() or platform.machine()) + f", {os.cpu_count()} CPUs"
 
 
 # --------------------------------------------------------------------------- cases

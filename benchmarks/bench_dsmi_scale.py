@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_name
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 N = int(os.environ.get("DSMI_BENCH_N", 200_000))  # the target size by default
@@ -364,16 +365,6 @@ def defaults(n_exact=3):
         for r in rows:
             w.writerow({**r, "cpu": cpu, "date": time.strftime("%Y-%m-%d %H:%M")})
     print(f"wrote {path}")
-
-
-def cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main():

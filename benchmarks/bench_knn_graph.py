@@ -31,24 +31,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_name
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 K = 36  # the first search's width for knn = 5
 METHODS = ("pynndescent", "nndescent", "faiss_hnsw")
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
-    return "unknown"
 
 
 def exact_neighbours(X: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:

@@ -29,25 +29,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from _machine import cpu_name
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "matvec_layout.csv"
 T = np.array([1.0, 2.0, 5.0, 10.0])
-
-
-def cpu_name() -> str:
-    """The CPU's model name and the number of CPUs."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip() + f", {os.cpu_count()} CPUs"
-    return "unknown"
 
 
 def renumbered(A: sp.csr_matrix, order: np.ndarray) -> sp.csr_matrix:

@@ -16,12 +16,12 @@ import argparse
 import csv
 import datetime
 import platform
-import subprocess
 import sys
 import time
 import warnings
 
 import numpy as np
+from _machine import cpu_name
 from sklearn.neighbors import NearestNeighbors
 
 import fastdse
@@ -117,17 +117,6 @@ def median_5nn(X):
     """Median distance to the 5th neighbour (self excluded), the Gaussian bandwidth."""
     dist, _ = NearestNeighbors(n_neighbors=6).fit(X).kneighbors(X)
     return float(np.median(dist[:, 5]))
-
-
-def cpu_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or platform.machine()
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 def recorded(call):
