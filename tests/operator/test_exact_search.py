@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from fastdse._numba import screen as screen_jit
+from fastdse.operator import exact_search as es
 from fastdse.operator import kernel as kn
 from fastdse.operator.exact_search import RADIUS_MARGIN, ExactSearcher, exact_knn_radius
 from fastdse.operator.neighbors import knn_search
@@ -133,3 +135,70 @@ def test_fused_search_reports_rows_cut_at_max_neighbors(rng):
         # is inside the radius; above: when more than cap + 1 points are
         want = inside >= 36 if cap < 35 else inside > cap + 1
         assert info["truncated_rows"] == np.count_nonzero(want)
+
+
+# --------------------------------------------------------------------------- float32 screen
+
+
+@pytest.mark.parametrize("offset, scale", [(0.0, 1.0), (1e3, 1.0), (0.0, 1e-150), (5.0, 1e120)])
+def test_screen_bound_holds_for_every_pair(rng, offset, scale):
+    # the float32 Gram expansion of the centred, scaled points lies within its bound of
+    # the squared distance (reference: float64 differences, ~1e-16 relative) for all pairs
+    X = (rng.normal(size=(300, 40)) * rng.uniform(0.01, 3.0, size=40) + offset) * scale
+    X[5] = X[4]  # a duplicate
+    Y32, sqy, ny, consts = es.screen_points(X)
+    cb, cd, ca, scale2, _ = consts
+    v = sqy[:, None] + sqy[None] - 2.0 * (Y32 @ Y32.T).astype(np.float64)
+    e = cb * np.outer(ny, ny) + cd * (sqy[:, None] + sqy[None]) + ca
+    true = ((X[:, None] - X[None]) ** 2).sum(-1) * scale2
+    assert np.all(np.abs(v - true) <= e)
+    assert np.median(e / np.maximum(true, 1e-300)) < 1e-4  # and the bound is tight
+
+
+def test_screen_cannot_serve_identical_points():
+    assert es.screen_points(np.ones((20, 3))) is None
+    X = np.ones((20, 3))
+    rule = RowKernel.of("alpha_decay", 4, 10.0, 0.0, 1e-3)
+    indptr, nbr, dist, trunc, info, first = exact_knn_radius(X, 12, rule, 19)
+    assert np.all(dist == 0.0) and np.all(first == 0.0)
+
+
+@pytest.mark.parametrize("kernel", ["alpha_decay", "gaussian"])
+@pytest.mark.parametrize("cap", [10, 40, 299])
+def test_screened_search_lists_what_float64_blocks_list(rng, kernel, cap):
+    # uniform 32-d points (widened rows, rows cut at the cap) and duplicates: the same
+    # lists and cut rows as the float64 Gram blocks, distances to rounding
+    X = np.vstack([rng.uniform(size=(250, 32)), np.repeat(rng.uniform(size=(1, 32)), 50, 0)])
+    rule = RowKernel.of(kernel, 4, 10.0, 0.35, 1e-3)
+    got = exact_knn_radius(X, 12, rule, cap)
+    ref = exact_knn_radius(X, 12, rule, cap, screen=False)
+    for a, b in zip(got[:2] + got[3:4], ref[:2] + ref[3:4]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got[5], ref[5], rtol=1e-13, atol=0)
+    assert got[4]["widened_rows"] == ref[4]["widened_rows"]
+    assert got[4]["float64_rows"] == 0 and ref[4]["float64_rows"] == 300
+
+
+def test_rows_the_screen_cannot_resolve_go_through_float64_blocks(rng):
+    # two tight clusters far apart in 16-d: the float32 bound (~1e-5 of |y|^2) dwarfs the
+    # clusters' distances (~1e-8 of it), so every cluster point is a candidate and rows
+    # exceed the budget; float64 blocks resolve them (rounding ~1e-15 of |y|^2)
+    X = np.vstack([rng.normal(size=(400, 16)) * 1e-4 + 1.0,
+                   rng.normal(size=(400, 16)) * 1e-4 - 1.0])
+    rule = RowKernel.of("alpha_decay", 4, 10.0, 0.0, 1e-3)
+    Y32, sqy, ny, consts = es.screen_points(X)
+    b, k1, room = 800, 12, 22
+    state = np.empty(b, dtype=np.int64)
+    screen_jit.knn_radius_rows32(
+        Y32 @ Y32.T, np.arange(b), sqy, ny, X, consts, rule.knn, rule.fixed_scale,
+        rule.factor, RADIUS_MARGIN, np.empty((b, k1), dtype=np.int64), np.empty((b, k1)),
+        np.empty((b, room), dtype=np.int64), np.empty((b, room)), state)
+    assert np.all(state == screen_jit.FALLBACK)
+    indptr, nbr, dist, trunc, info, first = exact_knn_radius(X, k1, rule, room - 2)
+    assert info["float64_rows"] == 800
+    D = pairwise(X)
+    np.testing.assert_allclose(first, np.sort(D, axis=1)[:, :k1], rtol=1e-12, atol=0)
+    for i in range(0, 800, 37):
+        got = nbr[indptr[i]:indptr[i + 1]]
+        np.testing.assert_allclose(dist[indptr[i]:indptr[i + 1]], D[i, got], rtol=1e-12)

@@ -1,0 +1,252 @@
+"""numba kernels of the exact search screened by a float32 Gram matrix.
+
+The exact neighbour search (:func:`fastdse.operator.exact_search.exact_knn_radius`)
+can take its Gram blocks in float32, half the time of float64 products, because
+they only choose candidates: every listed distance is computed afresh in float64
+from coordinate differences (:func:`fastdse._numba.distance.sqdist`).
+
+A float32 block gives ``v_ij``, the squared distance of two centred, scaled points
+(:func:`screen_bounds` says how), to within a proven bound ``e_ij`` (see
+:func:`fastdse.operator.exact_search.screen_constants`). So a point can be
+among a row's ``k1 - 1`` nearest others only if ``v_ij - e_ij`` is at most the
+``(k1 - 1)``-th smallest ``v_ij + e_ij`` (times a factor that covers the rounding of
+the float64 distance), and within a squared radius ``lim`` only if ``v_ij - e_ij``
+is at most ``lim`` (times the same factor): those points are the candidates, and
+their float64 distances decide. The lists are exactly those of a search with exact
+distances; a row whose candidates exceed a budget (where the bound is loose next to
+its distances: tight clusters far from the data's mean) is left to the float64
+search, as is a row whose radius holds more points than its room.
+
+Lists follow :mod:`fastdse._numba.search`: self first with distance 0, then
+ascending by (distance, index).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from fastdse._numba.distance import sqdist as _sqdist
+from fastdse._numba.jit import jit, pjit
+
+_EPS = np.finfo(np.float64).eps
+
+#: Row states written by :func:`knn_radius_rows32` (a length is >= 1); the first
+#: three as :mod:`fastdse._numba.search` writes them.
+KEEP_FIRST = -1
+CUT_AT_FIRST = -2
+FALLBACK = -4  # the float64 search lists this row (too many candidates, or overflow)
+
+
+@jit
+def _bound_heap(hv, size, up):  # pragma: no cover - jitted
+    """Offer ``up`` to the max-heap of values ``hv`` (``size`` held); return the new size."""
+    k = hv.shape[0]
+    if size < k:
+        pos = size
+        hv[pos] = up
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if hv[parent] < hv[pos]:
+                t = hv[parent]
+                hv[parent] = hv[pos]
+                hv[pos] = t
+                pos = parent
+            else:
+                break
+        return size + 1
+    if up < hv[0]:
+        hv[0] = up
+        pos = 0
+        while True:
+            c = 2 * pos + 1
+            if c >= k:
+                break
+            if c + 1 < k and hv[c + 1] > hv[c]:
+                c += 1
+            if hv[c] > hv[pos]:
+                t = hv[c]
+                hv[c] = hv[pos]
+                hv[pos] = t
+                pos = c
+            else:
+                break
+    return size
+
+
+@jit
+def _candidates(lower, me, limit, cand):  # pragma: no cover - jitted
+    """Write the points ``j != me`` with ``lower[j] <= limit`` into ``cand`` (ascending).
+
+    Returns how many there are (only the first ``len(cand)`` are written).
+    """
+    room = cand.shape[0]
+    c = 0
+    for j in range(lower.shape[0]):
+        if lower[j] <= limit and j != me:
+            if c < room:
+                cand[c] = j
+            c += 1
+    return c
+
+
+@jit
+def _exact_sorted(X, me, cand, m, sqd, dist):  # pragma: no cover - jitted
+    """Float64 distances of ``me`` to ``cand[:m]`` (squared into ``sqd``); their order.
+
+    Ascending by (distance, index): ``cand`` is ascending, the sort stable.
+    """
+    for c in range(m):
+        sqd[c] = _sqdist(X, me, cand[c])
+        dist[c] = np.sqrt(sqd[c])
+    return np.argsort(dist[:m], kind="mergesort")
+
+
+@jit
+def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_idx, f_dist,
+                room_idx, room_dist, lower, upper, hv, hv_room, cand, sqd,
+                dist):  # pragma: no cover
+    """One row of :func:`knn_radius_rows32` (``g``: its Gram row); returns its state.
+
+    ``lower``, ``upper`` (n,), ``hv`` (k1 - 1,), ``hv_room`` (room - 1,) and ``cand``,
+    ``sqd``, ``dist`` (the candidate budget) are scratch.
+    """
+    n = g.shape[0]
+    k1 = f_idx.shape[0]
+    room = room_idx.shape[0]
+    budget = cand.shape[0]
+    cb, cd, ca, scale2, grow = consts[0], consts[1], consts[2], consts[3], consts[4]
+    s_r = sqy[me]
+    n_r = ny[me]
+    for j in range(n):  # no branch: vectorised
+        s = s_r + sqy[j]
+        v = s - 2.0 * np.float64(g[j])
+        e = cb * n_r * ny[j] + cd * s + ca
+        lower[j] = v - e
+        upper[j] = v + e
+    upper[me] = np.inf  # self is listed first, not offered
+    # the (k1 - 1)-th smallest upper bound: a heap of the smallest, its root kept local
+    k = hv.shape[0]
+    size = 0
+    for j in range(k):
+        size = _bound_heap(hv, size, upper[j])
+    root = hv[0]
+    for j in range(k, n):
+        if upper[j] < root:
+            _bound_heap(hv, size, upper[j])
+            root = hv[0]
+    f_idx[0] = me
+    f_dist[0] = 0.0
+    m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand)
+    if m > budget:
+        return FALLBACK
+    order = _exact_sorted(X, me, cand, m, sqd, dist)
+    for c in range(k1 - 1):
+        f_idx[c + 1] = cand[order[c]]
+        f_dist[c + 1] = dist[order[c]]
+    scale = fixed_scale if fixed_scale > 0.0 else max(f_dist[knn], _EPS)
+    radius = scale * factor
+    if not (f_dist[k1 - 1] < radius and k1 < n):
+        return KEEP_FIRST
+    if room - 1 <= k1:
+        return CUT_AT_FIRST
+    lim = (radius * (1.0 + margin)) ** 2
+    m = _candidates(lower, me, lim * scale2 * grow, cand)
+    if m <= budget:
+        order = _exact_sorted(X, me, cand, m, sqd, dist)
+        c = _fill_room(cand, sqd, dist, order, m, me, lim, room_idx, room_dist)
+        if c <= room:
+            return c
+    # more in the radius than the room holds (or too many candidates to tell): the
+    # room's nearest points, as many as are inside (all of them: the row is cut)
+    size = 0
+    for j in range(room - 1):
+        size = _bound_heap(hv_room, size, upper[j])
+    root = hv_room[0]
+    for j in range(room - 1, n):
+        if upper[j] < root:
+            _bound_heap(hv_room, size, upper[j])
+            root = hv_room[0]
+    m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand)
+    if m > budget:
+        return FALLBACK
+    order = _exact_sorted(X, me, cand, m, sqd, dist)
+    return min(room, _fill_room(cand, sqd, dist, order, min(m, room - 1), me, lim, room_idx,
+                                room_dist))
+
+
+@jit
+def _fill_room(cand, sqd, dist, order, m, me, lim, room_idx, room_dist):  # pragma: no cover
+    """Self, then the first ``m`` candidates in ``order`` within ``lim`` (squared).
+
+    Returns how many points are within (self included); those beyond the room are
+    counted, not written.
+    """
+    room = room_idx.shape[0]
+    room_idx[0] = me
+    room_dist[0] = 0.0
+    c = 1
+    for o in range(m):
+        if sqd[order[o]] <= lim:
+            if c < room:
+                room_idx[c] = cand[order[o]]
+                room_dist[c] = dist[order[o]]
+            c += 1
+    return c
+
+
+#: Rows of a block that share one set of scratch arrays in :func:`knn_radius_rows32`.
+_ROWS_PER_SCRATCH = 64
+
+
+@pjit
+def knn_radius_rows32(G, rows, sqy, ny, X, consts, knn, fixed_scale, factor, margin,
+                      first_idx, first_dist, room_idx, room_dist,
+                      lengths):  # pragma: no cover - jitted
+    """k-NN lists and, where they fall short of the radius, in-radius lists, screened.
+
+    The lists of :func:`fastdse._numba.search.knn_radius_rows`, with float64
+    distances from differences throughout, from a float32 block ``G`` of the
+    centred, scaled points' Gram matrix.
+
+    Parameters
+    ----------
+    G : float32 (b, n)
+        ``Y[rows] @ Y.T`` for the centred, scaled points ``Y`` in float32.
+    rows : int64 (b,)
+        The rows' point numbers.
+    sqy, ny : float64 (n,)
+        Squared norms and norms of the centred, scaled points (float64).
+    X : float64 (n, d)
+        The points: listed distances are computed from them.
+    consts : float64 (5,)
+        ``(cb, cd, ca, scale2, grow)``: the bound ``e_ij = cb n_i n_j + cd (s_i + s_j)
+        + ca``, the scaling of squared distances into ``Y``'s units, and the factor
+        that covers the float64 distances' rounding.
+    knn, fixed_scale, factor, margin
+        The radius rule, as :func:`fastdse._numba.search.knn_radius_rows`.
+    first_idx, first_dist : int64 (b, k1), float64 (b, k1)
+        The rows' k-NN lists (self first), ``k1 >= 2``.
+    room_idx, room_dist : int64 (b, room), float64 (b, room)
+        In-radius lists of the widened rows (``room = cap1 + 1``).
+    lengths : int64 (b,)
+        A widened row's list length, or :data:`KEEP_FIRST`, :data:`CUT_AT_FIRST`,
+        :data:`FALLBACK`.
+    """
+    b, n = G.shape
+    k1 = first_idx.shape[1]
+    budget = 4 * room_idx.shape[1] + 64  # candidates a row may check before it falls back
+    nchunk = (b + _ROWS_PER_SCRATCH - 1) // _ROWS_PER_SCRATCH
+    for ch in prange(nchunk):
+        lower = np.empty(n, dtype=np.float64)
+        upper = np.empty(n, dtype=np.float64)
+        hv = np.empty(k1 - 1, dtype=np.float64)
+        hv_room = np.empty(room_idx.shape[1] - 1, dtype=np.float64)
+        cand = np.empty(budget, dtype=np.int64)
+        sqd = np.empty(budget, dtype=np.float64)
+        dist = np.empty(budget, dtype=np.float64)
+        for r in range(ch * _ROWS_PER_SCRATCH, min(b, (ch + 1) * _ROWS_PER_SCRATCH)):
+            lengths[r] = _screen_row(G[r], rows[r], sqy, ny, X, consts, knn, fixed_scale,
+                                     factor, margin, first_idx[r], first_dist[r],
+                                     room_idx[r], room_dist[r], lower, upper, hv, hv_room,
+                                     cand, sqd, dist)
