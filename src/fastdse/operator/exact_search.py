@@ -14,8 +14,9 @@ thread, :func:`fastdse._util.blocks.map_row_blocks`) and numba passes over them
   while the row is in cache. Its Gram blocks are float32 products of the centred
   points, which only choose candidates within a proven error bound
   (:func:`screen_points`, :mod:`fastdse._numba.screen`); every listed distance is
-  computed in float64 from differences. At 50,000 x 128 this pass takes 8.2 s
-  instead of 11.5 s with float64 blocks (AMD EPYC, 2 threads; docs/performance.md).
+  computed in float64 from differences. At 50,000 x 128 this pass takes 6.4 s
+  instead of 9.1 s with float64 blocks (AMD EPYC, 2 threads;
+  docs/benchmarks/neighbors.md, "Exact search: float32 screen").
 """
 
 from __future__ import annotations

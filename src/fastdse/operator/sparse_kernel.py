@@ -284,8 +284,8 @@ def compute_sparse_affinity(
     steps of the module docstring, with each array freed once the next step no
     longer needs it. The report holds the neighbour method and search time,
     the widening (``rounds``, ``two_hop_rows``, ``widened_rows``,
-    ``widen_seconds``), ``exact_bandwidth_rows``, ``max_neighbors``,
-    ``bandwidth`` (alpha-decay), the truncation report and ``nnz``.
+    ``widen_seconds``; exact search adds ``float64_rows``), ``exact_bandwidth_rows``,
+    ``max_neighbors``, ``bandwidth`` (alpha-decay), the truncation report and ``nnz``.
     """
     n = X.shape[0]
     rule = RowKernel.of(p.kernel, p.knn, p.decay, p.sigma, p.thresh)
