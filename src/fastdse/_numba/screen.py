@@ -39,6 +39,14 @@ FALLBACK = -4  # the float64 search lists this row (too many candidates, or over
 
 
 @jit
+def _swap(a, i, j):  # pragma: no cover - jitted
+    """Swap ``a[i]`` and ``a[j]``."""
+    t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+@jit
 def _bound_heap(hv, size, up):  # pragma: no cover - jitted
     """Offer ``up`` to the max-heap of values ``hv`` (``size`` held); return the new size."""
     k = hv.shape[0]
@@ -48,9 +56,7 @@ def _bound_heap(hv, size, up):  # pragma: no cover - jitted
         while pos > 0:
             parent = (pos - 1) // 2
             if hv[parent] < hv[pos]:
-                t = hv[parent]
-                hv[parent] = hv[pos]
-                hv[pos] = t
+                _swap(hv, parent, pos)
                 pos = parent
             else:
                 break
@@ -65,9 +71,7 @@ def _bound_heap(hv, size, up):  # pragma: no cover - jitted
             if c + 1 < k and hv[c + 1] > hv[c]:
                 c += 1
             if hv[c] > hv[pos]:
-                t = hv[c]
-                hv[c] = hv[pos]
-                hv[pos] = t
+                _swap(hv, c, pos)
                 pos = c
             else:
                 break

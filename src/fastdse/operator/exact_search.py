@@ -272,6 +272,30 @@ class ExactSearcher:
 # --------------------------------------------------------------------------- fused pass
 
 
+def _assemble(lengths: np.ndarray, first: tuple[np.ndarray, np.ndarray],
+              room: tuple[np.ndarray, np.ndarray], from_room: np.ndarray, rows: np.ndarray,
+              lists: tuple[np.ndarray, ...] | None, serial: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate a block's lists into ``(idx, dist)``, ``lengths[i]`` entries a row.
+
+    Row ``i``'s list comes from ``room`` where ``from_room[i]``, else from ``first``;
+    the rows ``rows`` were listed separately, in ``lists`` (``(counts, idx, dist)``,
+    ragged; None when ``rows`` is empty).
+    """
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    idx = np.empty(indptr[-1], dtype=np.int64)
+    out = np.empty(indptr[-1], dtype=np.float64)
+    (gather, copy) = kernels(serial, _search_jit.gather_lists, _search_jit.copy_ragged_rows)
+    gather(*first, *room, from_room, indptr, idx, out)
+    if lists is not None:
+        counts, l_idx, l_dist = lists
+        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        copy(ptr, l_idx, l_dist, np.arange(len(rows)), indptr, rows, idx, out)
+    return idx, out
+
+
 def _fused_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
                  rule: RadiusRule, cap1: int, first_dist: np.ndarray,
                  room: tuple[np.ndarray, np.ndarray], serial: bool) -> tuple[Any, ...]:
@@ -301,16 +325,8 @@ def _fused_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
             G[overflow], X, sq, r[overflow], radius[overflow], cap1, serial)
         lengths[overflow] = o_counts
         truncated.append(r[overflow][o_trunc])
-    indptr = np.zeros(b + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    idx = np.empty(indptr[-1], dtype=np.int64)
-    out = np.empty(indptr[-1], dtype=np.float64)
-    (gather, copy) = kernels(serial, _search_jit.gather_lists, _search_jit.copy_ragged_rows)
-    gather(first_idx, first_dist, room_idx, room_dist, state >= 1, indptr, idx, out)
-    if len(overflow):
-        o_ptr = np.zeros(len(overflow) + 1, dtype=np.int64)
-        np.cumsum(o_counts, out=o_ptr[1:])
-        copy(o_ptr, o_idx, o_dist, np.arange(len(overflow)), indptr, overflow, idx, out)
+    idx, out = _assemble(lengths, (first_idx, first_dist), room, state >= 1, overflow,
+                         (o_counts, o_idx, o_dist) if len(overflow) else None, serial)
     n_widened = int(np.count_nonzero((state >= 1) | (state == _search_jit.OVERFLOW)))
     return lengths, idx, out, np.concatenate(truncated), n_widened
 
@@ -351,16 +367,8 @@ def _screened_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
         lengths[back] = b_len
         truncated.append(b_trunc)
         n_widened += b_widened
-    indptr = np.zeros(b + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    idx = np.empty(indptr[-1], dtype=np.int64)
-    out = np.empty(indptr[-1], dtype=np.float64)
-    (gather, copy) = kernels(serial, _search_jit.gather_lists, _search_jit.copy_ragged_rows)
-    gather(first_idx, first_dist, room_idx, room_dist, state >= 1, indptr, idx, out)
-    if len(back):
-        b_ptr = np.zeros(len(back) + 1, dtype=np.int64)
-        np.cumsum(b_len, out=b_ptr[1:])
-        copy(b_ptr, b_idx, b_out, np.arange(len(back)), indptr, back, idx, out)
+    idx, out = _assemble(lengths, (first_idx, first_dist), room, state >= 1, back,
+                         (b_len, b_idx, b_out) if len(back) else None, serial)
     return lengths, idx, out, np.concatenate(truncated), n_widened, len(back)
 
 
