@@ -5,9 +5,9 @@ can take its Gram blocks in float32, half the time of float64 products, because
 they only choose candidates: every listed distance is computed afresh in float64
 from coordinate differences (:func:`fastdse._numba.distance.sqdist`).
 
-A float32 block gives ``v_ij``, the squared distance of two centred, scaled points
-(:func:`screen_bounds` says how), to within a proven bound ``e_ij`` (see
-:func:`fastdse.operator.exact_search.screen_constants`). So a point can be
+A float32 block gives ``v_ij``, the squared distance of two centred, scaled points,
+to within a proven bound ``e_ij`` (both from
+:func:`fastdse.operator.exact_search.screen_points`). So a point can be
 among a row's ``k1 - 1`` nearest others only if ``v_ij - e_ij`` is at most the
 ``(k1 - 1)``-th smallest ``v_ij + e_ij`` (times a factor that covers the rounding of
 the float64 distance), and within a squared radius ``lim`` only if ``v_ij - e_ij``
@@ -15,7 +15,8 @@ is at most ``lim`` (times the same factor): those points are the candidates, and
 their float64 distances decide. The lists are exactly those of a search with exact
 distances; a row whose candidates exceed a budget (where the bound is loose next to
 its distances: tight clusters far from the data's mean) is left to the float64
-search, as is a row whose radius holds more points than its room.
+search. A row whose radius holds more points than its room keeps the room's nearest
+points, as the float64 search does.
 
 Lists follow :mod:`fastdse._numba.search`: self first with distance 0, then
 ascending by (distance, index).
@@ -35,7 +36,7 @@ _EPS = np.finfo(np.float64).eps
 #: three as :mod:`fastdse._numba.search` writes them.
 KEEP_FIRST = -1
 CUT_AT_FIRST = -2
-FALLBACK = -4  # the float64 search lists this row (too many candidates, or overflow)
+FALLBACK = -4  # the float64 search lists this row (more candidates than the budget)
 
 
 @jit
@@ -76,6 +77,25 @@ def _bound_heap(hv, size, up):  # pragma: no cover - jitted
             else:
                 break
     return size
+
+
+@jit
+def _kth_smallest(values, hv):  # pragma: no cover - jitted
+    """Return the ``len(hv)``-th smallest of ``values`` (at least that many), heap ``hv``.
+
+    The heap holds the smallest values seen, its root (their largest) kept in a
+    local: most values are larger and cost one comparison.
+    """
+    k = hv.shape[0]
+    size = 0
+    for j in range(k):
+        size = _bound_heap(hv, size, values[j])
+    root = hv[0]
+    for j in range(k, values.shape[0]):
+        if values[j] < root:
+            _bound_heap(hv, size, values[j])
+            root = hv[0]
+    return root
 
 
 @jit
@@ -129,16 +149,7 @@ def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_i
         lower[j] = v - e
         upper[j] = v + e
     upper[me] = np.inf  # self is listed first, not offered
-    # the (k1 - 1)-th smallest upper bound: a heap of the smallest, its root kept local
-    k = hv.shape[0]
-    size = 0
-    for j in range(k):
-        size = _bound_heap(hv, size, upper[j])
-    root = hv[0]
-    for j in range(k, n):
-        if upper[j] < root:
-            _bound_heap(hv, size, upper[j])
-            root = hv[0]
+    root = _kth_smallest(upper, hv)
     f_idx[0] = me
     f_dist[0] = 0.0
     m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand)
@@ -163,14 +174,7 @@ def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_i
             return c
     # more in the radius than the room holds (or too many candidates to tell): the
     # room's nearest points, as many as are inside (all of them: the row is cut)
-    size = 0
-    for j in range(room - 1):
-        size = _bound_heap(hv_room, size, upper[j])
-    root = hv_room[0]
-    for j in range(room - 1, n):
-        if upper[j] < root:
-            _bound_heap(hv_room, size, upper[j])
-            root = hv_room[0]
+    root = _kth_smallest(upper, hv_room)
     m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand)
     if m > budget:
         return FALLBACK
