@@ -190,10 +190,10 @@ def test_rows_the_screen_cannot_resolve_go_through_float64_blocks(rng):
     Y32, sqy, ny, consts = es.screen_points(X)
     b, k1, room = 800, 12, 22
     state = np.empty(b, dtype=np.int64)
-    screen_jit.knn_radius_rows32(
+    screen_jit.knn_radius_rows_screened(
         Y32 @ Y32.T, np.arange(b), sqy, ny, X, consts, rule.knn, rule.fixed_scale,
-        rule.factor, RADIUS_MARGIN, np.empty((b, k1), dtype=np.int64), np.empty((b, k1)),
-        np.empty((b, room), dtype=np.int64), np.empty((b, room)), state)
+        rule.factor, RADIUS_MARGIN, 4 * room + 64, np.empty((b, k1), dtype=np.int64),
+        np.empty((b, k1)), np.empty((b, room), dtype=np.int64), np.empty((b, room)), state)
     assert np.all(state == screen_jit.FALLBACK)
     indptr, nbr, dist, trunc, info, first = exact_knn_radius(X, k1, rule, room - 2)
     assert info["float64_rows"] == 800
@@ -202,3 +202,66 @@ def test_rows_the_screen_cannot_resolve_go_through_float64_blocks(rng):
     for i in range(0, 800, 37):
         got = nbr[indptr[i]:indptr[i + 1]]
         np.testing.assert_allclose(dist[indptr[i]:indptr[i + 1]], D[i, got], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- cancellation
+
+
+@pytest.mark.parametrize("offset, scale", [(0.0, 1.0), (1e3, 1.0), (0.0, 1e-150), (5.0, 1e120)])
+def test_float64_bound_holds_for_every_pair(rng, offset, scale):
+    # the float64 Gram expansion of the points lies within its bound of the squared
+    # distance (reference: differences in extended precision, exact to ~1e-19) for all pairs
+    X = (rng.normal(size=(300, 40)) * rng.uniform(0.01, 3.0, size=40) + offset) * scale
+    X[5] = X[4]  # a duplicate
+    sq = np.einsum("ij,ij->i", X, X)
+    _, norms, (cb, cd, ca, scale2, _) = es.float64_bound(X, sq)
+    v = sq[:, None] + sq[None] - 2.0 * (X @ X.T)
+    e = cb * np.outer(norms, norms) + cd * (sq[:, None] + sq[None]) + ca
+    Xl = X.astype(np.longdouble)
+    true = ((Xl[:, None] - Xl[None]) ** 2).sum(-1)
+    assert scale2 == 1.0
+    assert np.all(np.abs(v - true) <= e)
+
+
+def _collapsed(rng, m, noise, dim=24):
+    """Three classes of ``m`` near-identical points (a collapsed representation)."""
+    centres = rng.uniform(size=(3, dim)) * 10.0
+    return np.repeat(centres, m, axis=0) + rng.normal(size=(3 * m, dim)) * noise
+
+
+def _knn_by_differences(X, k1):
+    D = pairwise(X)
+    D[np.arange(len(X)), np.arange(len(X))] = -1.0  # self first
+    order = np.lexsort((np.broadcast_to(np.arange(len(X)), D.shape), D), axis=1)[:, :k1]
+    return order, np.maximum(np.take_along_axis(D, order, axis=1), 0.0)
+
+
+@pytest.mark.parametrize("noise", [1e-6, 1e-10])
+def test_knn_queries_are_exact_where_the_gram_expansion_cancels(rng, noise):
+    # the clusters' distances (~1e-6 and ~1e-10 of |x|) are at or below the float64
+    # expansion's rounding (~1e-14 of |x|^2): chosen by the expansion, the lists would
+    # be arbitrary members of the cluster; chosen within its bound, they are exact
+    X = _collapsed(rng, 150, noise)
+    want_idx, want_dist = _knn_by_differences(X, 8)
+    idx, dist = ExactSearcher(X).query(np.arange(len(X)), 8)
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_allclose(dist, want_dist, rtol=1e-12, atol=0)
+
+
+def test_fused_search_is_exact_where_the_float32_screen_and_gram_expansion_fail(rng):
+    # clusters bigger than the screen's budget of candidates: every row takes the
+    # float64 pass, whose bound still cannot tell the members apart at 1e-10: the first
+    # lists, bandwidths and radius lists match differences all the same
+    X = _collapsed(rng, 200, 1e-10)
+    rule = RowKernel.of("alpha_decay", 4, 10.0, 0.0, 1e-3)
+    k1, cap = 12, 20  # budget 4 (cap + 2) + 64 = 152 < 199 cluster mates
+    indptr, nbr, dist, trunc, info, first = exact_knn_radius(X, k1, rule, cap)
+    assert info["float64_rows"] == len(X)
+    want_idx, want_dist = _knn_by_differences(X, cap + 1)
+    np.testing.assert_allclose(first, want_dist[:, :k1], rtol=1e-12, atol=0)
+    lengths = np.diff(indptr)
+    radius = rule.radius(first)
+    for i in range(0, len(X), 23):
+        got = nbr[indptr[i]:indptr[i + 1]]
+        np.testing.assert_array_equal(got, want_idx[i, :lengths[i]])
+        assert np.all(dist[indptr[i]:indptr[i + 1]] <= radius[i] * (1 + 1e-9))

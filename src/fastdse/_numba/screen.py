@@ -1,13 +1,16 @@
-"""numba kernels of the exact search screened by a float32 Gram matrix.
+"""numba kernels of the exact search screened by a Gram matrix and a proven error bound.
 
 The exact neighbour search (:func:`fastdse.operator.exact_search.exact_knn_radius`)
-can take its Gram blocks in float32, half the time of float64 products, because
-they only choose candidates: every listed distance is computed afresh in float64
-from coordinate differences (:func:`fastdse._numba.distance.sqdist`).
+takes its Gram blocks in float32, half the time of float64 products, because they
+only choose candidates: every listed distance is computed afresh in float64 from
+coordinate differences (:func:`fastdse._numba.distance.sqdist`). Rows a float32
+block cannot resolve, and :class:`~fastdse.operator.exact_search.ExactSearcher`'s
+k-NN queries, go through the same kernel with float64 blocks and their own bound.
 
-A float32 block gives ``v_ij``, the squared distance of two centred, scaled points,
-to within a proven bound ``e_ij`` (both from
-:func:`fastdse.operator.exact_search.screen_points`). So a point can be
+A block gives ``v_ij``, the squared distance of two points, to within a proven
+bound ``e_ij`` (both from :func:`fastdse.operator.exact_search.screen_points` for
+float32 blocks of the centred, scaled points, from
+:func:`fastdse.operator.exact_search.float64_bound` for float64 blocks). So a point can be
 among a row's ``k1 - 1`` nearest others only if ``v_ij - e_ij`` is at most the
 ``(k1 - 1)``-th smallest ``v_ij + e_ij`` (times a factor that covers the rounding of
 the float64 distance), and within a squared radius ``lim`` only if ``v_ij - e_ij``
@@ -15,8 +18,10 @@ is at most ``lim`` (times the same factor): those points are the candidates, and
 their float64 distances decide. The lists are exactly those of a search with exact
 distances; a row whose candidates exceed a budget (where the bound is loose next to
 its distances: tight clusters far from the data's mean) is left to the float64
-search. A row whose radius holds more points than its room keeps the room's nearest
-points, as the float64 search does.
+pass, whose budget is every point. Selecting by the rounded ``v_ij`` alone would not
+do: in a cluster whose spread is ~1e-6 of its distance from the origin or less, the
+float64 expansion's rounding is as large as the distances it orders. A row whose
+radius holds more points than its room keeps the room's nearest points.
 
 Lists follow :mod:`fastdse._numba.search`: self first with distance 0, then
 ascending by (distance, index).
@@ -32,11 +37,10 @@ from fastdse._numba.jit import jit, pjit
 
 _EPS = np.finfo(np.float64).eps
 
-#: Row states written by :func:`knn_radius_rows32` (a length is >= 1); the first
-#: three as :mod:`fastdse._numba.search` writes them.
-KEEP_FIRST = -1
-CUT_AT_FIRST = -2
-FALLBACK = -4  # the float64 search lists this row (more candidates than the budget)
+#: Row states written by :func:`knn_radius_rows_screened` (a length is >= 1).
+KEEP_FIRST = -1  # the first list reaches the radius (or lists every point)
+CUT_AT_FIRST = -2  # short of the radius, but the cap allows no more than the first list
+FALLBACK = -4  # more candidates than the budget: the float64 pass lists this row
 
 
 @jit
@@ -130,7 +134,7 @@ def _exact_sorted(X, me, cand, m, sqd, dist):  # pragma: no cover - jitted
 def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_idx, f_dist,
                 room_idx, room_dist, lower, upper, hv, hv_room, cand, sqd,
                 dist):  # pragma: no cover
-    """One row of :func:`knn_radius_rows32` (``g``: its Gram row); returns its state.
+    """One row of :func:`knn_radius_rows_screened` (``g``: its Gram row); returns its state.
 
     ``lower``, ``upper`` (n,), ``hv`` (k1 - 1,), ``hv_room`` (room - 1,) and ``cand``,
     ``sqd``, ``dist`` (the candidate budget) are scratch.
@@ -203,28 +207,34 @@ def _fill_room(cand, sqd, dist, order, m, me, lim, room_idx, room_dist):  # prag
     return c
 
 
-#: Rows of a block that share one set of scratch arrays in :func:`knn_radius_rows32`.
+#: Rows of a block that share one set of scratch arrays in :func:`knn_radius_rows_screened`.
 _ROWS_PER_SCRATCH = 64
 
 
 @pjit
-def knn_radius_rows32(G, rows, sqy, ny, X, consts, knn, fixed_scale, factor, margin,
-                      first_idx, first_dist, room_idx, room_dist,
-                      lengths):  # pragma: no cover - jitted
+def knn_radius_rows_screened(G, rows, sqy, ny, X, consts, knn, fixed_scale, factor, margin,
+                             budget, first_idx, first_dist, room_idx, room_dist,
+                             lengths):  # pragma: no cover - jitted
     """k-NN lists and, where they fall short of the radius, in-radius lists, screened.
 
-    The lists of :func:`fastdse._numba.search.knn_radius_rows`, with float64
-    distances from differences throughout, from a float32 block ``G`` of the
-    centred, scaled points' Gram matrix.
+    Each row's ``k1`` nearest points (self first), its threshold radius
+    ``scale * factor`` (``scale``: ``fixed_scale`` if positive, else the distance to
+    the ``knn``-th neighbour clipped at machine epsilon: the sparse kernel's rule,
+    :class:`fastdse.operator.kernel.RowKernel`, evaluated in the row loop) and, when
+    the ``k1``-th point is closer than the radius, every point within ``radius * (1 +
+    margin)``, into the row's room; every listed distance in float64 from
+    differences. ``factor = 0`` asks for the k-NN lists alone.
 
     Parameters
     ----------
-    G : float32 (b, n)
-        ``Y[rows] @ Y.T`` for the centred, scaled points ``Y`` in float32.
+    G : float32 or float64 (b, n)
+        ``Y[rows] @ Y.T``: in float32 for the centred, scaled points ``Y`` of
+        :func:`~fastdse.operator.exact_search.screen_points`, in float64 for the
+        points themselves (:func:`~fastdse.operator.exact_search.float64_bound`).
     rows : int64 (b,)
         The rows' point numbers.
     sqy, ny : float64 (n,)
-        Squared norms and norms of the centred, scaled points (float64).
+        Squared norms and norms (float64) of the points ``G`` multiplies.
     X : float64 (n, d)
         The points: listed distances are computed from them.
     consts : float64 (5,)
@@ -232,7 +242,10 @@ def knn_radius_rows32(G, rows, sqy, ny, X, consts, knn, fixed_scale, factor, mar
         + ca``, the scaling of squared distances into ``Y``'s units, and the factor
         that covers the float64 distances' rounding.
     knn, fixed_scale, factor, margin
-        The radius rule, as :func:`fastdse._numba.search.knn_radius_rows`.
+        The radius rule (above).
+    budget : int
+        Candidates a row may have before it is left to the float64 pass
+        (:data:`FALLBACK`); ``n - 1`` or more: never.
     first_idx, first_dist : int64 (b, k1), float64 (b, k1)
         The rows' k-NN lists (self first), ``k1 >= 2``.
     room_idx, room_dist : int64 (b, room), float64 (b, room)
@@ -243,7 +256,7 @@ def knn_radius_rows32(G, rows, sqy, ny, X, consts, knn, fixed_scale, factor, mar
     """
     b, n = G.shape
     k1 = first_idx.shape[1]
-    budget = 4 * room_idx.shape[1] + 64  # candidates a row may check before it falls back
+    budget = min(budget, n)
     nchunk = (b + _ROWS_PER_SCRATCH - 1) // _ROWS_PER_SCRATCH
     for ch in prange(nchunk):
         lower = np.empty(n, dtype=np.float64)

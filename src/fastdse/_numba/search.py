@@ -1,13 +1,14 @@
-"""numba kernels of the neighbour search: k-NN heaps, radius lists, widening, list gathering.
+"""numba kernels of the neighbour search: radius lists, widening, list gathering.
 
 Plain arrays in, plain arrays out. Neighbour lists are held either as an
 ``(n, k)`` pair of arrays (one fixed-length list per row) or ragged, in CSR
 layout ``(indptr, indices, distances)``; every list is sorted by ascending
 distance (ties by ascending index) with the point itself first.
 
-Distances come from a block ``G = X[rows] @ X.T`` of the Gram matrix and the
-squared norms (``sq_i + sq_j - 2 G_ij``), and are recomputed from differences
-where that expansion cancels (see :data:`GRAM_DISTANCE_MIN_RATIO`).
+Radius lists come from a block ``G = X[rows] @ X.T`` of the Gram matrix and the
+squared norms (``sq_i + sq_j - 2 G_ij``), with distances recomputed from
+differences where that expansion cancels (see :data:`GRAM_DISTANCE_MIN_RATIO`).
+k-NN lists are chosen by :mod:`fastdse._numba.screen`.
 """
 
 from __future__ import annotations
@@ -43,109 +44,6 @@ def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
             p -= 1
         dist[p + 1] = vd
         idx[p + 1] = vi
-
-
-# --------------------------------------------------------------------------- k-NN heaps
-
-
-@jit
-def _heap_swap(hd, hi, a, b):  # pragma: no cover - jitted
-    """Swap entries ``a`` and ``b`` of the heap ``(hd, hi)``."""
-    td = hd[a]
-    ti = hi[a]
-    hd[a] = hd[b]
-    hi[a] = hi[b]
-    hd[b] = td
-    hi[b] = ti
-
-
-@jit
-def _heap_sift_down(hd, hi, pos, size):  # pragma: no cover - jitted
-    """Restore the max-heap property of ``(hd, hi)`` below ``pos``; key is (distance, index)."""
-    while True:
-        left = 2 * pos + 1
-        if left >= size:
-            return
-        big = left
-        right = left + 1
-        if right < size and (
-            hd[right] > hd[left] or (hd[right] == hd[left] and hi[right] > hi[left])
-        ):
-            big = right
-        if hd[big] > hd[pos] or (hd[big] == hd[pos] and hi[big] > hi[pos]):
-            _heap_swap(hd, hi, pos, big)
-            pos = big
-        else:
-            return
-
-
-@jit
-def _topk_row(G, r, sq_r, sq_all, self_i, X, out_idx, out_dist, hd, hi):  # pragma: no cover
-    """Select row ``r``'s nearest points as :func:`topk_from_gram` does (heap buffers given)."""
-    n = G.shape[1]
-    k = out_idx.shape[0]
-    size = 0
-    for j in range(n):
-        if j == self_i:
-            v = -1.0  # self first, whatever duplicates exist
-        else:
-            v = G[r, j] * -2.0 + sq_r + sq_all[j]
-            if v < 0.0:
-                v = 0.0
-        if size < k:
-            # push: sift up
-            pos = size
-            hd[pos] = v
-            hi[pos] = j
-            size += 1
-            while pos > 0:
-                parent = (pos - 1) // 2
-                if hd[pos] > hd[parent] or (hd[pos] == hd[parent] and hi[pos] > hi[parent]):
-                    _heap_swap(hd, hi, pos, parent)
-                    pos = parent
-                else:
-                    break
-        elif v < hd[0] or (v == hd[0] and j < hi[0]):
-            hd[0] = v
-            hi[0] = j
-            _heap_sift_down(hd, hi, 0, size)
-    # heap sort: pop the maximum to the back
-    for m in range(size - 1, -1, -1):
-        out_dist[m] = np.sqrt(hd[0]) if hd[0] > 0.0 else 0.0
-        out_idx[m] = hi[0]
-        hd[0] = hd[m]
-        hi[0] = hi[m]
-        _heap_sift_down(hd, hi, 0, m)
-    _exact_list_row(X, self_i, out_idx, out_dist, size)
-
-
-@pjit
-def topk_from_gram(G, sq_rows, sq_all, rows, X, out_idx,
-                   out_dist):  # pragma: no cover - jitted
-    """Find the ``k`` nearest points of each query row from a block of the Gram matrix.
-
-    Parameters
-    ----------
-    G : float64 (b, n)
-        ``X[rows] @ X.T``.
-    sq_rows, sq_all : float64 (b,), (n,)
-        Squared norms of the query rows and of all points.
-    rows : int64 (b,)
-        Index of each query row in ``X`` (the point itself is forced first).
-    X : float64 (n, d)
-        The points: the distances of the selected neighbours are recomputed
-        from differences (exactly 0 for duplicated points, where the Gram
-        expansion leaves ~1e-8 of rounding) and the list re-sorted.
-    out_idx, out_dist : int64 (b, k), float64 (b, k)
-        Filled with neighbour indices and Euclidean distances, ascending by
-        (distance, index), self at column 0 with distance exactly 0.
-    """
-    b = G.shape[0]
-    k = out_idx.shape[1]
-    for r in prange(b):
-        hd = np.empty(k, dtype=np.float64)
-        hi = np.empty(k, dtype=np.int64)
-        _topk_row(G, r, sq_rows[r], sq_all, rows[r], X, out_idx[r], out_dist[r], hd, hi)
 
 
 # --------------------------------------------------------------------------- radius lists
@@ -235,52 +133,6 @@ def _fill_in_radius(G, r, sq_r, sq_all, me, X, lim, out_idx, out_dist):  # pragm
         out_idx[1:c] = idx_sorted
         out_dist[1:c] = dist_sorted
     return c
-
-
-#: Row states written by :func:`knn_radius_rows` into ``lengths`` (a length is >= 1).
-KEEP_FIRST = -1  # the first list reaches the radius (or lists every point)
-CUT_AT_FIRST = -2  # short of the radius, but the cap allows no more than the first list
-OVERFLOW = -3  # more in-radius points than the room holds: list them separately
-
-
-@pjit
-def knn_radius_rows(G, sq_rows, sq_all, rows, X, knn, fixed_scale, factor, margin,
-                    first_idx, first_dist, room_idx, room_dist,
-                    lengths):  # pragma: no cover - jitted
-    """k-NN lists and, where they fall short, in-radius lists, each row in one visit.
-
-    Each row of the Gram block is read while it is in cache: its ``k1``
-    nearest points as :func:`topk_from_gram` (into ``first_*``), its radius
-    ``scale * factor`` (``scale``: ``fixed_scale`` if positive, else the
-    distance to the ``knn``-th neighbour clipped at machine epsilon: the
-    sparse kernel's threshold radius, :class:`fastdse.operator.kernel.RowKernel`,
-    evaluated inside the row loop), and,
-    when the ``k1``-th point is closer than the radius, every point within
-    ``radius * (1 + margin)`` as :func:`radius_fill_from_gram` lists them
-    (self first, ascending by (distance, index)) into the row's ``room_*``
-    (``cap1 + 1`` slots). ``lengths[r]`` receives the list's length or one
-    of :data:`KEEP_FIRST`, :data:`CUT_AT_FIRST` (when ``k1 >= cap1``) and
-    :data:`OVERFLOW`.
-    """
-    b, n = G.shape
-    k1 = first_idx.shape[1]
-    room = room_idx.shape[1]
-    for r in prange(b):
-        hd = np.empty(k1, dtype=np.float64)
-        hi = np.empty(k1, dtype=np.int64)
-        me = rows[r]
-        _topk_row(G, r, sq_rows[r], sq_all, me, X, first_idx[r], first_dist[r], hd, hi)
-        scale = fixed_scale if fixed_scale > 0.0 else max(first_dist[r, knn], _EPS)
-        radius = scale * factor
-        if not (first_dist[r, k1 - 1] < radius and k1 < n):
-            lengths[r] = KEEP_FIRST
-            continue
-        if room - 1 <= k1:
-            lengths[r] = CUT_AT_FIRST
-            continue
-        lim = (radius * (1.0 + margin)) ** 2
-        c = _fill_in_radius(G, r, sq_rows[r], sq_all, me, X, lim, room_idx[r], room_dist[r])
-        lengths[r] = c if c <= room else OVERFLOW
 
 
 @pjit

@@ -1,13 +1,17 @@
 """Exact neighbour search by blocked BLAS: k-NN lists, radius lists, and the two in one pass.
 
-Distances come from blocks of the Gram matrix ``X[rows] @ X.T`` (one block per
+Candidates come from blocks of the Gram matrix ``X[rows] @ X.T`` (one block per
 thread, :func:`fastdse._util.blocks.map_row_blocks`) and numba passes over them
-(:mod:`fastdse._numba.search`). Lists follow the conventions of
+(:mod:`fastdse._numba.screen`, :mod:`fastdse._numba.search`). Lists follow the conventions of
 :mod:`fastdse.operator.neighbors`: self first with distance 0, then ascending by
 (distance, index), int64 indices and float64 distances.
 
 - :class:`ExactSearcher` answers k-NN queries (:meth:`~ExactSearcher.query`) and
-  radius queries (:meth:`~ExactSearcher.query_radius`) for rows of ``X``.
+  radius queries (:meth:`~ExactSearcher.query_radius`) for rows of ``X``. A k-NN
+  list is chosen among the points whose Gram-expanded distance is within its proven
+  rounding bound of the nearest (:func:`float64_bound`), by float64 distances from
+  differences: the expansion alone picks the wrong neighbours where it cancels
+  (a cluster whose spread is ~1e-6 of its distance from the origin).
 - :func:`exact_knn_radius` finds every row's k-NN list and widens it to the row's
   threshold radius in one pass over the Gram matrix: the radius depends on the
   row's own neighbours (:class:`RadiusRule`), so the numba pass evaluates that rule
@@ -31,7 +35,8 @@ from fastdse._numba import search as _search_jit
 from fastdse._util import progress as _progress
 from fastdse._util.blocks import Scratch, kernels, map_row_blocks
 
-__all__ = ["ExactSearcher", "RadiusRule", "RADIUS_MARGIN", "exact_knn_radius", "screen_points"]
+__all__ = ["ExactSearcher", "RadiusRule", "RADIUS_MARGIN", "exact_knn_radius", "float64_bound",
+           "screen_points"]
 
 #: Bytes per block of the Gram matrix in the exact search.
 _BLOCK_BYTES = 64 * 2**20
@@ -138,30 +143,75 @@ def screen_points(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return Y.astype(np.float32), sqy, ny, consts
 
 
+def float64_bound(X: np.ndarray, sq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the norms and the bound constants of float64 Gram blocks ``X[rows] @ X.T``.
+
+    For ``G`` computed in float64 (any summation order), ``sq`` the float64 squared
+    norms and ``v_ij = sq_i + sq_j - 2 G_ij`` evaluated as
+    :func:`fastdse._numba.screen.knn_radius_rows_screened` does, the true squared
+    distance lies within ``e_ij = cb n_i n_j + cd (sq_i + sq_j) + ca`` of ``v_ij``:
+
+    - ``cb = 2 gamma_d``: the dot product (Higham, section 3.1, as in
+      :func:`screen_points`, with ``u = 2^-53`` and no rounding of the coordinates);
+    - ``cd = (gamma_d + 4u) / (1 - gamma_d)``: the norms and the two additions;
+    - ``ca = 4 d 2^-1074``: products below float64's normal range.
+
+    Both with a 1e-6 relative safety; ``grow`` as in :func:`screen_points`. Returns
+    ``(sq, n, consts)`` with ``consts = (cb, cd, ca, 1, grow)``.
+    """
+    d = X.shape[1]
+    gamma = d * _U64 / (1.0 - d * _U64)
+    consts = np.array([2.0 * gamma * (1.0 + 1e-6),
+                       (gamma + 4.0 * _U64) / (1.0 - gamma) * (1.0 + 1e-6),
+                       4.0 * d * 2.0 ** -1074, 1.0, 1.0 + 4.0 * (d + 4) * _U64 + 1e-12])
+    return sq, np.sqrt(sq), consts
+
+
 # --------------------------------------------------------------------------- k-NN lists
 
 
 def _exact_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, k1: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Find the ``k1`` nearest points (self first) of the points ``rows`` by blocked BLAS."""
+    """Find the ``k1`` nearest points (self first) of the points ``rows`` by blocked BLAS.
+
+    The float64 Gram blocks choose candidates within :func:`float64_bound`; their
+    distances from differences decide (the screened kernel with no radius).
+    """
     n = X.shape[0]
     b = len(rows)
     idx = np.empty((b, k1), dtype=np.int64)
     dist = np.empty((b, k1), dtype=np.float64)
-
+    bound = float64_bound(X, sq)
     scratch = Scratch()
 
     def run(lo: int, hi: int, serial: bool) -> int:
         r = rows[lo:hi]
-        (topk,) = kernels(serial, _search_jit.topk_from_gram)
         G = np.matmul(X[r], X.T, out=scratch.array(len(r), n))
-        topk(G, sq[r], sq, r, X, idx[lo:hi], dist[lo:hi])
+        room = (np.empty((hi - lo, 2), dtype=np.int64), np.empty((hi - lo, 2)))
+        _screen_rows(G, X, r, bound, (1, 0.0, 0.0), n, (idx[lo:hi], dist[lo:hi]), room,
+                     serial)
         return hi - lo
 
     with _progress.bar(b, f"kNN (exact, n={n})", unit="pt") as bar:
         for done in map_row_blocks(run, b, _block_rows(n, b)):
             bar.update(done)
     return idx, dist
+
+
+def _screen_rows(G: np.ndarray, X: np.ndarray, r: np.ndarray, bound: tuple[np.ndarray, ...],
+                 rule: tuple[int, float, float], budget: int,
+                 first: tuple[np.ndarray, np.ndarray], room: tuple[np.ndarray, np.ndarray],
+                 serial: bool) -> np.ndarray:
+    """Run :func:`fastdse._numba.screen.knn_radius_rows_screened` on a block; its states.
+
+    ``bound`` is ``(sq, n, consts)`` of the points ``G`` multiplies, ``rule`` the
+    radius rule's ``(knn, fixed_scale, factor)``.
+    """
+    state = np.empty(len(r), dtype=np.int64)
+    sq, norms, consts = bound
+    (screened,) = kernels(serial, _screen_jit.knn_radius_rows_screened)
+    screened(G, r, sq, norms, X, consts, *rule, RADIUS_MARGIN, budget, *first, *room, state)
+    return state
 
 
 # --------------------------------------------------------------------------- radius lists
@@ -296,73 +346,43 @@ def _assemble(lengths: np.ndarray, first: tuple[np.ndarray, np.ndarray],
     return idx, out
 
 
-def _fused_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
-                 rule: RadiusRule, cap1: int, first_dist: np.ndarray,
-                 room: tuple[np.ndarray, np.ndarray], serial: bool) -> tuple[Any, ...]:
-    """List the rows ``r`` from their Gram block ``G``: k-NN, then widened where short.
-
-    ``first_dist`` (``(b, k1)``) receives the k-NN lists' distances; ``room`` is
-    scratch for ``cap1 + 1`` in-radius points a row. Returns the rows' list
-    lengths, their lists (concatenated), the truncated rows and how many rows
-    were widened.
-    """
-    b, k1 = first_dist.shape
-    first_idx = np.empty((b, k1), dtype=np.int64)
-    room_idx, room_dist = room
-    state = np.empty(b, dtype=np.int64)
-    (fused,) = kernels(serial, _search_jit.knn_radius_rows)
-    fused(G, sq[r], sq, r, X, rule.knn, rule.fixed_scale, rule.factor, RADIUS_MARGIN,
-          first_idx, first_dist, room_idx, room_dist, state)
-    radius = rule.radius(first_dist)
-    lengths = np.where(state >= 1, np.minimum(state, cap1), k1)
-    # a full room holds cap1 + 1 points: cut at cap1, truncated if the last is inside
-    full = np.nonzero(state == cap1 + 1)[0]
-    truncated = [r[state == _search_jit.CUT_AT_FIRST],
-                 r[full[room_dist[full, cap1] <= radius[full]]]]
-    overflow = np.nonzero(state == _search_jit.OVERFLOW)[0]
-    if len(overflow):  # more in-radius points than the room: list them separately
-        o_counts, o_idx, o_dist, o_trunc = _radius_block(
-            G[overflow], X, sq, r[overflow], radius[overflow], cap1, serial)
-        lengths[overflow] = o_counts
-        truncated.append(r[overflow][o_trunc])
-    idx, out = _assemble(lengths, (first_idx, first_dist), room, state >= 1, overflow,
-                         (o_counts, o_idx, o_dist) if len(overflow) else None, serial)
-    n_widened = int(np.count_nonzero((state >= 1) | (state == _search_jit.OVERFLOW)))
-    return lengths, idx, out, np.concatenate(truncated), n_widened
-
-
 def _screened_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
-                    screen: tuple[np.ndarray, ...], rule: RadiusRule, cap1: int,
+                    bounds: tuple[tuple[np.ndarray, ...], ...], rule: RadiusRule, cap1: int,
                     first_dist: np.ndarray, room: tuple[np.ndarray, np.ndarray],
                     serial: bool) -> tuple[Any, ...]:
-    """:func:`_fused_block` for a float32 Gram block ``G`` of the screened points.
+    """List the rows ``r`` from their Gram block ``G``: k-NN, then widened where short.
 
-    Rows the screen leaves to the float64 search (:data:`fastdse._numba.screen.FALLBACK`)
-    get their float64 Gram rows and go through :func:`_fused_block`. Returns what
-    :func:`_fused_block` returns and the number of those rows.
+    ``bounds`` holds the bound of ``G``'s points (:func:`screen_points` for a
+    float32 block, :func:`float64_bound` for a float64 one), then the float64
+    bound for the rows the first cannot resolve within a budget of candidates
+    (:data:`fastdse._numba.screen.FALLBACK`): those get their float64 Gram rows,
+    where every point may be a candidate. ``first_dist`` (``(b, k1)``) receives the
+    k-NN lists' distances; ``room`` is scratch for ``cap1 + 1`` in-radius points a
+    row. Returns the rows' list lengths, their lists (concatenated), the truncated
+    rows, how many rows were widened and how many took the float64 pass.
     """
     b, k1 = first_dist.shape
+    n = G.shape[1]
     first_idx = np.empty((b, k1), dtype=np.int64)
     room_idx, room_dist = room
-    state = np.empty(b, dtype=np.int64)
-    _, sqy, ny, consts = screen
-    (rows32,) = kernels(serial, _screen_jit.knn_radius_rows32)
-    rows32(G, r, sqy, ny, X, consts, rule.knn, rule.fixed_scale, rule.factor, RADIUS_MARGIN,
-           first_idx, first_dist, room_idx, room_dist, state)
+    last = len(bounds) == 1
+    budget = n if last else 4 * (cap1 + 1) + 64
+    state = _screen_rows(G, X, r, bounds[0], (rule.knn, rule.fixed_scale, rule.factor),
+                         budget, (first_idx, first_dist), room, serial)
     back = np.nonzero(state == _screen_jit.FALLBACK)[0]
     lengths = np.where(state >= 1, np.minimum(state, cap1), k1)
     # a full room holds cap1 + 1 points: cut at cap1, truncated if the last is inside
     full = np.nonzero(state == cap1 + 1)[0]
     inside = room_dist[full, cap1] <= rule.radius(first_dist[full])
-    truncated = [r[state == _search_jit.CUT_AT_FIRST], r[full[inside]]]
+    truncated = [r[state == _screen_jit.CUT_AT_FIRST], r[full[inside]]]
     n_widened = int(np.count_nonzero(state >= 1))
     if len(back):
         G64 = np.matmul(X[r[back]], X.T)
         b_dist = np.empty((len(back), k1), dtype=np.float64)
         b_room = (np.empty((len(back), cap1 + 1), dtype=np.int64),
                   np.empty((len(back), cap1 + 1), dtype=np.float64))
-        b_len, b_idx, b_out, b_trunc, b_widened = _fused_block(
-            G64, X, sq, r[back], rule, cap1, b_dist, b_room, serial)
+        b_len, b_idx, b_out, b_trunc, b_widened, _ = _screened_block(
+            G64, X, sq, r[back], bounds[1:], rule, cap1, b_dist, b_room, serial)
         first_dist[back] = b_dist
         lengths[back] = b_len
         truncated.append(b_trunc)
@@ -385,7 +405,7 @@ def exact_knn_radius(
     (``method="exact"``) followed by :func:`fastdse.operator.widen.widen_to_radius`
     with an :class:`ExactSearcher` and the radii ``rule.radius(distances)``, but each
     block of the Gram matrix is computed once, and each of its rows is visited once
-    while in cache (:func:`fastdse._numba.screen.knn_radius_rows32`): its ``k1``
+    while in cache (:func:`fastdse._numba.screen.knn_radius_rows_screened`): its ``k1``
     nearest points give its radius, and if the ``k1``-th is closer than that, every
     point within the radius is listed from the same row.
 
@@ -393,8 +413,8 @@ def exact_knn_radius(
     (:func:`screen_points`): they choose each row's candidates, whose float64
     distances from differences decide the lists, so the lists are those of exact
     distances. Rows the bound cannot resolve within a budget of candidates go
-    through the float64 Gram rows (:func:`fastdse._numba.search.knn_radius_rows`),
-    as do all rows when every point is the same.
+    through their float64 Gram rows, with the bound of :func:`float64_bound` and
+    no budget, as do all rows when every point is the same.
 
     Parameters
     ----------
@@ -408,7 +428,8 @@ def exact_knn_radius(
         Cap on a list's length, self excluded.
     screen : bool
         Screen with float32 blocks (the default); False computes float64 blocks
-        throughout (the reference the screen is measured against).
+        throughout (the reference the screen is measured against). The lists are
+        the same either way.
 
     Returns
     -------
@@ -426,17 +447,15 @@ def exact_knn_radius(
     points = screen_points(X) if screen and k1 >= 2 else None
     g_scratch = Scratch(np.float64 if points is None else np.float32)
     idx_scratch, dist_scratch = Scratch(np.int64), Scratch()
+    bound64 = float64_bound(X, sq)
+    bounds = (bound64,) if points is None else (points[1:], bound64)
 
     def run(lo: int, hi: int, serial: bool) -> tuple[Any, ...]:
         room = (idx_scratch.array(hi - lo, cap1 + 1), dist_scratch.array(hi - lo, cap1 + 1))
         rows = np.arange(lo, hi, dtype=np.int64)
-        if points is None:
-            G = np.matmul(X[lo:hi], X.T, out=g_scratch.array(hi - lo, n))
-            return (*_fused_block(G, X, sq, rows, rule, cap1, first_dist[lo:hi], room, serial),
-                    hi - lo)
-        Y = points[0]
+        Y = X if points is None else points[0]
         G = np.matmul(Y[lo:hi], Y.T, out=g_scratch.array(hi - lo, n))
-        return _screened_block(G, X, sq, rows, points, rule, cap1, first_dist[lo:hi], room,
+        return _screened_block(G, X, sq, rows, bounds, rule, cap1, first_dist[lo:hi], room,
                                serial)
 
     lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
@@ -444,7 +463,7 @@ def exact_knn_radius(
     with _progress.bar(n, f"kNN + radius (exact, n={n})", unit="pt") as bar:
         for counts, idx, dist, trunc, n_widened, n_back in map_row_blocks(
                 run, n, _block_rows(n, n)):
-            float64_rows += n_back
+            float64_rows += n_back if points is not None else len(counts)
             lengths.append(counts)
             parts_idx.append(idx)
             parts_dist.append(dist)

@@ -73,7 +73,7 @@ class RowKernel:
     clipped at machine epsilon (alpha-decay: ``p = decay``; duplicated points have
     a zero bandwidth). The neighbour search widens each row to its radius ``r_i``;
     the fused exact search evaluates the same rule inside its numba row loop
-    (:func:`fastdse._numba.search.knn_radius_rows`, with :attr:`knn`,
+    (:func:`fastdse._numba.screen.knn_radius_rows_screened`, with :attr:`knn`,
     :attr:`fixed_scale` and :attr:`factor`).
     """
 
