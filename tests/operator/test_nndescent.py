@@ -137,3 +137,53 @@ def test_candidates_skip_rows_with_nothing_new_and_sample_the_others():
         else:  # nothing new: no candidates at all (no pair to join)
             assert np.all(new_c[i] == -1) and np.all(old_c[i] == -1)
     assert flag[2, 1] == 0  # sampled: now old
+
+
+def collapsed(m, noise, d=16, seed=3):
+    """Three classes of ``m`` near-identical points: float32 cannot tell them apart."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(size=(3, d))
+    return np.repeat(centres, m, axis=0) + rng.normal(size=(3 * m, d)) * noise
+
+
+def kth_distance_error(idx, X, k):
+    # the listed k-th neighbour's distance against the true one (differences)
+    D = np.linalg.norm(X[:, None, :] - X[None], axis=2)
+    true = np.sort(D, axis=1)[:, k]
+    got = np.linalg.norm(X - X[idx[:, k]], axis=1)
+    return np.abs(got / true - 1)
+
+
+def test_float32_graph_cannot_order_near_identical_points():
+    # the failure the searcher guards against: float32 copies of points 1e-9 apart at
+    # |x| ~ 2 (rounding ~1e-7) are equal, so the lists are arbitrary class members
+    X = collapsed(400, 1e-9)
+    idx, _, _ = nn_descent(X, 30, seed=7)
+    assert np.median(kth_distance_error(idx, X, 5)) > 0.05
+
+
+def test_unresolved_rows_are_searched_again_exactly_when_affordable():
+    X = collapsed(400, 1e-9)
+    s = NNDescentSearcher(X, 36, 7, None, {})
+    assert s.unresolved_rows == 1200 and not s.float64
+    idx, dist = s.graph(36)
+    ref_idx, ref_dist = knn_search(X, 35, method="exact")
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
+
+
+def test_unresolved_rows_beyond_the_exact_budget_rebuild_the_graph_in_float64(monkeypatch):
+    monkeypatch.setattr(_widen, "EXACT_WIDEN_MAX_PAIRS", 1000)
+    X = collapsed(400, 1e-9)
+    s = NNDescentSearcher(X, 36, 7, None, {})
+    assert s.unresolved_rows == 1200 and s.float64
+    idx, _ = s.graph(36)
+    assert np.median(kth_distance_error(idx, X, 5)) < 1e-3  # float32: > 5 %
+    ref_idx, _ = knn_search(X, 35, method="exact")
+    assert recall(idx, ref_idx) > 0.9
+
+
+def test_resolved_data_keeps_the_float32_graph():
+    X = collapsed(400, 1e-3)  # 1e-3 apart: float32 rounding is 1e-4 of the distances
+    s = NNDescentSearcher(X, 36, 7, None, {})
+    assert s.unresolved_rows == 0 and not s.float64

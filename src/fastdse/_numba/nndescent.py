@@ -4,8 +4,8 @@ The all-points k-NN graph of Dong, Charikar and Li (WWW 2011), started from the 
 of random-projection trees: every point's list is a bounded max-heap (largest
 distance at the root), and each round joins, for every point, its sampled new
 neighbours with each other and with its old ones, pushing every pair into both
-heaps. Distances are squared Euclidean in float32 (the caller recomputes exact
-float64 distances of the final lists).
+heaps. Distances are squared Euclidean in float32 (float64 on request; the caller
+recomputes exact float64 distances of the final lists).
 
 Threads and determinism. A pass over pairs (the leaves' pairs, or the rows' local
 joins) runs in fixed blocks of rows (or leaves) in two steps: first every pair of the
@@ -50,7 +50,7 @@ def _mix(a, b, c):  # pragma: no cover - jitted
 
 @jit_sum
 def _d2(X, i, j):  # pragma: no cover - jitted
-    """Squared Euclidean distance of rows ``i`` and ``j`` (float32 sums, vectorised)."""
+    """Squared Euclidean distance of rows ``i`` and ``j`` (sums in their precision, vectorised)."""
     acc = np.float32(0.0)
     for f in range(X.shape[1]):
         diff = X[i, f] - X[j, f]
@@ -408,10 +408,10 @@ _BLOCK_PAIRS = 1 << 22
 class _KeptPairs:
     """The buffers of kept pairs, reused by every block of every pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: Any) -> None:
         self.p = np.empty(_BLOCK_PAIRS, dtype=np.int32)
         self.q = np.empty(_BLOCK_PAIRS, dtype=np.int32)
-        self.d = np.empty(_BLOCK_PAIRS, dtype=np.float32)
+        self.d = np.empty(_BLOCK_PAIRS, dtype=dtype)
 
     def blocks(self, rows: int, pairs_per_row: int
                ) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
@@ -429,11 +429,11 @@ class _KeptPairs:
 
 
 def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_size: int = 30,
-               max_candidates: int = 30, n_iters: int = 12, delta: float = 0.001
-               ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+               max_candidates: int = 30, n_iters: int = 12, delta: float = 0.001,
+               dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Approximate ``k`` nearest other neighbours of every row of ``X_in``.
 
-    The distances are computed in float32 (from a copy of the points in a tree's order).
+    The distances are computed in ``dtype`` (from a copy of the points in a tree's order).
 
     Returns ``(indices, distances, report)``: ``(n, k + 1)`` int32 and float64 arrays,
     self first, then by ascending distance (``-1`` / ``inf`` where a list stayed short,
@@ -448,13 +448,13 @@ def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_si
     # the points in the order of the leaves of one more tree: near points get near
     # numbers, so the joins read the points and heaps from fewer places in memory
     perm = tree_order(X_in, seed, n_trees, leaf_size)
-    X = np.empty((n, X_in.shape[1]), dtype=np.float32)
+    X = np.empty((n, X_in.shape[1]), dtype=dtype)
     _gather_rows(X_in, perm, X)
     idx = np.full((n, k), -1, dtype=np.int32)
-    dist = np.full((n, k), np.inf, dtype=np.float32)
+    dist = np.full((n, k), np.inf, dtype=dtype)
     flag = np.zeros((n, k), dtype=np.uint8)
     counts = np.zeros(T, dtype=np.int64)
-    kept = _KeptPairs()
+    kept = _KeptPairs(dtype)
     # the trees, T at a time in parallel; their leaves joined tree by tree, in order
     leaf_pairs = leaf_size * (leaf_size - 1) // 2
     for first_tree in range(0, n_trees, T):

@@ -99,6 +99,12 @@ PYNNDESCENT_MIN_NEIGHBORS = 60
 NNDESCENT_DEFAULTS: dict[str, Any] = {"n_trees": 8, "leaf_size": 60, "max_candidates": 60,
                                       "n_iters": 12, "delta": 0.001}
 
+#: NN-descent's float32 distances resolve a row's neighbours when its ``k1``-th listed
+#: distance is at least this many times the float32 rounding of its coordinates,
+#: ``2^-23 |x_i|`` (an error below 0.1 % of the distances it orders); rows below it lie in
+#: near-collapsed clusters, whose members float32 cannot tell apart.
+FLOAT32_RESOLUTION_FACTOR = 1e3
+
 
 class _ExactWhenAffordable:
     """Re-searches of an approximate searcher: exact while affordable.
@@ -204,6 +210,11 @@ class NNDescentSearcher(_ExactWhenAffordable):
     at least :data:`PYNNDESCENT_MIN_NEIGHBORS` wide) answers the first search; re-searches
     are exact while affordable (as for pynndescent), else the rows' two-hop neighbourhoods
     in the graph.
+
+    The graph's distances are float32. Rows whose neighbours float32 cannot resolve
+    (:data:`FLOAT32_RESOLUTION_FACTOR`; near-identical points, a collapsed class) are
+    searched again exactly when affordable, else the whole graph is built again in
+    float64 (:attr:`unresolved_rows` counts them, :attr:`float64` says which).
     """
 
     method = "nndescent"
@@ -220,15 +231,29 @@ class NNDescentSearcher(_ExactWhenAffordable):
         width = opts.pop("n_neighbors", max(k1, PYNNDESCENT_MIN_NEIGHBORS))
         width = min(max(width, k1), X.shape[0]) - 1  # others, self excluded
         self.X = X
+        self._exact: ExactSearcher | None = None
         with _progress.stage(f"kNN graph (NN-descent, n={X.shape[0]}, d={X.shape[1]})",
                              long=True):
             idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts)
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+        col = min(k1, width + 1) - 1
+        unresolved = np.flatnonzero(
+            dist[:, col] < FLOAT32_RESOLUTION_FACTOR * 2.0 ** -23 * norms)
+        self.unresolved_rows, self.float64 = len(unresolved), False
+        exact = self._exact_affordable(unresolved) if len(unresolved) else None
+        if exact is not None:
+            idx[unresolved], dist[unresolved] = exact.query(unresolved, width + 1)
+        elif len(unresolved):
+            with _progress.stage("kNN graph again in float64 (near-identical points)",
+                                 long=True):
+                idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts,
+                                                             dtype=np.float64)
+            self.float64 = True
         self.order = self.report.pop("order")
         short = np.flatnonzero(idx[:, -1] < 0)
         if short.size:  # lists left short (tiny n): searched exactly
             idx[short], dist[short] = ExactSearcher(X).query(short, width + 1)
         self.graph_idx = idx
-        self._exact: ExactSearcher | None = None
 
     @property
     def n_neighbors(self) -> int:
@@ -315,8 +340,9 @@ def knn_search(
     k : int
         Number of neighbours other than the point itself, ``1 <= k <= n - 1``.
     method : {"auto", "exact", "pynndescent", "nndescent"}, default "auto"
-        ``"exact"``: blocked BLAS distances and a numba heap selection
-        (O(n^2 d) time, O(n) extra memory per block). ``"pynndescent"``:
+        ``"exact"``: blocked BLAS Gram products choose candidates within a proven
+        rounding bound, their distances from differences decide (O(n^2 d) time,
+        O(n) extra memory per block). ``"pynndescent"``:
         approximate, ``pynndescent.NNDescent`` with :data:`PYNNDESCENT_DEFAULTS`
         (deterministic for a given seed). ``"nndescent"``: fastdse's own
         NN-descent (:class:`NNDescentSearcher`; compiled once per machine, no
