@@ -19,9 +19,6 @@ from numba import prange
 from fastdse._numba.distance import sqdist as _sqdist
 from fastdse._numba.jit import jit, pjit
 
-_EPS = np.finfo(np.float64).eps
-
-
 # --------------------------------------------------------------------------- distances
 
 
