@@ -80,7 +80,7 @@ def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, n, density):
     ref.sort_indices()
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         with numba_threads(threads):
-            sym_ptr, sym_ind, sym_dat = _sparse_jit.symmetrize_half(ptr, ind, dat)
+            sym_ptr, sym_ind, sym_dat = _sparse_jit.symmetrize_half(ptr, ind, dat.copy())
         np.testing.assert_array_equal(sym_ptr, ref.indptr)
         np.testing.assert_array_equal(sym_ind, ref.indices)
         np.testing.assert_array_equal(sym_dat, ref.data)  # the same floats, not just close

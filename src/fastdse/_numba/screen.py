@@ -119,13 +119,22 @@ def _candidates(lower, me, limit, cand):  # pragma: no cover - jitted
 
 
 @jit
-def _exact_sorted(X, me, cand, m, sqd, dist):  # pragma: no cover - jitted
+def _exact_sorted(X, me, cand, m, sqd, dist, known, known_sqd, m_known):  # pragma: no cover
     """Float64 distances of ``me`` to ``cand[:m]`` (squared into ``sqd``); their order.
 
-    Ascending by (distance, index): ``cand`` is ascending, the sort stable.
+    Ascending by (distance, index): ``cand`` is ascending, the sort stable. A point
+    among the ``m_known`` of an earlier pass (``known``, ascending, with their
+    squared distances ``known_sqd``) takes its distance from there: the same float.
     """
+    k = 0
     for c in range(m):
-        sqd[c] = _sqdist(X, me, cand[c])
+        j = cand[c]
+        while k < m_known and known[k] < j:
+            k += 1
+        if k < m_known and known[k] == j:
+            sqd[c] = known_sqd[k]
+        else:
+            sqd[c] = _sqdist(X, me, j)
         dist[c] = np.sqrt(sqd[c])
     return np.argsort(dist[:m], kind="mergesort")
 
@@ -136,13 +145,15 @@ def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_i
                 dist):  # pragma: no cover
     """One row of :func:`knn_radius_rows_screened` (``g``: its Gram row); returns its state.
 
-    ``lower``, ``upper`` (n,), ``hv`` (k1 - 1,), ``hv_room`` (room - 1,) and ``cand``,
-    ``sqd``, ``dist`` (the candidate budget) are scratch.
+    ``lower``, ``upper`` (n,), ``hv`` (k1 - 1,), ``hv_room`` (room - 1,), ``cand``,
+    ``sqd`` (2, budget) and ``dist`` (budget,) are scratch: the passes of a row write
+    their candidates into the two rows of ``cand`` in turn, so that each takes the
+    distances the pass before it computed.
     """
     n = g.shape[0]
     k1 = f_idx.shape[0]
     room = room_idx.shape[0]
-    budget = cand.shape[0]
+    budget = cand.shape[1]
     cb, cd, ca, scale2, grow = consts[0], consts[1], consts[2], consts[3], consts[4]
     s_r = sqy[me]
     n_r = ny[me]
@@ -156,12 +167,12 @@ def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_i
     root = _kth_smallest(upper, hv)
     f_idx[0] = me
     f_dist[0] = 0.0
-    m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand)
+    m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand[0])
     if m > budget:
         return FALLBACK
-    order = _exact_sorted(X, me, cand, m, sqd, dist)
+    order = _exact_sorted(X, me, cand[0], m, sqd[0], dist, cand[1], sqd[1], 0)
     for c in range(k1 - 1):
-        f_idx[c + 1] = cand[order[c]]
+        f_idx[c + 1] = cand[0, order[c]]
         f_dist[c + 1] = dist[order[c]]
     scale = fixed_scale if fixed_scale > 0.0 else max(f_dist[knn], _EPS)
     radius = scale * factor
@@ -170,21 +181,23 @@ def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_i
     if room - 1 <= k1:
         return CUT_AT_FIRST
     lim = (radius * (1.0 + margin)) ** 2
-    m = _candidates(lower, me, lim * scale2 * grow, cand)
+    m_first = m
+    m = _candidates(lower, me, lim * scale2 * grow, cand[1])
     if m <= budget:
-        order = _exact_sorted(X, me, cand, m, sqd, dist)
-        c = _fill_room(cand, sqd, dist, order, m, me, lim, room_idx, room_dist)
+        order = _exact_sorted(X, me, cand[1], m, sqd[1], dist, cand[0], sqd[0], m_first)
+        c = _fill_room(cand[1], sqd[1], dist, order, m, me, lim, room_idx, room_dist)
         if c <= room:
             return c
     # more in the radius than the room holds (or too many candidates to tell): the
     # room's nearest points, as many as are inside (all of them: the row is cut)
+    m_known = m if m <= budget else 0
     root = _kth_smallest(upper, hv_room)
-    m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand)
+    m = _candidates(lower, me, root + abs(root) * (grow - 1.0), cand[0])
     if m > budget:
         return FALLBACK
-    order = _exact_sorted(X, me, cand, m, sqd, dist)
-    return min(room, _fill_room(cand, sqd, dist, order, min(m, room - 1), me, lim, room_idx,
-                                room_dist))
+    order = _exact_sorted(X, me, cand[0], m, sqd[0], dist, cand[1], sqd[1], m_known)
+    return min(room, _fill_room(cand[0], sqd[0], dist, order, min(m, room - 1), me, lim,
+                                room_idx, room_dist))
 
 
 @jit
@@ -263,8 +276,8 @@ def knn_radius_rows_screened(G, rows, sqy, ny, X, consts, knn, fixed_scale, fact
         upper = np.empty(n, dtype=np.float64)
         hv = np.empty(k1 - 1, dtype=np.float64)
         hv_room = np.empty(room_idx.shape[1] - 1, dtype=np.float64)
-        cand = np.empty(budget, dtype=np.int64)
-        sqd = np.empty(budget, dtype=np.float64)
+        cand = np.empty((2, budget), dtype=np.int64)
+        sqd = np.empty((2, budget), dtype=np.float64)
         dist = np.empty(budget, dtype=np.float64)
         for r in range(ch * _ROWS_PER_SCRATCH, min(b, (ch + 1) * _ROWS_PER_SCRATCH)):
             lengths[r] = _screen_row(G[r], rows[r], sqy, ny, X, consts, knn, fixed_scale,

@@ -123,13 +123,14 @@ def _sort_rows_by_column(starts, indptr, indices, data, out_indices,
 
 
 @pjit
-def _mirror_positions(indptr, indices, mirror):  # pragma: no cover - jitted
-    """``mirror[p]`` = position of ``K[j, i]`` for the entry ``p = (i, j)``; -1 where absent.
+def _pair_sums(indptr, indices, data, lonely):  # pragma: no cover - jitted
+    """Write ``K[i, j] + K[j, i]`` over both entries of each mirrored pair, in place.
 
-    ``mirror`` comes in filled with -1. Each pair is looked up once, from the row
-    with the smaller index (binary search in the other, sorted row), and both of
-    its entries are set; positions are unique to their pair, so no two threads
-    write the same element.
+    A diagonal entry becomes ``2 K[i, i]``. ``lonely`` comes in filled with 1 and
+    keeps 1 only where the mirrored entry is absent. Each pair is looked up once,
+    from the row with the smaller index (binary search in the other, sorted row);
+    its two positions belong to that pair alone, so no two threads read or write
+    the same element.
     """
     n = indptr.shape[0] - 1
     for i in prange(n):
@@ -137,7 +138,8 @@ def _mirror_positions(indptr, indices, mirror):  # pragma: no cover - jitted
             j = indices[p]
             if j <= i:
                 if j == i:
-                    mirror[p] = p
+                    data[p] = data[p] + data[p]
+                    lonely[p] = 0
                 continue
             lo = indptr[j]
             hi = indptr[j + 1]
@@ -148,28 +150,28 @@ def _mirror_positions(indptr, indices, mirror):  # pragma: no cover - jitted
                 else:
                     hi = mid
             if lo < indptr[j + 1] and indices[lo] == i:
-                mirror[p] = lo
-                mirror[lo] = p
+                s = data[p] + data[lo]  # the same float either way round
+                data[p] = s
+                data[lo] = s
+                lonely[p] = 0
+                lonely[lo] = 0
 
 
 @pjit
-def _half_sum_own(indptr, indices, data, mirror, out_ptr, out_ind, out_dat,
+def _half_sum_own(indptr, indices, data, lonely, out_ptr, out_ind, out_dat,
                   count_only):  # pragma: no cover - jitted
-    """Row ``i``'s own entries of ``(K + K^T) / 2``: ``K[i, j] + K[j, i]`` (0 when absent).
+    """Row ``i``'s own entries of ``(K + K^T) / 2`` (``data`` holds the pair sums).
 
-    With ``count_only`` the number of nonzero sums goes to ``out_ptr[i + 1]``;
-    otherwise they are written, halved, from ``out_ptr[i]``.
+    A lonely entry adds 0 (``-0.0`` becomes ``0.0``, as in scipy's sum). With
+    ``count_only`` the number of nonzero sums goes to ``out_ptr[i + 1]``; otherwise
+    they are written, halved, from ``out_ptr[i]``.
     """
     n = indptr.shape[0] - 1
     for i in prange(n):
         w = out_ptr[i]
         c = 0
         for p in range(indptr[i], indptr[i + 1]):
-            q = mirror[p]
-            if q >= 0:
-                v = data[p] + data[q]
-            else:
-                v = data[p] + 0.0
+            v = data[p] + 0.0 if lonely[p] else data[p]
             if v != 0.0:
                 if not count_only:
                     out_ind[w + c] = indices[p]
@@ -180,7 +182,7 @@ def _half_sum_own(indptr, indices, data, mirror, out_ptr, out_ind, out_dat,
 
 
 @jit
-def _half_sum_mirrored(indptr, indices, data, mirror, fill, out_ind, out_dat,
+def _half_sum_mirrored(indptr, indices, data, lonely, fill, out_ind, out_dat,
                        count_only):  # pragma: no cover - jitted
     """Add the entries of ``(K + K^T) / 2`` that only ``K^T`` has (``K[j, i]``, no ``K[i, j]``).
 
@@ -191,7 +193,7 @@ def _half_sum_mirrored(indptr, indices, data, mirror, fill, out_ind, out_dat,
     n = indptr.shape[0] - 1
     for j in range(n):
         for p in range(indptr[j], indptr[j + 1]):
-            if mirror[p] < 0:
+            if lonely[p]:
                 i = indices[p]
                 v = 0.0 + data[p]
                 if v != 0.0:
@@ -270,32 +272,34 @@ def symmetrize_half(indptr, indices, data):
     The same numbers as scipy's ``(K + K.T) * 0.5`` (each sum formed once and
     halved; sums that are exactly zero dropped), with sorted column indices.
     No transpose is built: each pair of mirrored entries ``(i, j)``, ``(j, i)``
-    is found once by binary search in the sorted row (their positions kept in
-    one index array), and the entries only the transpose has are scattered into
-    their rows: the memory beyond ``K`` and the output is one index per entry
-    of ``K`` (a transpose with values took three times that).
+    is found once by binary search in the sorted row and its sum written over
+    both, and the entries only the transpose has (flagged, one byte each) are
+    scattered into their rows: the memory beyond ``K`` and the output is one byte
+    per entry of ``K`` (a transpose with values took twelve).
+
+    ``data`` is overwritten (with the pair sums): pass a copy to keep it.
 
     Returns ``(indptr, indices, data)``: row pointers and column indices in
     :func:`index_dtype` (int32 while they fit, as scipy keeps them), float64.
     """
     n = indptr.shape[0] - 1
     indptr = np.asarray(indptr, dtype=np.int64)
-    mirror = np.full(indptr[-1], -1, dtype=index_dtype(n, int(indptr[-1])))
-    _mirror_positions(indptr, indices, mirror)
+    lonely = np.ones(indptr[-1], dtype=np.uint8)
+    _pair_sums(indptr, indices, data, lonely)
     out_ptr = np.zeros(n + 1, dtype=np.int64)
-    _half_sum_own(indptr, indices, data, mirror, out_ptr, indices[:0], data[:0], True)
+    _half_sum_own(indptr, indices, data, lonely, out_ptr, indices[:0], data[:0], True)
     mirrored = np.zeros(n, dtype=np.int64)
-    _half_sum_mirrored(indptr, indices, data, mirror, mirrored, indices[:0], data[:0], True)
+    _half_sum_mirrored(indptr, indices, data, lonely, mirrored, indices[:0], data[:0], True)
     out_ptr[1:] += mirrored
     np.cumsum(out_ptr, out=out_ptr)
     itype = index_dtype(n, int(out_ptr[-1]))
     out_ind = np.empty(out_ptr[-1], dtype=itype)
     out_dat = np.empty(out_ptr[-1], dtype=np.float64)
-    _half_sum_own(indptr, indices, data, mirror, out_ptr, out_ind, out_dat, False)
+    _half_sum_own(indptr, indices, data, lonely, out_ptr, out_ind, out_dat, False)
     own_end = out_ptr[1:] - mirrored  # where each row's mirrored entries begin
     fill = own_end.copy()
-    _half_sum_mirrored(indptr, indices, data, mirror, fill, out_ind, out_dat, False)
-    del mirror
+    _half_sum_mirrored(indptr, indices, data, lonely, fill, out_ind, out_dat, False)
+    del lonely
     _merge_runs(out_ptr, own_end, out_ind, out_dat)
     return out_ptr.astype(itype), out_ind, out_dat
 
