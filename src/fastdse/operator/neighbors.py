@@ -52,6 +52,8 @@ __all__ = [
     "PynndescentSearcher",
     "NNDescentSearcher",
     "NNDESCENT_DEFAULTS",
+    "FLOAT32_RESOLUTION_FACTOR",
+    "float32_unresolved",
     "check_knn_result",
     "first_search",
     "knn_search",
@@ -106,6 +108,17 @@ NNDESCENT_DEFAULTS: dict[str, Any] = {"n_trees": 8, "leaf_size": 60, "max_candid
 FLOAT32_RESOLUTION_FACTOR = 1e3
 
 
+def float32_unresolved(X: np.ndarray, dist: np.ndarray, col: int) -> np.ndarray:
+    """Rows of a float32 graph whose ``col``-th listed distance float32 cannot resolve.
+
+    Below :data:`FLOAT32_RESOLUTION_FACTOR` times ``2^-23 |x_i|`` the rounding of the
+    float32 copies of the coordinates exceeds 0.1 % of the distances the row's list was
+    ordered by: its neighbours are arbitrary members of a near-collapsed cluster.
+    """
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    return np.flatnonzero(dist[:, col] < FLOAT32_RESOLUTION_FACTOR * 2.0 ** -23 * norms)
+
+
 class _ExactWhenAffordable:
     """Re-searches of an approximate searcher: exact while affordable.
 
@@ -136,6 +149,13 @@ class PynndescentSearcher(_ExactWhenAffordable):
     Re-searches (:meth:`query`, :meth:`query_radius`) are exact while they cost at
     most :data:`fastdse.operator.widen.EXACT_WIDEN_MAX_PAIRS` distances; beyond,
     :meth:`query` asks the index and :func:`widen_to_radius` tries two hops first.
+
+    pynndescent computes in float32. Rows whose neighbours float32 cannot resolve
+    (:func:`float32_unresolved`; near-identical points) are searched again exactly when
+    affordable; else pynndescent cannot list them, and fastdse's NN-descent in float64
+    (:class:`NNDescentSearcher`, its default parameters, the same graph width) answers
+    every search instead. :attr:`unresolved_rows` counts the rows, :attr:`float64` says
+    which.
     """
 
     method = "pynndescent"
@@ -161,14 +181,31 @@ class PynndescentSearcher(_ExactWhenAffordable):
             self.index = NNDescent(X, metric="euclidean", random_state=seed, n_jobs=n_jobs,
                                    **opts)
         self._exact: ExactSearcher | None = None
+        width = int(self.index.n_neighbors)
+        unresolved = float32_unresolved(X, self.index.neighbor_graph[1], min(k1, width) - 1)
+        self.unresolved_rows, self.float64 = len(unresolved), False
+        #: exact lists of the unresolved rows, written over the index's graph
+        self._exact_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._float64_graph: NNDescentSearcher | None = None
+        exact = self._exact_affordable(unresolved) if len(unresolved) else None
+        if exact is not None:
+            self._exact_rows = (unresolved, *exact.query(unresolved, width))
+        elif len(unresolved):
+            self._float64_graph = NNDescentSearcher(X, k1, seed, n_jobs,
+                                                    {"n_neighbors": width}, float64=True)
+            self.float64 = True
 
     @property
     def n_neighbors(self) -> int:
         """Columns of the index's graph, self included."""
+        if self._float64_graph is not None:
+            return self._float64_graph.n_neighbors
         return int(self.index.n_neighbors)
 
     def graph(self, k1: int) -> tuple[np.ndarray, np.ndarray]:
         """Return the first ``k1`` columns of the index's graph: self first, float64 distances."""
+        if self._float64_graph is not None:
+            return self._float64_graph.graph(k1)
         idx, dist = self.index.neighbor_graph
         idx = np.ascontiguousarray(idx[:, :k1], dtype=np.int64)
         dist = np.ascontiguousarray(dist[:, :k1], dtype=np.float64)
@@ -180,6 +217,9 @@ class PynndescentSearcher(_ExactWhenAffordable):
         rows = np.arange(len(idx), dtype=np.int64)
         _search_jit.self_first_rows_inplace(idx, dist, rows)
         _search_jit.exact_list_distances_inplace(self.X, rows, idx, dist)
+        if self._exact_rows is not None:
+            fixed, f_idx, f_dist = self._exact_rows
+            idx[fixed], dist[fixed] = f_idx[:, :k1], f_dist[:, :k1]
         return idx, dist
 
     def query(self, rows: np.ndarray, k1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -188,6 +228,8 @@ class PynndescentSearcher(_ExactWhenAffordable):
         The index's query is slow for many rows (docs/benchmarks/neighbors.md, "The
         sparse kernel at scale").
         """
+        if self._float64_graph is not None:
+            return self._float64_graph.query(rows, k1)
         rows = np.asarray(rows, dtype=np.int64)
         exact = self._exact_affordable(rows)
         if exact is not None:
@@ -214,14 +256,16 @@ class NNDescentSearcher(_ExactWhenAffordable):
     The graph's distances are float32. Rows whose neighbours float32 cannot resolve
     (:data:`FLOAT32_RESOLUTION_FACTOR`; near-identical points, a collapsed class) are
     searched again exactly when affordable, else the whole graph is built again in
-    float64 (:attr:`unresolved_rows` counts them, :attr:`float64` says which).
+    float64 (:attr:`unresolved_rows` counts them, :attr:`float64` says which). With
+    ``float64=True`` it is built in float64 at once (:class:`PynndescentSearcher`'s
+    fallback).
     """
 
     method = "nndescent"
     two_hop = True
 
     def __init__(self, X: np.ndarray, k1: int, seed: int, n_jobs: int | None,
-                 params: dict[str, Any]) -> None:
+                 params: dict[str, Any], *, float64: bool = False) -> None:
         unknown = sorted(set(params) - set(NNDESCENT_DEFAULTS) - {"n_neighbors"})
         if unknown:
             raise TypeError(f"nndescent parameters {unknown} are not known; allowed: "
@@ -232,14 +276,13 @@ class NNDescentSearcher(_ExactWhenAffordable):
         width = min(max(width, k1), X.shape[0]) - 1  # others, self excluded
         self.X = X
         self._exact: ExactSearcher | None = None
+        dtype = np.float64 if float64 else np.float32
         with _progress.stage(f"kNN graph (NN-descent, n={X.shape[0]}, d={X.shape[1]})",
                              long=True):
-            idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts)
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-        col = min(k1, width + 1) - 1
-        unresolved = np.flatnonzero(
-            dist[:, col] < FLOAT32_RESOLUTION_FACTOR * 2.0 ** -23 * norms)
-        self.unresolved_rows, self.float64 = len(unresolved), False
+            idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts, dtype=dtype)
+        unresolved = (np.empty(0, dtype=np.int64) if float64 else
+                      float32_unresolved(X, dist, min(k1, width + 1) - 1))
+        self.unresolved_rows, self.float64 = len(unresolved), float64
         exact = self._exact_affordable(unresolved) if len(unresolved) else None
         if exact is not None:
             idx[unresolved], dist[unresolved] = exact.query(unresolved, width + 1)
@@ -252,7 +295,7 @@ class NNDescentSearcher(_ExactWhenAffordable):
         self.order = self.report.pop("order")
         short = np.flatnonzero(idx[:, -1] < 0)
         if short.size:  # lists left short (tiny n): searched exactly
-            idx[short], dist[short] = ExactSearcher(X).query(short, width + 1)
+            idx[short], dist[short] = (self._exact or ExactSearcher(X)).query(short, width + 1)
         self.graph_idx = idx
 
     @property
