@@ -265,3 +265,24 @@ def test_fused_search_is_exact_where_the_float32_screen_and_gram_expansion_fail(
         got = nbr[indptr[i]:indptr[i + 1]]
         np.testing.assert_array_equal(got, want_idx[i, :lengths[i]])
         assert np.all(dist[indptr[i]:indptr[i + 1]] <= radius[i] * (1 + 1e-9))
+
+
+@pytest.mark.parametrize("noise", [1e-6, 1e-10])
+def test_radius_queries_are_exact_where_the_gram_expansion_cancels(rng, noise):
+    # radius queries (the widening of approximate graphs, rows cut at the cap) choose
+    # candidates within the float64 bound and list those inside by their distances
+    # from differences: no point of the near-collapsed cluster outside the radius is
+    # listed (the expansion's rounding, ~1e-14 of |x|^2, dwarfs the radius), none
+    # inside is missed, and the listed distances are those from differences
+    X = _collapsed(rng, 150, noise)
+    D = pairwise(X)
+    Ds = np.sort(D, axis=1)
+    radius = 0.5 * (Ds[:, 10] + Ds[:, 11])  # halfway between the 10th and 11th others
+    rows = np.arange(0, len(X), 7)
+    indptr, idx, dist, trunc = ExactSearcher(X).query_radius(rows, radius[rows], 40)
+    assert not trunc.any()
+    want_idx, want_dist = _knn_by_differences(X, 11)
+    for r, i in enumerate(rows):
+        np.testing.assert_array_equal(idx[indptr[r]:indptr[r + 1]], want_idx[i])
+        np.testing.assert_allclose(dist[indptr[r]:indptr[r + 1]], want_dist[i], rtol=1e-12,
+                                   atol=0)

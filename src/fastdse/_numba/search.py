@@ -6,9 +6,9 @@ layout ``(indptr, indices, distances)``; every list is sorted by ascending
 distance (ties by ascending index) with the point itself first.
 
 Radius lists come from a block ``G = X[rows] @ X.T`` of the Gram matrix and the
-squared norms (``sq_i + sq_j - 2 G_ij``), with distances recomputed from
-differences where that expansion cancels (see :data:`GRAM_DISTANCE_MIN_RATIO`).
-k-NN lists are chosen by :mod:`fastdse._numba.screen`.
+squared norms (``sq_i + sq_j - 2 G_ij``): that expansion, within its proven
+rounding bound, chooses the candidates, and their distances from differences
+decide and are listed, as in the k-NN lists of :mod:`fastdse._numba.screen`.
 """
 
 from __future__ import annotations
@@ -46,14 +46,28 @@ def _exact_list_row(X, i, idx, dist, size):  # pragma: no cover - jitted
 # --------------------------------------------------------------------------- radius lists
 
 
-@pjit
-def radius_count_from_gram(G, sq_rows, sq_all, rows, lim_rows):  # pragma: no cover - jitted
-    """Count, per query row, the points whose Gram-expanded squared distance is <= its limit.
+@jit
+def _radius_candidate(g, s, nn, consts, lim):  # pragma: no cover - jitted
+    """Whether a point may lie within squared radius ``lim`` (a candidate).
 
-    The point itself always counts. ``lim_rows`` holds each row's squared
-    radius with a safety margin; the Gram expansion's rounding (a few ulps of
-    ``sq_i + sq_j``) is allowed for with ``1e-12 * (sq_i + sq_j)``, so no
-    point truly inside the radius is missed.
+    It may when its Gram-expanded squared distance ``s - 2 g`` minus the proven bound
+    ``cb nn + cd s + ca`` (``nn``: the two norms' product) is at most ``lim``, grown by
+    the float64 distances' rounding. The constants ``consts = (cb, cd, ca, 1, grow)`` are those of
+    :func:`fastdse.operator.exact_search.float64_bound`.
+    """
+    v = s - 2.0 * g
+    e = consts[0] * nn + consts[1] * s + consts[2]
+    return v - e <= lim * consts[4]
+
+
+@pjit
+def radius_count_from_gram(G, sq_rows, sq_all, n_rows, n_all, consts, rows,
+                           lim_rows):  # pragma: no cover - jitted
+    """Count, per query row, its candidates for the squared radius ``lim_rows[r]``.
+
+    The point itself, and every point the proven bound of the Gram expansion
+    (:func:`_radius_candidate`) cannot place outside the radius: no point truly
+    inside it is missed. :func:`radius_fill_from_gram` keeps those inside.
     """
     b, n = G.shape
     counts = np.zeros(b, dtype=np.int64)
@@ -62,74 +76,47 @@ def radius_count_from_gram(G, sq_rows, sq_all, rows, lim_rows):  # pragma: no co
         me = rows[r]
         c = 0
         for j in range(n):
-            v = G[r, j] * -2.0 + sq_rows[r] + sq_all[j]
-            if j == me or v <= lim + 1e-12 * (sq_rows[r] + sq_all[j]):
+            if j == me or _radius_candidate(G[r, j], sq_rows[r] + sq_all[j],
+                                            n_rows[r] * n_all[j], consts, lim):
                 c += 1
         counts[r] = c
     return counts
 
 
-#: A listed distance is taken from the Gram expansion ``sq_i + sq_j - 2 x_i.x_j`` when it is
-#: at least this fraction of ``sq_i + sq_j``, and recomputed from differences below. The
-#: expansion's rounding error is a few ulps of ``sq_i + sq_j`` (as in the dense path, which
-#: uses it throughout), so above the cut-off a squared distance is off by at most ~1e-12
-#: relative; below it, where the expansion cancels (near and duplicated points, data far
-#: from the origin), differences give full accuracy and exactly 0 for duplicates.
-GRAM_DISTANCE_MIN_RATIO = 1e-3
-
-
 @pjit
-def radius_fill_from_gram(G, sq_rows, sq_all, rows, lim_rows, X, indptr, out_idx,
-                          out_dist):  # pragma: no cover - jitted
-    """Fill the ragged lists counted by :func:`radius_count_from_gram`.
+def radius_fill_from_gram(G, sq_rows, sq_all, n_rows, n_all, consts, rows, lim_rows, X,
+                          indptr, out_idx, out_dist, kept):  # pragma: no cover - jitted
+    """List the points within each row's squared radius, in the room counted for it.
 
-    Self first with distance 0, then the candidates ascending by (distance,
-    index); distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`.
+    Row ``r`` writes into ``out_*[indptr[r]:indptr[r + 1]]``, the room
+    :func:`radius_count_from_gram` counted: self first with distance 0, then the
+    candidates whose float64 squared distance from differences is at most its
+    limit, ascending by (distance, index). ``kept[r]`` receives how many (self
+    included); the rest of the room is left unwritten.
     """
-    b = G.shape[0]
+    b, n = G.shape
     for r in prange(b):
         lo = indptr[r]
-        hi = indptr[r + 1]
-        _fill_in_radius(G, r, sq_rows[r], sq_all, rows[r], X, lim_rows[r], out_idx[lo:hi],
-                        out_dist[lo:hi])
-
-
-@jit
-def _fill_in_radius(G, r, sq_r, sq_all, me, X, lim, out_idx, out_dist):  # pragma: no cover
-    """List row ``r``'s points within squared radius ``lim`` into ``out_*`` (1-D views).
-
-    Self first with distance 0, then the candidates (Gram-expanded squared
-    distance at most ``lim``, with a rounding allowance) while they fit, with
-    distances as described at :data:`GRAM_DISTANCE_MIN_RATIO`. Returns the
-    number of points listed or found (self included); when they all fit they
-    are sorted by (distance, index).
-    """
-    n = G.shape[1]
-    room = out_idx.shape[0]
-    out_idx[0] = me
-    out_dist[0] = 0.0
-    c = 1
-    for j in range(n):
-        if j == me:
-            continue
-        s = sq_r + sq_all[j]
-        v = G[r, j] * -2.0 + s
-        if v <= lim + 1e-12 * s:
-            if c < room:
-                out_idx[c] = j
-                if v >= GRAM_DISTANCE_MIN_RATIO * s:
-                    out_dist[c] = np.sqrt(v)
-                else:
-                    out_dist[c] = np.sqrt(_sqdist(X, me, j))
-            c += 1
-    if c <= room:
+        lim = lim_rows[r]
+        me = rows[r]
+        out_idx[lo] = me
+        out_dist[lo] = 0.0
+        c = 1
+        for j in range(n):
+            if j != me and _radius_candidate(G[r, j], sq_rows[r] + sq_all[j],
+                                             n_rows[r] * n_all[j], consts, lim):
+                sqd = _sqdist(X, me, j)
+                if sqd <= lim:
+                    out_idx[lo + c] = j
+                    out_dist[lo + c] = np.sqrt(sqd)
+                    c += 1
         # candidates were appended by ascending index: a stable sort keeps index order on ties
-        order = np.argsort(out_dist[1:c], kind="mergesort")
-        idx_sorted = out_idx[1:c][order]
-        dist_sorted = out_dist[1:c][order]
-        out_idx[1:c] = idx_sorted
-        out_dist[1:c] = dist_sorted
-    return c
+        order = np.argsort(out_dist[lo + 1:lo + c], kind="mergesort")
+        idx_sorted = out_idx[lo + 1:lo + c][order]
+        dist_sorted = out_dist[lo + 1:lo + c][order]
+        out_idx[lo + 1:lo + c] = idx_sorted
+        out_dist[lo + 1:lo + c] = dist_sorted
+        kept[r] = c
 
 
 @pjit

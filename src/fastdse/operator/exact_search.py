@@ -217,34 +217,37 @@ def _screen_rows(G: np.ndarray, X: np.ndarray, r: np.ndarray, bound: tuple[np.nd
 # --------------------------------------------------------------------------- radius lists
 
 
-def _radius_block(G: np.ndarray, X: np.ndarray, sq: np.ndarray, r: np.ndarray,
+def _radius_block(G: np.ndarray, X: np.ndarray, bound: tuple[np.ndarray, ...], r: np.ndarray,
                   radius: np.ndarray, cap1: int, serial: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """List the points within ``radius`` of the points ``r`` from their Gram block ``G``.
+    """List the points within ``radius`` of the points ``r`` from their float64 Gram block ``G``.
 
-    Returns per-row lengths, the concatenated lists (self first, ascending),
-    and which rows were cut at ``cap1`` with the ``(cap1 + 1)``-th point truly
-    inside the radius.
+    ``bound`` is :func:`float64_bound`'s ``(sq, norms, consts)``: the Gram expansion
+    within that bound chooses the candidates, their distances from differences decide.
+    Returns per-row lengths, the concatenated lists (self first, ascending), and
+    which rows were cut at ``cap1`` with the ``(cap1 + 1)``-th point truly inside
+    the radius.
     """
+    sq, norms, consts = bound
     lim = (radius * (1.0 + RADIUS_MARGIN)) ** 2
     count, fill = (kernels(serial, _search_jit.radius_count_from_gram,
                            _search_jit.radius_fill_from_gram))
-    counts = count(G, sq[r], sq, r, lim)
+    rooms = count(G, sq[r], sq, norms[r], norms, consts, r, lim)
     indptr = np.zeros(len(r) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    np.cumsum(rooms, out=indptr[1:])
     idx = np.empty(indptr[-1], dtype=np.int64)
     dist = np.empty(indptr[-1], dtype=np.float64)
-    fill(G, sq[r], sq, r, lim, X, indptr, idx, dist)
+    counts = np.empty(len(r), dtype=np.int64)
+    fill(G, sq[r], sq, norms[r], norms, consts, r, lim, X, indptr, idx, dist, counts)
     truncated = np.zeros(len(r), dtype=bool)
     long_rows = np.nonzero(counts > cap1)[0]
-    if len(long_rows):
-        # more than cap1 listed: truncated if the (cap1 + 1)-th is truly inside
-        truncated[long_rows] = dist[indptr[long_rows] + cap1] <= radius[long_rows]
-        keep = np.ones(indptr[-1], dtype=bool)
-        for i in long_rows:
-            keep[indptr[i] + cap1:indptr[i + 1]] = False
+    # more than cap1 listed: truncated if the (cap1 + 1)-th is truly inside
+    truncated[long_rows] = dist[indptr[long_rows] + cap1] <= radius[long_rows]
+    counts = np.minimum(counts, cap1)
+    if not np.array_equal(counts, rooms):  # keep each row's first counts[i] entries
+        keep = np.arange(indptr[-1]) - np.repeat(indptr[:-1], rooms) < np.repeat(counts,
+                                                                                  rooms)
         idx, dist = idx[keep], dist[keep]
-        counts = np.minimum(counts, cap1)
     return counts, idx, dist, truncated
 
 
@@ -253,10 +256,11 @@ def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: 
     """List every point within ``radius[i]`` of each point ``rows[i]``, by blocked BLAS.
 
     One Gram pass: each block of rows is screened by the Gram expansion of the
-    squared distance (with a margin), the candidates' distances taken from the
-    Gram expansion where it is accurate (recomputed from differences where it
-    cancels, see :func:`fastdse._numba.search.radius_fill_from_gram`) and sorted,
-    self first. Lists longer than ``cap1`` keep their ``cap1`` nearest.
+    squared distance within its proven bound (:func:`float64_bound`), and the
+    candidates' float64 distances from differences decide (with the radius's
+    margin) and are listed, sorted, self first
+    (:func:`fastdse._numba.search.radius_fill_from_gram`). Lists longer than
+    ``cap1`` keep their ``cap1`` nearest.
 
     Returns
     -------
@@ -269,12 +273,13 @@ def _exact_radius_rows(X: np.ndarray, sq: np.ndarray, rows: np.ndarray, radius: 
     n = X.shape[0]
     b = len(rows)
 
+    bound = float64_bound(X, sq)
     scratch = Scratch()
 
     def run(lo: int, hi: int, serial: bool) -> tuple[np.ndarray, ...]:
         r = rows[lo:hi]
         G = np.matmul(X[r], X.T, out=scratch.array(len(r), n))
-        return _radius_block(G, X, sq, r, radius[lo:hi], cap1, serial)
+        return _radius_block(G, X, bound, r, radius[lo:hi], cap1, serial)
 
     lengths, parts_idx, parts_dist, parts_trunc = [], [], [], []
     with _progress.bar(b, f"kNN radius (exact, n={n})", unit="pt") as bar:
