@@ -121,6 +121,19 @@ def test_rows_cut_inside_their_radius_are_truncated_and_warned(X):
         kernel(D, kernel="gaussian", sigma=1.0)
 
 
+def repeated_entry(D, fmt):
+    """``D`` with row 0's first entry stored twice: side by side in CSR, appended in COO."""
+    if fmt == "csr":
+        ptr = D.indptr.copy()
+        ptr[1:] += 1
+        return sp.csr_matrix((np.insert(D.data, 0, D.data[0]), np.insert(D.indices, 0,
+                                                                         D.indices[0]), ptr),
+                             shape=D.shape)
+    C = D.tocoo()
+    return sp.coo_matrix((np.r_[C.data, C.data[0]], (np.r_[C.row, C.row[0]],
+                                                     np.r_[C.col, C.col[0]])), shape=D.shape)
+
+
 @pytest.mark.parametrize("D,kw,error,match", [
     (lambda X: knn_csr(X, 4), dict(knn=5), ValueError,
      r"knn=5 is larger than the stored graph allows: the test graph holds 4 neighbours per "
@@ -135,6 +148,11 @@ def test_rows_cut_inside_their_radius_are_truncated_and_warned(X):
     (lambda X: np.full((3, 3), "a"), {}, TypeError, r"D must hold real distances; got dtype"),
     (lambda X: sp.csr_matrix(np.array([[0, np.nan], [1.0, 0]])), {}, ValueError,
      "NaN or infinite distances"),
+    (lambda X: repeated_entry(knn_csr(X, 10), "csr"), {}, ValueError,
+     r"D must store each pair of points once; 1 entries repeat a pair already stored \(the "
+     r"first: row 0, column \d+\)"),
+    (lambda X: repeated_entry(knn_csr(X, 10), "coo"), {}, ValueError,
+     r"D must store each pair of points once; 1 entries repeat"),
 ])
 def test_errors_name_the_parameter_what_is_allowed_and_what_was_given(X, D, kw, error, match):
     with pytest.raises(error, match=match):

@@ -65,6 +65,8 @@ def _as_csr(D: Any, where: str) -> sp.csr_matrix:
                              f"got shape {D.shape}")
         if not np.issubdtype(D.dtype, np.floating) and not np.issubdtype(D.dtype, np.integer):
             raise TypeError(f"{where} must hold real distances; got dtype {D.dtype}")
+        if not (D.format == "csr" and D.has_canonical_format):
+            _refuse_repeated_entries(D.tocoo(), where)  # before any conversion sums them
         return sp.csr_matrix(D, dtype=np.float64, copy=True)
     arr = np.asarray(D)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -75,6 +77,24 @@ def _as_csr(D: Any, where: str) -> sp.csr_matrix:
     # a dense matrix (scanpy's method="gauss", knn=False) lists every other point
     rows, cols = np.nonzero(~np.eye(arr.shape[0], dtype=bool))
     return sp.csr_matrix((arr[rows, cols].astype(np.float64), (rows, cols)), shape=arr.shape)
+
+
+def _refuse_repeated_entries(C: sp.coo_matrix, where: str) -> None:
+    """Raise if a pair ``(i, j)`` is stored more than once.
+
+    A CSR matrix keeps such entries side by side (each would become a kernel entry of its
+    own) and a conversion to CSR adds them (their distances would be summed): either way a
+    wrong kernel, so neither is guessed at.
+    """
+    key = C.row.astype(np.int64) * C.shape[1] + C.col
+    key.sort()
+    repeated = np.flatnonzero(key[1:] == key[:-1])
+    if len(repeated):
+        i, j = divmod(int(key[repeated[0]]), C.shape[1])
+        raise ValueError(
+            f"{where} must store each pair of points once; {len(repeated)} entries repeat a "
+            f"pair already stored (the first: row {i}, column {j}). A k-NN distance matrix "
+            "lists each neighbour once: rebuild it, or keep one entry per pair")
 
 
 def stored_lists(D: Any, where: str) -> StoredLists:
