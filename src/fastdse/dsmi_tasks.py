@@ -203,11 +203,14 @@ def dse_task(Z: Any, inverse: np.ndarray, settings: Settings, ts: np.ndarray, ba
         graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
         res = graph._dse_at(ts, False, base)
     bias = res.info.get("quadrature_bias")
+    # DSMI combines its terms' probe spreads; their quadrature biases, alike in a class and
+    # in the whole, are reported (info["quadrature_bias"]), not added as independent errors
     return TaskResult(
         cls=task.cls,
         rep=task.rep,
         value=np.atleast_1d(np.asarray(res.value, dtype=np.float64)),
-        stderr=np.atleast_1d(np.asarray(res.stderr, dtype=np.float64)),
+        stderr=np.atleast_1d(np.asarray(res.info.get("probe_stderr", res.stderr),
+                                        dtype=np.float64)),
         mode=res.mode,
         quadrature_bias=None if bias is None else np.atleast_1d(np.asarray(bias)),
         seconds=time.perf_counter() - start,

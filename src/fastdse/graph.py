@@ -333,10 +333,15 @@ class DiffusionGraph:
             extra["clipped_to_log_n"] = values > bound
             values = np.minimum(values, bound)
         if self._half_measure is not None:
-            # quadrature-bias indicator: the same Lanczos run stopped at half the steps
+            # quadrature-bias indicator: the same Lanczos run stopped at half the steps. The
+            # standard error holds it with the probes' spread: where the quadrature has not
+            # converged, the spread alone would be a tight error bar on a biased value
+            # (docs/estimators.md, "Quadrature error")
             half_values, _ = dse_from_measure(self._half_measure, ts, base)
-            extra["quadrature_bias"] = np.abs(values - half_values)
+            bias = np.abs(values - half_values)
+            extra["quadrature_bias"] = bias
             extra["probe_stderr"] = stderr.copy()
+            stderr = np.hypot(stderr, bias)
         info = {
             "kernel": self.kernel_,
             "knn": self.settings.knn,

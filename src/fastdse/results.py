@@ -123,8 +123,10 @@ class DSEResult:
         DSE in units of ``base`` (bits by default); a float for a scalar ``t``.
     stderr : float or numpy.ndarray
         Standard error of ``value`` (0 for the exact path): the spread of the stochastic
-        estimate. It does not include the kernel's own error when the neighbours were
-        searched approximately (``info["stderr_note"]`` then says so).
+        estimate over its probes (``info["probe_stderr"]``) and the Lanczos quadrature's
+        bias indicator (``info["quadrature_bias"]``, the change from half the steps),
+        added in quadrature. It does not include the kernel's own error when the
+        neighbours were searched approximately (``info["stderr_note"]`` then says so).
     t : float or numpy.ndarray
         Diffusion time(s), as given.
     n : int
