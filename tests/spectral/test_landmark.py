@@ -139,6 +139,10 @@ def test_default_known_vectors_follow_the_components(blobs):
     mu = landmark_measure(A, d, n_landmarks=30, method="nystrom", random_state=1)
     assert mu.info["known_vectors"] == k
     np.testing.assert_allclose(mu.nodes[-k:], 1.0, atol=1e-10)
+    # an empty (n, 0) block means none known: none are computed either
+    none = landmark_measure(A, d, n_landmarks=30, method="nystrom", random_state=1,
+                            known_vectors=np.empty((len(d), 0)))
+    assert none.info["known_vectors"] == 0
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -179,6 +183,13 @@ def test_measure_is_honest_about_missing_eigenvalues(cloud):
         ({"n_landmarks": 10, "n_svd": 0}, ValueError, r"n_svd must be >= 1; got 0"),
         ({"n_landmarks": 10, "random_state": -1}, ValueError,
          r"random_state must be a non-negative integer"),
+        # the known vectors are checked as the SLQ path checks them
+        ({"n_landmarks": 10, "known_vectors": np.ones((5, 1))}, ValueError,
+         r"known_vectors must have shape \(n, c\) with n=300 rows; got shape \(5, 1\)"),
+        ({"n_landmarks": 10, "known_vectors": np.full((300, 1), np.nan)}, ValueError,
+         r"known_vectors contains NaN or infinite values"),
+        ({"n_landmarks": 10, "known_vectors": np.ones((300, 1))}, ValueError,
+         r"known_vectors must have orthonormal columns \(U\^T U = I\); got max deviation"),
     ],
 )
 def test_bad_arguments(cloud, kwargs, exc, match):

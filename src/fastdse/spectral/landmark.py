@@ -59,6 +59,7 @@ from scipy.sparse.csgraph import connected_components
 
 from fastdse._util.validation import check_choice, check_int, check_random_state, describe
 from fastdse.operator.normalize import top_eigenvectors
+from fastdse.spectral.checks import check_known_vectors
 from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = [
@@ -135,20 +136,6 @@ def _check_degrees(degrees: Any, n: int) -> np.ndarray:
     if not np.all(np.isfinite(d)) or np.any(d <= 0):
         raise ValueError("degrees must be positive and finite (row sums of the kernel)")
     return d
-
-
-def _check_landmark_vectors(known_vectors: Any, n: int) -> np.ndarray | None:
-    if known_vectors is None:
-        return None
-    V = np.asarray(known_vectors, dtype=np.float64)
-    if V.ndim == 1:
-        V = V[:, None]
-    if V.ndim != 2 or V.shape[0] != n:
-        raise ValueError(f"known_vectors must have shape ({n}, c); got {V.shape}")
-    gram = V.T @ V
-    if not np.allclose(gram, np.eye(V.shape[1]), atol=1e-8):
-        raise ValueError("known_vectors must have orthonormal columns (V^T V = I)")
-    return V
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -261,7 +248,10 @@ def _check_data(A: Any, degrees: Any, known_vectors: Any
                 ) -> tuple[sp.csr_matrix | np.ndarray, np.ndarray, np.ndarray | None]:
     A = _check_landmark_operator(A)
     n = A.shape[0]
-    return A, _check_degrees(degrees, n), _check_landmark_vectors(known_vectors, n)
+    V = check_known_vectors(known_vectors, n)
+    if V is None and known_vectors is not None:  # (n, 0) given: none known, none computed
+        V = np.empty((n, 0))
+    return A, _check_degrees(degrees, n), V
 
 
 def _coarse_measure(A: Any, d: np.ndarray, V: np.ndarray | None, m: int, method: str,
