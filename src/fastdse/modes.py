@@ -49,7 +49,8 @@ __all__ = ["APPROXIMATE_GRAPH_NOTE", "BUILDERS", "Built", "GraphInput", "Seeds",
 #: approximately (NN-descent or pynndescent, what ``neighbors="auto"`` runs above the
 #: exact-search crossover). Figures: docs/benchmarks/knn_graph.md.
 APPROXIMATE_GRAPH_NOTE = (
-    "stderr is the spread of the stochastic estimate only. The neighbours were searched "
+    "stderr is the error of the stochastic estimate only (its probes' spread and its "
+    "quadrature bias). The neighbours were searched "
     "approximately ({method}): the kernel misses some neighbours of the exact-neighbour "
     "kernel, which moves DSE by more than stderr at large n (measured at 100,000 x 128: "
     "0.04 % at t = 1, 0.9-1.1 % at t = 10). neighbors='exact' gives the exact-neighbour "
