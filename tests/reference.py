@@ -30,3 +30,23 @@ def entropy_bits(eigenvalues: np.ndarray, t: float) -> float:
     p = a / a.sum()
     p = p[p > 0]
     return float(-(p * np.log2(p)).sum())
+
+
+def collapsed_classes(m: int, noise: float, d: int = 16, seed: int = 3) -> np.ndarray:
+    """Three classes of ``m`` near-identical points (a collapsed representation).
+
+    Centres uniform in [0, 1]^d, Gaussian noise ``noise`` per coordinate: at 1e-9 float32
+    cannot tell a class's members apart.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(size=(3, d))
+    return np.repeat(centres, m, axis=0) + rng.normal(size=(3 * m, d)) * noise
+
+
+def kth_distance_error(idx: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
+    """Relative error of each row's listed ``k``-th neighbour distance (from differences)."""
+    D = np.linalg.norm(X[:, None, :] - X[None], axis=2)
+    true = np.sort(D, axis=1)[:, k]
+    got = np.linalg.norm(X - X[idx[:, k]], axis=1)
+    return np.abs(got / true - 1)
+

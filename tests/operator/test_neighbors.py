@@ -13,6 +13,7 @@ from fastdse.operator.neighbors import (
     knn_search,
     resolve_method,
 )
+from reference import collapsed_classes, kth_distance_error
 
 
 @pytest.fixture
@@ -151,35 +152,20 @@ def test_pynndescent_re_searches_exactly_while_affordable_else_by_the_index(rng,
     assert hits > 0.9
 
 
-def collapsed(m, noise, d=16, seed=3):
-    """Three classes of ``m`` near-identical points: float32 cannot tell them apart."""
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(size=(3, d))
-    return np.repeat(centres, m, axis=0) + rng.normal(size=(3 * m, d)) * noise
-
-
-def kth_distance_error(idx, X, k):
-    # the listed k-th neighbour's distance against the true one (differences)
-    D = np.linalg.norm(X[:, None, :] - X[None], axis=2)
-    true = np.sort(D, axis=1)[:, k]
-    got = np.linalg.norm(X - X[idx[:, k]], axis=1)
-    return np.abs(got / true - 1)
-
-
 @pytest.mark.pynndescent
 def test_pynndescent_float32_graph_cannot_order_near_identical_points():
     # the failure PynndescentSearcher guards against: pynndescent's float32 copies of
     # points 1e-9 apart at |x| ~ 2 are equal, so its lists are arbitrary class members
     from pynndescent import NNDescent
 
-    X = collapsed(400, 1e-9)
+    X = collapsed_classes(400, 1e-9)
     idx, _ = NNDescent(X, n_neighbors=36, random_state=7).neighbor_graph
     assert np.median(kth_distance_error(idx, X, 5)) > 0.05
 
 
 @pytest.mark.pynndescent
 def test_pynndescent_unresolved_rows_are_searched_again_exactly_when_affordable():
-    X = collapsed(400, 1e-9)
+    X = collapsed_classes(400, 1e-9)
     s = PynndescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 1200 and not s.float64
     idx, dist = s.graph(36)
@@ -192,7 +178,7 @@ def test_pynndescent_unresolved_rows_are_searched_again_exactly_when_affordable(
 def test_pynndescent_unresolved_rows_beyond_the_exact_budget_use_a_float64_graph(
         monkeypatch):
     monkeypatch.setattr(widen, "EXACT_WIDEN_MAX_PAIRS", 1000)
-    X = collapsed(400, 1e-9)
+    X = collapsed_classes(400, 1e-9)
     s = PynndescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 1200 and s.float64 and s.n_neighbors == 60
     idx, dist = s.graph(36)
@@ -209,7 +195,7 @@ def test_pynndescent_unresolved_rows_beyond_the_exact_budget_use_a_float64_graph
 
 @pytest.mark.pynndescent
 def test_pynndescent_resolved_data_keep_the_index_graph():
-    X = collapsed(400, 1e-3)  # 1e-3 apart: float32 rounding is 1e-4 of the distances
+    X = collapsed_classes(400, 1e-3)  # 1e-3 apart: float32 rounding is 1e-4 of the distances
     s = PynndescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 0 and not s.float64
     idx, _ = s.graph(36)

@@ -12,6 +12,7 @@ from fastdse._numba.search import two_hop_knn
 from fastdse._util.threads import numba_threads
 from fastdse.operator import widen as _widen
 from fastdse.operator.neighbors import NNDescentSearcher, knn_search
+from reference import collapsed_classes, kth_distance_error
 
 
 def blobs(n, d, seed=0):
@@ -139,31 +140,16 @@ def test_candidates_skip_rows_with_nothing_new_and_sample_the_others():
     assert flag[2, 1] == 0  # sampled: now old
 
 
-def collapsed(m, noise, d=16, seed=3):
-    """Three classes of ``m`` near-identical points: float32 cannot tell them apart."""
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(size=(3, d))
-    return np.repeat(centres, m, axis=0) + rng.normal(size=(3 * m, d)) * noise
-
-
-def kth_distance_error(idx, X, k):
-    # the listed k-th neighbour's distance against the true one (differences)
-    D = np.linalg.norm(X[:, None, :] - X[None], axis=2)
-    true = np.sort(D, axis=1)[:, k]
-    got = np.linalg.norm(X - X[idx[:, k]], axis=1)
-    return np.abs(got / true - 1)
-
-
 def test_float32_graph_cannot_order_near_identical_points():
     # the failure the searcher guards against: float32 copies of points 1e-9 apart at
     # |x| ~ 2 (rounding ~1e-7) are equal, so the lists are arbitrary class members
-    X = collapsed(400, 1e-9)
+    X = collapsed_classes(400, 1e-9)
     idx, _, _ = nn_descent(X, 30, seed=7)
     assert np.median(kth_distance_error(idx, X, 5)) > 0.05
 
 
 def test_unresolved_rows_are_searched_again_exactly_when_affordable():
-    X = collapsed(400, 1e-9)
+    X = collapsed_classes(400, 1e-9)
     s = NNDescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 1200 and not s.float64
     idx, dist = s.graph(36)
@@ -174,7 +160,7 @@ def test_unresolved_rows_are_searched_again_exactly_when_affordable():
 
 def test_unresolved_rows_beyond_the_exact_budget_rebuild_the_graph_in_float64(monkeypatch):
     monkeypatch.setattr(_widen, "EXACT_WIDEN_MAX_PAIRS", 1000)
-    X = collapsed(400, 1e-9)
+    X = collapsed_classes(400, 1e-9)
     s = NNDescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 1200 and s.float64
     idx, _ = s.graph(36)
@@ -184,6 +170,6 @@ def test_unresolved_rows_beyond_the_exact_budget_rebuild_the_graph_in_float64(mo
 
 
 def test_resolved_data_keeps_the_float32_graph():
-    X = collapsed(400, 1e-3)  # 1e-3 apart: float32 rounding is 1e-4 of the distances
+    X = collapsed_classes(400, 1e-3)  # 1e-3 apart: float32 rounding is 1e-4 of the distances
     s = NNDescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 0 and not s.float64
