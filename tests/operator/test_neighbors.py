@@ -7,6 +7,7 @@ from fastdse.operator import widen
 from fastdse.operator.neighbors import (
     EXACT_SEARCH_MAX_N,
     ExactSearcher,
+    NNDescentSearcher,
     PynndescentSearcher,
     auto_exact_max_n,
     check_knn_result,
@@ -163,10 +164,12 @@ def test_pynndescent_float32_graph_cannot_order_near_identical_points():
     assert np.median(kth_distance_error(idx, X, 5)) > 0.05
 
 
-@pytest.mark.pynndescent
-def test_pynndescent_unresolved_rows_are_searched_again_exactly_when_affordable():
+@pytest.mark.parametrize("searcher", [
+    NNDescentSearcher, pytest.param(PynndescentSearcher, marks=pytest.mark.pynndescent)])
+def test_unresolved_rows_are_searched_again_exactly_when_affordable(searcher):
+    # both float32 graphs: rows whose neighbours float32 cannot resolve get exact lists
     X = collapsed_classes(400, 1e-9)
-    s = PynndescentSearcher(X, 36, 7, None, {})
+    s = searcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 1200 and not s.float64
     idx, dist = s.graph(36)
     ref_idx, ref_dist = knn_search(X, 35, method="exact")

@@ -148,16 +148,6 @@ def test_float32_graph_cannot_order_near_identical_points():
     assert np.median(kth_distance_error(idx, X, 5)) > 0.05
 
 
-def test_unresolved_rows_are_searched_again_exactly_when_affordable():
-    X = collapsed_classes(400, 1e-9)
-    s = NNDescentSearcher(X, 36, 7, None, {})
-    assert s.unresolved_rows == 1200 and not s.float64
-    idx, dist = s.graph(36)
-    ref_idx, ref_dist = knn_search(X, 35, method="exact")
-    np.testing.assert_array_equal(idx, ref_idx)
-    np.testing.assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
-
-
 def test_unresolved_rows_beyond_the_exact_budget_rebuild_the_graph_in_float64(monkeypatch):
     monkeypatch.setattr(_widen, "EXACT_WIDEN_MAX_PAIRS", 1000)
     X = collapsed_classes(400, 1e-9)
