@@ -81,15 +81,15 @@ def test_knn_search_bad_parameters(rng):
 
 
 def test_auto_searches_exactly_up_to_a_work_bound():
-    # 50,000 points up to d = 256, then n^2 d <= 50,000^2 * 256
+    # 70,000 points up to d = 256, then n^2 d <= 70,000^2 * 256
     for d in (1, 8, 32, 64, 128, 256):
-        assert auto_exact_max_n(d) == EXACT_SEARCH_MAX_N == 50_000
-    assert auto_exact_max_n(512) == 35_355  # 50,000 / sqrt(2) = 35,355.3
-    assert auto_exact_max_n(1024) == 25_000
-    assert resolve_method("auto", 50_000, 128) == "exact"
-    assert resolve_method("auto", 50_001, 128) == "nndescent"
-    assert resolve_method("auto", 35_355, 512) == "exact"
-    assert resolve_method("auto", 35_356, 512) == "nndescent"
+        assert auto_exact_max_n(d) == EXACT_SEARCH_MAX_N == 70_000
+    assert auto_exact_max_n(512) == 49_497  # 70,000 / sqrt(2) = 49,497.5
+    assert auto_exact_max_n(1024) == 35_000
+    assert resolve_method("auto", 70_000, 128) == "exact"
+    assert resolve_method("auto", 70_001, 128) == "nndescent"
+    assert resolve_method("auto", 49_497, 512) == "exact"
+    assert resolve_method("auto", 49_498, 512) == "nndescent"
     assert resolve_method("exact", 10**9, 128) == "exact"
     assert resolve_method("pynndescent", 10, 2) == "pynndescent"
 

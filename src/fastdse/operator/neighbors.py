@@ -63,16 +63,17 @@ __all__ = [
 
 #: ``method="auto"`` searches exactly up to this many points (fewer beyond d = 256, see
 #: :data:`AUTO_EXACT_MAX_WORK`), with fastdse's NN-descent above. Measured end to end
-#: against NN-descent (docs/benchmarks/neighbors.md, "Crossover"; AMD EPYC, 2 CPUs): exact
-#: is faster at 50,000 points for d = 128 (12.2 s against 13.6 s) and as fast or faster up
-#: to 35,000 for d = 64 to 256; at 50,000 for d = 32, 64 and 256 exact takes 1.1-1.5x
-#: as long as NN-descent, whose kernel is approximate there (DSE 1.25 % off at t = 5 at
-#: 50,000 x 256) and whose widening grows with d. So: the exact kernel up to 50,000
-#: points, for at most ~1.5x the time of the faster search in the cases measured.
-EXACT_SEARCH_MAX_N = 50_000
+#: against NN-descent with the float32-screened exact search (docs/benchmarks/neighbors.md,
+#: "Crossover"; AMD EPYC, 2 CPUs): at 50,000 points exact takes 0.6-1.1x NN-descent's time
+#: for d = 32-256, at 70,000 points 1.24-1.39x, where NN-descent's DSE is 0.7 % (d = 128)
+#: and 1.6 % (d = 256) off the exact-neighbour value, outside the approx-accuracy bar of
+#: 0.5 %. So: the exact kernel up to 70,000 points, for at most ~1.5x the time of the
+#: faster search in the cases measured.
+EXACT_SEARCH_MAX_N = 70_000
 
-#: Beyond d = 256 the exact search stays within the work of 50,000 x 256: ``n^2 d`` at
-#: most this (35,355 points at d = 512, 25,000 at d = 1,024).
+#: Beyond d = 256 the exact search stays within the work of 70,000 x 256 (27.8 s, the
+#: largest case measured): ``n^2 d`` at most this (49,497 points at d = 512, 35,000 at
+#: d = 1,024; not measured above d = 256).
 AUTO_EXACT_MAX_WORK = EXACT_SEARCH_MAX_N**2 * 256
 
 
