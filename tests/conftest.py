@@ -3,6 +3,19 @@ import os
 import numpy as np
 import pytest
 
+from fastdse.spectral import lanczos
+
+
+@pytest.fixture
+def stochastic_plan(monkeypatch):
+    """The automatic plan runs its stochastic estimate from ``DENSE_MAX_N`` points.
+
+    By default it solves densely up to ``AUTO_DENSE_MAX_N``; tests of the pilot, the
+    deflation and the probes on small operators set the threshold down to the one that
+    holds for every plan.
+    """
+    monkeypatch.setattr(lanczos, "AUTO_DENSE_MAX_N", lanczos.DENSE_MAX_N)
+
 
 @pytest.fixture
 def rng():

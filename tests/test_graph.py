@@ -55,7 +55,7 @@ def test_the_measure_is_built_once_by_the_mode_table(X, monkeypatch):
     assert g.degrees_.shape == (400,) and "spectral_measure" in g.timings_
 
 
-def test_dse_and_the_graph_give_the_same_numbers(X):
+def test_dse_and_the_graph_give_the_same_numbers(X, stochastic_plan):
     kw = dict(mode="approx", neighbors="exact", knn=7, random_state=3)
     a = fastdse.dse(X, [1, 4], **kw)
     b = DiffusionGraph(X, **kw).dse([1, 4])

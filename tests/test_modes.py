@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 import fastdse
 from fastdse import DiffusionGraph, modes
@@ -17,6 +18,7 @@ from fastdse._util import memory as _memory
 from fastdse.operator.build import build_sparse_operator
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
+from fastdse.spectral import lanczos
 from fastdse.spectral.landmark import landmark_measure
 from reference import circulant_eigenvalues, entropy_bits, regular_polygon
 
@@ -236,7 +238,11 @@ def exact_blobs(blobs):
 
 @pytest.fixture(scope="module")
 def approx_blobs(blobs):
-    return fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=0)
+    # 1,300 points: the stochastic estimate, not the automatic plan's dense solve (the
+    # threshold is set back when the fixture returns)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lanczos, "AUTO_DENSE_MAX_N", lanczos.DENSE_MAX_N)
+        return fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=0)
 
 
 def test_approx_matches_exact(exact_blobs, approx_blobs):
@@ -254,11 +260,23 @@ def test_stderr_and_bias_reported(exact_blobs, approx_blobs):
     assert np.mean(err <= 3 * se + 0.01) >= 0.8
 
 
-def test_same_seed_same_number(blobs, approx_blobs):
+def test_same_seed_same_number(blobs, approx_blobs, stochastic_plan):
     again = fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=0)
     np.testing.assert_array_equal(again.value, approx_blobs.value)
     other = fastdse.dse(blobs, TS, mode="approx", neighbors="exact", random_state=1)
     assert not np.array_equal(other.value, approx_blobs.value)
+
+
+def test_small_approx_is_the_exact_spectrum_of_its_sparse_operator(rng):
+    # up to AUTO_DENSE_MAX_N points the automatic plan solves the sparse operator densely
+    X = rng.normal(size=(800, 4))
+    res = fastdse.dse(X, [1, 5], mode="approx", neighbors="exact", random_state=0)
+    A, _, _, _ = build_sparse_operator(X, neighbors="exact")
+    lam = scipy.linalg.eigvalsh(A.toarray())
+    expected = [entropy_bits(lam, t) for t in (1, 5)]
+    np.testing.assert_allclose(res.value, expected, rtol=1e-10)
+    np.testing.assert_array_equal(res.stderr, 0.0)
+    assert res.info["method"] == "exact" and "AUTO_DENSE_MAX_N" in res.info["fallback"]
 
 
 def test_generator_seed_is_accepted(blobs):

@@ -258,7 +258,8 @@ def _blobs(rng, sizes, d=8, scale=6.0):
 
 @pytest.fixture(scope="module")
 def mid_blobs():
-    # classes of 400-600 points: above the dense fallback of the sparse path (200)
+    # classes of 400-600 points: solved densely under the automatic plan (up to
+    # AUTO_DENSE_MAX_N points), stochastically with the stochastic_plan fixture
     return _blobs(np.random.default_rng(3), [600, 500, 400])
 
 
@@ -266,7 +267,7 @@ def mid_blobs():
 
 
 @pytest.mark.parametrize("t", [1.0, 5.0])
-def test_approx_agrees_with_exact(mid_blobs, t):
+def test_approx_agrees_with_exact(mid_blobs, t, stochastic_plan):
     Z, labels = mid_blobs
     kw = dict(num_repetitions=3, random_state=0, n_jobs=1)  # n_jobs: same numbers, see below
     exact = fastdse.dsmi(Z, labels, t, mode="exact", **kw)
@@ -320,6 +321,16 @@ def test_n_jobs_gives_the_serial_numbers(mid_blobs, serial_approx, n_jobs):
     np.testing.assert_array_equal(res.stderr, serial_approx.stderr)
     for a, b in zip(res.per_class, serial_approx.per_class):
         np.testing.assert_array_equal(a.unconditional_reps, b.unconditional_reps)
+
+
+def test_threads_give_the_serial_numbers_of_the_stochastic_estimate(mid_blobs, stochastic_plan):
+    Z, labels = mid_blobs
+    kw = dict(mode="approx", num_repetitions=2, random_state=5)
+    serial = fastdse.dsmi(Z, labels, [1, 4], n_jobs=1, **kw)
+    assert serial.info["quadrature_bias"][0] > 0  # the Lanczos quadrature ran (t = 1)
+    res = fastdse.dsmi(Z, labels, [1, 4], n_jobs=2, **kw)
+    np.testing.assert_array_equal(res.value, serial.value)
+    np.testing.assert_array_equal(res.stderr, serial.stderr)
 
 
 @pytest.mark.slow

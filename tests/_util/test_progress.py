@@ -14,7 +14,7 @@ def X():
     return np.random.default_rng(0).normal(size=(1200, 6))
 
 
-def test_verbose_logs_to_stderr_and_changes_no_number(capsys, X):
+def test_verbose_logs_to_stderr_and_changes_no_number(capsys, X, stochastic_plan):
     quiet = fastdse.dse(X, [1, 5], mode="approx", neighbors="exact", random_state=0)
     capsys.readouterr()
     loud = fastdse.dse(X, [1, 5], mode="approx", neighbors="exact", random_state=0,

@@ -7,6 +7,7 @@ import pytest
 
 import fastdse
 from fastdse._util.stages import format_stages, peak_rss, stage_table
+from fastdse.spectral import lanczos
 
 
 def test_stage_table_splits_the_sparse_kernel_and_orders_the_stages():
@@ -30,13 +31,15 @@ def test_peak_rss_grows_with_an_allocation():
     assert peak_rss() >= before and peak_rss() >= block.nbytes
 
 
-@pytest.mark.parametrize("mode, names", [
-    ("exact", ["kernel", "normalize", "eigensolver"]),
-    ("approx", ["search", "widening", "kernel", "normalize", "pilot", "deflation", "lanczos",
-                "quadrature"]),
+@pytest.mark.parametrize("mode, n, names", [
+    ("exact", 600, ["kernel", "normalize", "eigensolver"]),
+    # the automatic plan solves a small operator densely
+    ("approx", 600, ["search", "widening", "kernel", "normalize", "eigensolver"]),
+    ("approx", lanczos.AUTO_DENSE_MAX_N + 1,
+     ["search", "widening", "kernel", "normalize", "pilot", "deflation", "lanczos", "quadrature"]),
 ])
-def test_results_carry_their_stages(rng, mode, names):
-    X = rng.normal(size=(600, 5))
+def test_results_carry_their_stages(rng, mode, n, names):
+    X = rng.normal(size=(n, 5))
     res = fastdse.dse(X, [1, 5], mode=mode, neighbors="exact", random_state=0)
     rows = res.info["stages"]
     assert [r["stage"] for r in rows] == names

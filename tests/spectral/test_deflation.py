@@ -99,7 +99,7 @@ def test_deflation_after_known_vectors_finds_next_eigenvalues(blob_operator):
 # --------------------------------------------------------------------------- n_deflate="auto"
 
 
-def test_auto_deflation_follows_t_hint(blob_operator):
+def test_auto_deflation_follows_t_hint(blob_operator, stochastic_plan):
     A, lam, u = blob_operator
     small = slq_measure(A, known_vectors=u, t_hint=1, random_state=0, n_jobs=1)
     large = slq_measure(A, known_vectors=u, t_hint=[1, 50], random_state=0, n_jobs=1)
@@ -136,7 +136,8 @@ def test_auto_adds_probes_until_the_measured_stderr_meets_the_target(blob_operat
     assert fixed.n_probes == 4 and "probes_added" not in fixed.info  # only in auto mode
 
 
-def test_auto_probes_start_from_the_pilot_bound_and_keep_explicit_counts(blob_operator):
+def test_auto_probes_start_from_the_pilot_bound_and_keep_explicit_counts(blob_operator,
+                                                                       stochastic_plan):
     A, lam, u = blob_operator
     mu = slq_measure(A, known_vectors=u, t_hint=TS, random_state=0, n_jobs=1)
     start = mu.n_probes - mu.info["probes_added"]

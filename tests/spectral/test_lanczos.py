@@ -248,6 +248,33 @@ def test_dense_fallback_small_n():
     assert "DENSE_MAX_N" in mu.info["fallback"]
 
 
+def test_automatic_plan_solves_densely_up_to_its_threshold():
+    # the closed-form spectrum of the cycle is the reference
+    A, lam = _cycle(lanczos.AUTO_DENSE_MAX_N)
+    mu, half = slq_measure(A, random_state=0, n_jobs=1, return_half=True)
+    assert mu.method == "exact" and mu.is_exact and half is mu
+    np.testing.assert_allclose(mu.nodes, np.sort(lam), atol=1e-12)
+    assert "AUTO_DENSE_MAX_N" in mu.info["fallback"]
+    assert mu.info["timings"]["eigensolver"] > 0 and "eigensolver" in mu.info["peak_rss"]
+
+
+@pytest.mark.parametrize("settings", [{"n_probes": 20}, {"n_deflate": 0}, {"n_deflate": 4}])
+def test_explicit_settings_ask_for_the_stochastic_estimate(settings):
+    A, _ = _cycle(lanczos.DENSE_MAX_N + 1)
+    mu = slq_measure(A, random_state=0, n_jobs=1, **settings)
+    assert mu.method.startswith("slq") and mu.n_probes >= 2
+
+
+def test_automatic_plan_is_stochastic_above_its_threshold():
+    A, lam = _cycle(lanczos.AUTO_DENSE_MAX_N + 1)
+    mu = slq_measure(A, random_state=0, n_jobs=1)
+    assert mu.method.startswith("slq") and "fallback" not in mu.info
+    ts = np.array([1.0, 5.0])
+    value, se = dse_from_measure(mu, ts)
+    exact = dse_from_eigenvalues(lam, ts)
+    np.testing.assert_array_less(np.abs(value - exact), 3 * se + 0.01)
+
+
 def test_dense_fallback_when_deflating_almost_everything():
     A, lam = _cycle(300)
     mu, half = slq_measure(A, n_deflate=260, n_steps=60, random_state=0,

@@ -67,6 +67,7 @@ __all__ = [
     "DEFAULT_N_PROBES",
     "DEFAULT_N_STEPS",
     "DENSE_MAX_N",
+    "AUTO_DENSE_MAX_N",
     "PROBES",
 ]
 
@@ -74,8 +75,15 @@ __all__ = [
 DEFAULT_N_PROBES = 20
 #: Default number of Lanczos steps per probe (chosen in docs/benchmarks/slq_accuracy.md).
 DEFAULT_N_STEPS = 60
-#: Below this size the measure is computed exactly by dense eigvalsh.
+#: Up to this size the measure is computed exactly by dense eigvalsh, whatever the settings.
 DENSE_MAX_N = 200
+#: Up to this size the automatic plan (``n_probes="auto"`` and ``n_deflate="auto"``, the
+#: defaults) computes the measure exactly by dense eigvalsh too: there the calls with the
+#: dense solve were 2.3-8.4x faster than with the pilot, ARPACK's deflation and the probes,
+#: on every shape measured (docs/benchmarks/dense_fallback.md; 1.3-2.6x at 2,000 points,
+#: slower on some shapes from 2,500). Explicit ``n_probes`` or ``n_deflate`` ask for the
+#: stochastic estimate, which then runs from ``DENSE_MAX_N``.
+AUTO_DENSE_MAX_N = 1500
 #: BLAS threads of the spectral stage (ARPACK's dense work, the QR of its vectors), at
 #: every n: idle BLAS threads spin between ARPACK's calls while numba's kernels run
 #: (docs/performance.md). Two threads made the deflation 3.0-5.6x slower at 50,000 points
@@ -295,10 +303,14 @@ def run_slq(
 # --------------------------------------------------------------------------- estimate
 
 
-def _fallback_reason(n: int, n_known: int, n_deflate: int | str, n_steps: int) -> str | None:
+def _fallback_reason(n: int, n_known: int, n_probes: int | str, n_deflate: int | str,
+                     n_steps: int) -> str | None:
     """Why the measure is computed exactly by dense eigvalsh, or None when SLQ runs."""
     if n <= DENSE_MAX_N:
         return f"n={n} <= DENSE_MAX_N={DENSE_MAX_N}"
+    if n_probes == "auto" and n_deflate == "auto" and n <= AUTO_DENSE_MAX_N:
+        return (f"n={n} <= AUTO_DENSE_MAX_N={AUTO_DENSE_MAX_N}: under the automatic plan "
+                "the dense solve is faster than the stochastic estimate")
     if n_deflate != "auto" and n - n_known - int(n_deflate) <= n_steps:
         return (f"n - n_known - n_deflate = {n - n_known - int(n_deflate)} <= n_steps={n_steps}: "
                 "Lanczos would span the whole complement")
@@ -324,7 +336,8 @@ def _exact_fallback(A: scipy.sparse.csr_matrix, reason: str, n_steps: int) -> Sp
         "n_steps": n_steps,
         "n_probes": 0,
         "n_deflate": measure.n,
-        "timings": {"dense": time.perf_counter() - start},
+        "timings": {"eigensolver": time.perf_counter() - start},
+        "peak_rss": {"eigensolver": peak_rss()},
     })
     return measure
 
@@ -362,7 +375,7 @@ def _slq_measure(
     """
     n = A.shape[0]
     n_known = 0 if U is None else U.shape[1]
-    reason = _fallback_reason(n, n_known, n_deflate, n_steps)
+    reason = _fallback_reason(n, n_known, n_probes, n_deflate, n_steps)
     if reason is not None:
         m = _exact_fallback(A, reason, n_steps)
         return m, m
