@@ -27,6 +27,7 @@ from fastdse.modes import BUILDERS, GraphInput, Seeds, prepare_points
 from fastdse.operator.stored_knn import stored_knn_from_settings
 from fastdse.results import DSEResult, provenance
 from fastdse.settings import AUTO_EXACT_MAX_N, MODES, SPARSE_MODES, Resolved, Settings
+from fastdse.spectral.layout import permuted
 from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = ["DiffusionGraph", "MODES", "AUTO_EXACT_MAX_N"]
@@ -222,10 +223,20 @@ class DiffusionGraph:
                                  duplicates=duplicates)
         self._log_level = logging.INFO
         self.degrees_: np.ndarray | None = None
-        self.operator_: sp.csr_matrix | None = None
+        self._operator: sp.csr_matrix | None = None
+        self._operator_order: np.ndarray | None = None
         self.timings_: dict[str, float] = {}
         self._measure: SpectralMeasure | None = None
         self._half_measure: SpectralMeasure | None = None
+
+    @property
+    def operator_(self) -> sp.csr_matrix | None:
+        """The sparse operator ``A`` (``mode="approx"``) in the points' numbering, once built."""
+        if self._operator_order is not None:
+            # the spectral stage ran on it renumbered (fastdse.spectral.layout): number back
+            self._operator = permuted(self._operator, np.argsort(self._operator_order))
+            self._operator_order = None
+        return self._operator
 
     @property
     def mode_(self) -> str:
@@ -247,7 +258,7 @@ class DiffusionGraph:
                 self.timings_.update(built.timings)
                 self.timings_["spectral_measure"] = time.perf_counter() - start
                 self.degrees_ = built.degrees
-                self.operator_ = built.operator
+                self._operator, self._operator_order = built.operator, built.order
                 self._half_measure = built.half_measure
                 self._measure = built.measure
                 if self._stored is not None and "operator" in self._measure.info:

@@ -40,6 +40,7 @@ from fastdse.settings import Resolved, Settings
 from fastdse.spectral.dense import exact_measure
 from fastdse.spectral.lanczos import check_operator, run_slq
 from fastdse.spectral.landmark import landmark_from_operator
+from fastdse.spectral.layout import spectral_layout
 from fastdse.spectral.measure import SpectralMeasure
 
 __all__ = ["APPROXIMATE_GRAPH_NOTE", "BUILDERS", "Built", "GraphInput", "Seeds",
@@ -107,6 +108,8 @@ class Built:
     measure: SpectralMeasure
     degrees: np.ndarray
     operator: sp.csr_matrix | None = None
+    #: the points' numbering of ``operator`` (row ``i`` is point ``order[i]``); None: theirs
+    order: np.ndarray | None = None
     half_measure: SpectralMeasure | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -179,10 +182,19 @@ def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
         A, degrees, known, op_info = operator_from_settings(
             data.points, settings, resolved, np.random.default_rng(seeds("neighbors")))
     operator_seconds = time.perf_counter() - start
+    # the spectral stage on the operator renumbered for locality where that pays
+    A, known_slq, order, layout = spectral_layout(A, known,
+                                                  op_info.pop("locality_order", None))
+    del known
+    renumber_peak = peak_rss()
     measure, half = run_slq(
         A, n_probes=settings.n_probes, n_steps=settings.n_steps, n_deflate=settings.n_deflate,
-        known_vectors=known, rng=np.random.default_rng(seeds("spectrum")),
+        known_vectors=known_slq, rng=np.random.default_rng(seeds("spectrum")),
         t_hint=data.t_hint, threads=resolve_threads(settings.n_jobs))
+    if layout["renumbered"]:
+        measure.info.setdefault("timings", {})["renumber"] = layout["seconds"]
+        measure.info.setdefault("peak_rss", {})["renumber"] = renumber_peak
+    measure.info["layout"] = layout
     measure.info["operator"] = op_info
     measure.info["nnz"] = int(A.nnz)
     if op_info.get("neighbors") in ("nndescent", "pynndescent"):
@@ -192,7 +204,7 @@ def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
     if dups is not None:
         measure, half = _with_zeros(measure, data.n, dups), _with_zeros(half, data.n, dups)
         degrees = degrees[dups.inverse]
-    return Built(measure, degrees, operator=A, half_measure=half,
+    return Built(measure, degrees, operator=A, order=order, half_measure=half,
                  timings={"operator": operator_seconds})
 
 
@@ -228,6 +240,7 @@ def build_landmark(data: GraphInput, settings: Settings, resolved: Resolved,
     measure.info["n_landmarks_requested"] = requested
     if m < requested:
         measure.info["note"] += f" n_landmarks={requested} was capped at n - 1 = {m}."
+    op_info.pop("locality_order", None)  # the coarse operator has its own numbering
     measure.info["operator"] = op_info
     return Built(measure, degrees)
 

@@ -231,3 +231,10 @@ def test_a_case_reports_what_it_ran_with(rng):
     assert row["eigensolver_peak_mib"] <= case.peak_mib and row["lanczos_seconds"] == ""
     table = bench.format_stages_table([case])
     assert table.splitlines()[1].split()[:5] == ["n", "d", "mode", "import", "s"]
+
+
+def test_shuffled_blobs_are_the_blobs_in_another_order():
+    a = bench.make_data(500, 3, "blobs", 4)
+    b = bench.make_data(500, 3, "blobs-shuffled", 4)
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(a[np.lexsort(a.T)], b[np.lexsort(b.T)])

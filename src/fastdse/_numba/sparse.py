@@ -338,3 +338,25 @@ def splice_rows(indptr, nbr, dist, rows, new_ptr, new_nbr, new_dist):  # pragma:
                 out_dist[o] = dist[q]
                 o += 1
     return out_ptr, out_nbr, out_dist
+
+
+@pjit
+def permute_symmetric(indptr, indices, data, order, out_ptr, out_ind, out_dat
+                      ):  # pragma: no cover - jitted
+    """``B = A[order][:, order]`` for a CSR matrix ``A``: row ``i`` of ``B`` is row ``order[i]``.
+
+    ``out_ptr`` must hold ``B``'s row pointers already (the cumulative row lengths in the
+    new order). Each row keeps its entries in their sequence, columns renamed by the
+    inverse of ``order``; rows are independent, split over threads.
+    """
+    n = order.shape[0]
+    inv = np.empty(n, dtype=indices.dtype)
+    for i in prange(n):
+        inv[order[i]] = i
+    for i in prange(n):
+        src = order[i]
+        o = out_ptr[i]
+        for q in range(indptr[src], indptr[src + 1]):
+            out_ind[o] = inv[indices[q]]
+            out_dat[o] = data[q]
+            o += 1

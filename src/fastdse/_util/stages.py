@@ -14,6 +14,9 @@ the whole process, so a stage that raised it is the one whose number grew).
     bandwidths, kernel values, symmetrisation (the dense kernel on the exact path);
 ``normalize``
     degrees, normalisation and components;
+``renumber``
+    the operator renumbered for the spectral stage's locality (only where its
+    numbering is poor, :mod:`fastdse.spectral.layout`);
 ``pilot``, ``deflation``, ``lanczos``, ``quadrature``
     the approximate spectrum: the pilot run sizing the deflation, ARPACK's top
     eigenpairs, the Lanczos runs of the probes, nodes and weights to values;
@@ -30,8 +33,8 @@ from typing import Any
 
 __all__ = ["STAGES", "peak_rss", "stage_table", "format_stages"]
 
-STAGES = ("search", "widening", "kernel", "normalize", "pilot", "deflation", "lanczos",
-          "quadrature", "eigensolver")
+STAGES = ("search", "widening", "kernel", "normalize", "renumber", "pilot", "deflation",
+          "lanczos", "quadrature", "eigensolver")
 
 
 def peak_rss() -> int:

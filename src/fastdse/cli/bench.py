@@ -50,7 +50,7 @@ from fastdse.settings import MODES
 __all__ = ["Case", "CSV_COLUMNS", "CsvLog", "csv_rows", "run_case", "run_benchmark", "fit_slope",
            "format_results", "write_csv", "plot_results"]
 
-DATASETS = ("blobs", "uniform")
+DATASETS = ("blobs", "blobs-shuffled", "uniform")
 
 
 @dataclass
@@ -88,7 +88,11 @@ CSV_COLUMNS = ("n", "d", "mode", "t", "value", "stderr", "error", "seconds", "im
 
 
 def make_data(n: int, d: int, data: str, seed: int) -> np.ndarray:
-    """Benchmark data as float32: Gaussian blobs of unequal size and spread, or uniform noise."""
+    """Benchmark data as float32: Gaussian blobs of unequal size and spread, or uniform noise.
+
+    ``"blobs"`` come blob by blob (random within a blob), an order with some locality;
+    ``"blobs-shuffled"`` are the same points in a random order, as a user's data may come.
+    """
     rng = np.random.default_rng(seed)
     if data == "uniform":
         return rng.uniform(size=(n, d)).astype(np.float32)
@@ -102,6 +106,8 @@ def make_data(n: int, d: int, data: str, seed: int) -> np.ndarray:
     X = rng.standard_normal(size=(n, d), dtype=np.float32)
     X *= spreads[labels, None]
     X += centres[labels]
+    if data == "blobs-shuffled":
+        rng.shuffle(X)  # rows, in place
     return X
 
 
@@ -368,9 +374,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="modes to run: exact approx landmark (default: exact approx)")
     parser.add_argument("-t", "--t", type=positive_float, nargs="+", default=[1.0, 2.0, 5.0, 10.0],
                         metavar="T", help="diffusion times (default: 1 2 5 10)")
-    parser.add_argument("--data", choices=["blobs", "uniform"], default="blobs",
-                        help="float32 Gaussian blobs of unequal size and spread, or uniform "
-                             "noise (default: blobs)")
+    parser.add_argument("--data", choices=list(DATASETS), default="blobs",
+                        help="float32 Gaussian blobs of unequal size and spread (blob by "
+                             "blob, or blobs-shuffled: in random order), or uniform noise "
+                             "(default: blobs)")
     parser.add_argument("--exact-max-n", type=integer, default=10000, metavar="N",
                         help="run the exact mode only up to N points (default: 10000)")
     parser.add_argument("--timeout", type=positive_float, default=None, metavar="S",

@@ -371,4 +371,5 @@ def sparse_affinity(
         knn_result = check_knn_result(knn_result, n, p.knn)
     K, info = compute_sparse_affinity(X, p, check_random_state(random_state),
                                       pynndescent_params, knn_result)
+    info.pop("locality_order", None)  # for the spectral stage only
     return (K, info) if return_info else K

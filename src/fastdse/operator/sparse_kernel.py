@@ -165,8 +165,10 @@ def _neighbour_lists(
     lists : (indptr, nbr, dist, truncated)
         Ragged lists in CSR layout and the rows cut at the cap.
     info : dict
-        ``search_seconds`` (when searched here), ``neighbors`` (the method) and
-        the widening's report (:func:`fastdse.operator.widen.widen_to_radius`).
+        ``search_seconds`` (when searched here), ``neighbors`` (the method),
+        ``locality_order`` (NN-descent's order of the points, near points near in it,
+        for :func:`fastdse.spectral.layout.spectral_layout`) and the widening's report
+        (:func:`fastdse.operator.widen.widen_to_radius`).
     cap : int
         The cap on a list, self excluded.
     """
@@ -195,6 +197,8 @@ def _neighbour_lists(
             searcher, idx, first_dist, rule.radius(first_dist), max_neighbors=cap,
             multiplier=SEARCH_MULTIPLIER)
         info.setdefault("peak_rss", {})["widening"] = peak_rss()
+        if getattr(searcher, "order", None) is not None:
+            info["locality_order"] = searcher.order
     info["neighbors"] = method
     info.update(winfo)
     return first_dist, (indptr, nbr, dist, truncated), info, cap
