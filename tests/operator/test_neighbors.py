@@ -184,6 +184,7 @@ def test_pynndescent_unresolved_rows_beyond_the_exact_budget_use_a_float64_graph
     X = collapsed_classes(400, 1e-9)
     s = PynndescentSearcher(X, 36, 7, None, {})
     assert s.unresolved_rows == 1200 and s.float64 and s.n_neighbors == 60
+    assert s.index is None  # the float32 index is no longer held
     idx, dist = s.graph(36)
     assert np.median(kth_distance_error(idx, X, 5)) < 1e-3  # float32: > 5 %
     ref_idx, _ = knn_search(X, 35, method="exact")
@@ -204,3 +205,5 @@ def test_pynndescent_resolved_data_keep_the_index_graph():
     idx, _ = s.graph(36)
     g_idx = s.index.neighbor_graph[0][:, :36]
     assert np.mean(idx == g_idx) > 0.99  # the index's lists (ties may reorder)
+    again, _ = s.graph(36)  # the first read's graph is dropped; a second reads the index
+    np.testing.assert_array_equal(again, idx)

@@ -179,11 +179,15 @@ class PynndescentSearcher(_ExactWhenAffordable):
         self.k1 = k1
         with _progress.stage(f"kNN index (pynndescent, n={X.shape[0]}, d={X.shape[1]})",
                              long=True):
-            self.index = NNDescent(X, metric="euclidean", random_state=seed, n_jobs=n_jobs,
-                                   **opts)
+            index = NNDescent(X, metric="euclidean", random_state=seed, n_jobs=n_jobs, **opts)
+        #: the pynndescent index (None when fastdse's float64 NN-descent answers instead)
+        self.index: Any = index
         self._exact: ExactSearcher | None = None
-        width = int(self.index.n_neighbors)
-        unresolved = float32_unresolved(X, self.index.neighbor_graph[1], min(k1, width) - 1)
+        width = int(index.n_neighbors)
+        # the index's property computes the graph afresh (a square root of every distance)
+        # at each read: read once, kept for the first search (graph()), which drops it
+        self._first_graph: tuple[np.ndarray, np.ndarray] | None = index.neighbor_graph
+        unresolved = float32_unresolved(X, self._first_graph[1], min(k1, width) - 1)
         self.unresolved_rows, self.float64 = len(unresolved), False
         #: exact lists of the unresolved rows, written over the index's graph
         self._exact_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -192,6 +196,9 @@ class PynndescentSearcher(_ExactWhenAffordable):
         if exact is not None:
             self._exact_rows = (unresolved, *exact.query(unresolved, width))
         elif len(unresolved):
+            # nothing reads the float32 index from here on: free it (at a million points
+            # its data copy, trees and graph hold some 0.3 GB) before the float64 build
+            self.index = self._first_graph = index = None
             self._float64_graph = NNDescentSearcher(X, k1, seed, n_jobs,
                                                     {"n_neighbors": width}, float64=True)
             self.float64 = True
@@ -207,7 +214,8 @@ class PynndescentSearcher(_ExactWhenAffordable):
         """Return the first ``k1`` columns of the index's graph: self first, float64 distances."""
         if self._float64_graph is not None:
             return self._float64_graph.graph(k1)
-        idx, dist = self.index.neighbor_graph
+        idx, dist = self._first_graph or self.index.neighbor_graph
+        self._first_graph = None
         idx = np.ascontiguousarray(idx[:, :k1], dtype=np.int64)
         dist = np.ascontiguousarray(dist[:, :k1], dtype=np.float64)
         # unfilled slots (-1) only occur for tiny n; refuse rather than invent neighbours
