@@ -27,7 +27,8 @@ import scipy.sparse as sp
 
 from fastdse._numba import sparse as _sparse_jit
 
-__all__ = ["RENUMBER_MIN_SPREAD", "numbering_spread", "permuted", "spectral_layout"]
+__all__ = ["RENUMBER_MAX_BYTES", "RENUMBER_MIN_SPREAD", "numbering_spread", "permuted",
+           "spectral_layout"]
 
 #: Renumber when the median ``|i - j| / n`` over the operator's entries exceeds this. A
 #: random numbering gives about 0.29; the scaling benchmark's blob-by-blob data 0.036 and
