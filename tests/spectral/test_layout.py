@@ -93,3 +93,24 @@ def test_renumbered_spectral_stage_measures_the_same_operator(shuffled_blobs, mo
     exact = np.array([entropy_bits(lam, t) for t in (1, 5)])
     for r in (res, plain_res):
         assert np.all(np.abs(r.value - exact) <= 3 * r.stderr + 0.01), (r.value, exact)
+
+
+def test_repeated_rows_take_the_distinct_points_order(shuffled_blobs, monkeypatch):
+    # the weighted operator of the distinct points is renumbered alike (forced here: the
+    # distinct rows come sorted, a numbering with locality)
+    X = np.vstack([shuffled_blobs, shuffled_blobs[:500]])
+    kw = dict(mode="approx", neighbors="nndescent", random_state=0)
+    monkeypatch.setattr(layout, "RENUMBER_MIN_SPREAD", 0.0)
+    g = DiffusionGraph(X, **kw)
+    res = g.dse([1, 5])
+    assert g.spectral_measure().info["layout"]["renumbered"]
+    monkeypatch.setattr(layout, "RENUMBER_MIN_SPREAD", 1.0)
+    plain = DiffusionGraph(X, **kw)
+    plain_res = plain.dse([1, 5])
+    assert not plain.spectral_measure().info["layout"]["renumbered"]
+    assert g.operator_.shape == (3000, 3000)  # the distinct points
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(g.operator_, name),
+                                      getattr(plain.operator_, name))
+    both = np.hypot(res.stderr, plain_res.stderr)
+    assert np.all(np.abs(res.value - plain_res.value) <= 3 * both + 0.01)

@@ -220,6 +220,8 @@ def _sparse_kernel(U: np.ndarray, w: np.ndarray, settings: Settings, resolved: R
                                 rng)}
     warn_if_truncated(info, resolved.kernel, resolved.sigma, rule.thresh, m, cap,
                       stacklevel=5)
+    if getattr(searcher, "order", None) is not None:  # for the spectral stage's layout
+        info["locality_order"] = searcher.order
     K = symmetrize(m, k_ptr, k_idx, k_val)
     return K, info
 
