@@ -97,7 +97,9 @@ def dse(
         enough for t = 1, 2, 5, 10 and 50 whatever ``t`` is asked for (so the
         value at one ``t`` does not depend on the other ``t`` requested), and
         adds probes (up to 4x ``n_probes``, 80 for "auto") when the measured
-        standard error misses its target there.
+        standard error misses its target there. With both "auto", an operator of
+        at most 1,500 points has all its eigenvalues taken densely instead
+        (faster there; ``stderr`` 0; docs/estimators.md).
     n_landmarks : int, default 2000
         Landmarks of ``mode="landmark"``; its DSE covers only the top of the
         spectrum (``n_landmarks`` atoms) and is fit for large ``t`` only, see

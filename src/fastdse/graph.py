@@ -83,7 +83,10 @@ class DiffusionGraph:
     n_deflate : int or "auto", default "auto"
         Top eigenpairs computed exactly by ARPACK before quadrature
         (``mode="approx"``); "auto" picks enough for the largest ``t_hint``
-        and adds probes where deflation is not enough.
+        and adds probes where deflation is not enough. With both ``n_probes`` and
+        ``n_deflate`` "auto", an operator of at most
+        :data:`~fastdse.spectral.lanczos.AUTO_DENSE_MAX_N` (1,500) points has all its
+        eigenvalues taken densely instead (faster there; ``stderr`` 0).
     n_landmarks : int, default 2000
         Landmarks of ``mode="landmark"`` (capped at ``n - 1``).
     landmark_method : {"operator", "nystrom"}, default "operator"
