@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from fastdse._util import memory as _memory
 from fastdse._util.stages import peak_rss
-from fastdse._util.threads import resolve_threads
+from fastdse._util.threads import resolve_threads, serial_when_small
 from fastdse.operator.bandwidth import knn_sigma
 from fastdse.operator.build import operator_from_settings
 from fastdse.operator.conditioning import condition_points
@@ -116,7 +116,13 @@ class Built:
 
 def build_exact(data: GraphInput, settings: Settings, resolved: Resolved,
                 seeds: Seeds) -> Built:
-    """Dense kernel, in-place normalisation, one symmetric eigvalsh."""
+    """Dense kernel, in-place normalisation, one symmetric eigvalsh (one thread when small)."""
+    size = data.n if data.duplicates is None else data.duplicates.unique.shape[0]
+    with serial_when_small(size):
+        return _build_exact(data, settings, resolved)
+
+
+def _build_exact(data: GraphInput, settings: Settings, resolved: Resolved) -> Built:
     if data.points is None:
         if sp.issparse(data.affinity):
             _memory.check_dense_fits(data.n, 0)

@@ -17,7 +17,16 @@ from collections.abc import Iterator
 import numba
 import threadpoolctl
 
-__all__ = ["max_threads", "resolve_threads", "numba_threads", "compute_threads"]
+__all__ = ["max_threads", "resolve_threads", "numba_threads", "compute_threads",
+           "SERIAL_MAX_N", "serial_when_small"]
+
+#: Dense exact problems of at most this many points run on one thread (numba and BLAS):
+#: their kernel pass, Gram product and eigenvalue solver are too short to gain from a
+#: second thread, whose start-up and the two libraries' idle spinning cost more
+#: (docs/benchmarks/small_exact.md).
+SERIAL_MAX_N = 600
+
+_controller: threadpoolctl.ThreadpoolController | None = None
 
 
 def max_threads() -> int:
@@ -48,6 +57,28 @@ def numba_threads(n_jobs: int | None) -> Iterator[None]:
     numba.set_num_threads(resolve_threads(n_jobs))
     try:
         yield
+    finally:
+        numba.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def serial_when_small(n: int) -> Iterator[None]:
+    """Run the block on one numba and one BLAS thread when ``n <= SERIAL_MAX_N``, then restore.
+
+    The BLAS limit goes through one cached ``threadpoolctl.ThreadpoolController`` (a few
+    microseconds; a fresh ``threadpool_limits`` inspects the loaded libraries each time).
+    """
+    global _controller
+    if n > SERIAL_MAX_N or numba.get_num_threads() == 1:
+        yield
+        return
+    if _controller is None:
+        _controller = threadpoolctl.ThreadpoolController()
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with _controller.limit(limits=1, user_api="blas"):
+            yield
     finally:
         numba.set_num_threads(old)
 
