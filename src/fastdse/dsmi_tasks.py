@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import threadpoolctl
 
-from fastdse._util.threads import numba_threads
+from fastdse._util.threads import compute_threads
 from fastdse.graph import DiffusionGraph
 from fastdse.settings import Settings
 
@@ -197,8 +196,7 @@ def dse_task(Z: Any, inverse: np.ndarray, settings: Settings, ts: np.ndarray, ba
         data = Z[rows]
     with contextlib.ExitStack() as stack:
         if settings.n_jobs == 1:
-            stack.enter_context(numba_threads(1))
-            stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
+            stack.enter_context(compute_threads(1))
         graph = DiffusionGraph._from_settings(data, settings, t_hint=None, use_rep=None, rng=rng)
         graph._log_level = logging.DEBUG  # one INFO line per DSMI, not per evaluation
         res = graph._dse_at(ts, False, base)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse
-import threadpoolctl
 
+from fastdse._util.threads import compute_threads
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
 
@@ -15,13 +14,8 @@ from fastdse.operator.normalize import normalize_dense_inplace
 @pytest.fixture(scope="module")
 def one_thread():
     """Run a module's tests on one thread (the test machine is shared)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(before)
+    with compute_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")

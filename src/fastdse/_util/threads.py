@@ -61,26 +61,27 @@ def numba_threads(n_jobs: int | None) -> Iterator[None]:
         numba.set_num_threads(old)
 
 
-@contextlib.contextmanager
-def serial_when_small(n: int) -> Iterator[None]:
-    """Run the block on one numba and one BLAS thread when ``n <= SERIAL_MAX_N``, then restore.
+def _blas_controller() -> threadpoolctl.ThreadpoolController:
+    """Return the process's BLAS libraries, inspected once.
 
-    The BLAS limit goes through one cached ``threadpoolctl.ThreadpoolController`` (a few
-    microseconds; a fresh ``threadpool_limits`` inspects the loaded libraries each time).
+    numpy's and scipy's are loaded when fastdse is. A limit through this controller costs
+    microseconds, where a fresh ``threadpool_limits`` inspects the process each time
+    (~0.3 ms).
     """
     global _controller
-    if n > SERIAL_MAX_N or numba.get_num_threads() == 1:
-        yield
-        return
     if _controller is None:
         _controller = threadpoolctl.ThreadpoolController()
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with _controller.limit(limits=1, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(old)
+    return _controller
+
+
+@contextlib.contextmanager
+def serial_when_small(n: int) -> Iterator[None]:
+    """Run the block on one numba and one BLAS thread when ``n <= SERIAL_MAX_N``, then restore."""
+    if n > SERIAL_MAX_N:
+        yield
+        return
+    with compute_threads(1):
+        yield
 
 
 @contextlib.contextmanager
@@ -93,7 +94,7 @@ def compute_threads(threads: int, blas_threads: int | None = None) -> Iterator[N
     numba.set_num_threads(threads)
     try:
         blas = threads if blas_threads is None else blas_threads
-        with threadpoolctl.threadpool_limits(limits=blas, user_api="blas"):
+        with _blas_controller().limit(limits=blas, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
