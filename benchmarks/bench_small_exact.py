@@ -1,11 +1,12 @@
-"""Small exact problems: all threads against one thread (numba and BLAS).
+"""Small problems: all threads against one thread (numba and BLAS).
 
-``fastdse.dse(X, t=[1, 5], mode="exact")`` on standard normal points, two settings (the
-Gaussian kernel in 128-d, the default alpha-decay kernel in 16-d), each size timed with
-``fastdse._util.threads.SERIAL_MAX_N`` set to 0 (every thread) and above ``n`` (one
-thread), alternating, medians of ``--repeats`` calls. It sets ``SERIAL_MAX_N``: the size up
-to which the exact builder runs on one thread. ``--dsmi`` adds DSMI at its defaults on
-200,000 x 128 blobs (300 exact evaluations of ~500 points), one run each way.
+``fastdse.dse(X, t=[1, 5], mode=...)`` for ``mode="exact"`` and ``"approx"`` on standard
+normal points, two settings (the Gaussian kernel in 128-d, the default alpha-decay kernel
+in 16-d), each size timed with ``fastdse._util.threads.SERIAL_MAX_N`` set to 0 (every
+thread) and above ``n`` (one thread), alternating, medians of ``--repeats`` calls. It sets
+``SERIAL_MAX_N``: the size up to which the builders run on one thread. ``--dsmi`` adds DSMI
+at its defaults on 200,000 x 128 blobs (300 evaluations of ~500 points), exact (the
+default) and ``mode="approx"``, one run each way.
 
     python benchmarks/bench_small_exact.py [--sizes 100 200 ...] [--dsmi] [--out PREFIX]
 """
@@ -43,7 +44,7 @@ def _median_ms(fn, repeats: int) -> float:
     return 1e3 * statistics.median(times)
 
 
-def _case(name: str, n: int, repeats: int) -> dict:
+def _case(name: str, mode: str, n: int, repeats: int) -> dict:
     d, kw = SETTINGS[name]
     X = np.random.default_rng(0).normal(size=(n, d))
     both: dict[str, list[float]] = {"threads": [], "serial": []}
@@ -51,8 +52,9 @@ def _case(name: str, n: int, repeats: int) -> dict:
         for label, limit in (("threads", 0), ("serial", 10**9)):
             threads.SERIAL_MAX_N = limit
             both[label].append(_median_ms(
-                lambda: fastdse.dse(X, [1, 5], mode="exact", **kw), repeats))
-    row = {"setting": name, "n": n, "threads_ms": statistics.median(both["threads"]),
+                lambda: fastdse.dse(X, [1, 5], mode=mode, random_state=0, **kw), repeats))
+    row = {"setting": name, "mode": mode, "n": n,
+           "threads_ms": statistics.median(both["threads"]),
            "serial_ms": statistics.median(both["serial"])}
     row["ratio"] = row["threads_ms"] / row["serial_ms"]
     return row
@@ -63,11 +65,13 @@ def _dsmi() -> dict:
 
     Z, y = make_blobs(200_000, n_features=128, centers=10, cluster_std=5, random_state=0)
     out = {}
-    for label, limit in (("threads", 0), ("serial", 10**9)):
-        threads.SERIAL_MAX_N = limit
-        start = time.perf_counter()
-        res = fastdse.dsmi(Z, y, random_state=0, progress=False)
-        out[label] = (time.perf_counter() - start, float(res.value), float(res.stderr))
+    for mode in ("auto", "approx"):
+        for label, limit in (("threads", 0), ("serial", 10**9)):
+            threads.SERIAL_MAX_N = limit
+            start = time.perf_counter()
+            res = fastdse.dsmi(Z, y, mode=mode, random_state=0, progress=False)
+            out[mode, label] = (time.perf_counter() - start, float(res.value),
+                                float(res.stderr))
     return out
 
 
@@ -83,12 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     chosen = threads.SERIAL_MAX_N
     started = time.perf_counter()
     rows = []
-    for n in args.sizes:
-        for name in SETTINGS:
-            rows.append(_case(name, n, args.repeats))
-            r = rows[-1]
-            print(f"{name:20s} n={n:5d} all threads {r['threads_ms']:8.2f} ms, one thread "
-                  f"{r['serial_ms']:8.2f} ms ({r['ratio']:.2f}x)", flush=True)
+    for mode in ("exact", "approx"):
+        for n in args.sizes:
+            for name in SETTINGS:
+                rows.append(_case(name, mode, n, args.repeats))
+                r = rows[-1]
+                print(f"{mode:6s} {name:20s} n={n:5d} all threads {r['threads_ms']:8.2f} ms, "
+                      f"one thread {r['serial_ms']:8.2f} ms ({r['ratio']:.2f}x)", flush=True)
     dsmi = _dsmi() if args.dsmi else None
     elapsed = time.perf_counter() - started
     with open(f"{args.out}.csv", "w", newline="") as fh:
@@ -96,26 +101,28 @@ def main(argv: list[str] | None = None) -> int:
         w.writeheader()
         w.writerows(rows)
     with open(f"{args.out}.md", "w") as fh:
-        fh.write("# Small exact problems: all threads or one\n\n")
+        fh.write("# Small problems: all threads or one\n\n")
         fh.write(f"Produced by `python benchmarks/bench_small_exact.py` "
                  f"({datetime.date.today().isoformat()}, {cpu_name()}, {elapsed / 60:.1f} min "
-                 "in one process). `fastdse.dse(X, [1, 5], mode=\"exact\")` on standard normal "
-                 f"points; each figure is the median of three alternating rounds of "
-                 f"{args.repeats} calls. Ratio: all threads / one thread (above 1: one thread "
-                 "faster).\n\n")
-        fh.write("| setting | n | all threads (ms) | one thread (ms) | ratio |\n")
-        fh.write("|---|---:|---:|---:|---:|\n")
+                 "in one process). `fastdse.dse(X, [1, 5], mode=mode, random_state=0)` on "
+                 "standard normal points; each figure is the median of three alternating "
+                 f"rounds of {args.repeats} calls. Ratio: all threads / one thread (above 1: "
+                 "one thread faster).\n\n")
+        fh.write("| mode | setting | n | all threads (ms) | one thread (ms) | ratio |\n")
+        fh.write("|---|---|---:|---:|---:|---:|\n")
         for r in rows:
-            fh.write(f"| {r['setting']} | {r['n']:,} | {r['threads_ms']:.2f} | "
+            fh.write(f"| {r['mode']} | {r['setting']} | {r['n']:,} | {r['threads_ms']:.2f} | "
                      f"{r['serial_ms']:.2f} | {r['ratio']:.2f} |\n")
-        fh.write(f"\n`SERIAL_MAX_N = {chosen}`: the exact builder runs on one thread up to "
-                 "there.\n")
+        fh.write(f"\n`SERIAL_MAX_N = {chosen}`: the builders run on one thread up to there.\n")
         if dsmi is not None:
-            (tt, vt, st), (ts, vs, ss) = dsmi["threads"], dsmi["serial"]
-            fh.write(f"\nDSMI at its defaults, `make_blobs(200_000, n_features=128, centers=10, "
-                     f"cluster_std=5)`, one run each: all threads {tt:.1f} s ({vt:.6f} +- "
-                     f"{st:.4f} bits), one thread per evaluation {ts:.1f} s ({vs:.6f} +- "
-                     f"{ss:.4f}): {tt / ts:.2f}x.\n")
+            fh.write("\nDSMI at its defaults, `make_blobs(200_000, n_features=128, centers=10, "
+                     "cluster_std=5)`, one run each:\n\n")
+            fh.write("| mode | all threads (s) | one thread per evaluation (s) | ratio | value "
+                     "(bits) |\n|---|---:|---:|---:|---|\n")
+            for mode in ("auto", "approx"):
+                (tt, vt, st), (ts, vs, ss) = dsmi[mode, "threads"], dsmi[mode, "serial"]
+                fh.write(f"| {mode} | {tt:.1f} | {ts:.1f} | {tt / ts:.2f} | {vt:.6f} +- "
+                         f"{st:.4f} / {vs:.6f} +- {ss:.4f} |\n")
     print(f"wrote {args.out}.csv and {args.out}.md")
     return 0
 

@@ -114,11 +114,15 @@ class Built:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _size(data: GraphInput) -> int:
+    """Points the builders work on: the distinct ones when rows repeat."""
+    return data.n if data.duplicates is None else int(data.duplicates.unique.shape[0])
+
+
 def build_exact(data: GraphInput, settings: Settings, resolved: Resolved,
                 seeds: Seeds) -> Built:
     """Dense kernel, in-place normalisation, one symmetric eigvalsh (one thread when small)."""
-    size = data.n if data.duplicates is None else data.duplicates.unique.shape[0]
-    with serial_when_small(size):
+    with serial_when_small(_size(data)):
         return _build_exact(data, settings, resolved)
 
 
@@ -175,7 +179,14 @@ def _precomputed_operator(data: GraphInput, settings: Settings
 
 def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
                  seeds: Seeds) -> Built:
-    """Sparse kNN kernel, sparse normalisation, deflated stochastic Lanczos quadrature."""
+    """Sparse kNN kernel, sparse normalisation, deflated SLQ (one thread when small)."""
+    with serial_when_small(_size(data)) as serial:
+        return _build_approx(data, settings, resolved, seeds,
+                             1 if serial else resolve_threads(settings.n_jobs))
+
+
+def _build_approx(data: GraphInput, settings: Settings, resolved: Resolved, seeds: Seeds,
+                  threads: int) -> Built:
     start = time.perf_counter()
     if data.points is None:
         A, degrees, known, op_info = _precomputed_operator(data, settings)
@@ -196,7 +207,7 @@ def build_approx(data: GraphInput, settings: Settings, resolved: Resolved,
     measure, half = run_slq(
         A, n_probes=settings.n_probes, n_steps=settings.n_steps, n_deflate=settings.n_deflate,
         known_vectors=known_slq, rng=np.random.default_rng(seeds("spectrum")),
-        t_hint=data.t_hint, threads=resolve_threads(settings.n_jobs))
+        t_hint=data.t_hint, threads=threads)
     if layout["renumbered"]:
         measure.info.setdefault("timings", {})["renumber"] = layout["seconds"]
         measure.info.setdefault("peak_rss", {})["renumber"] = renumber_peak

@@ -27,19 +27,21 @@ def test_small_problems_run_on_one_thread_and_the_counts_come_back():
         assert numba.get_num_threads() == before_numba and _blas_threads() == before_blas
 
 
-def test_exact_builder_runs_small_problems_serially(rng, monkeypatch):
+@pytest.mark.parametrize("mode, builder", [("exact", "_build_exact"),
+                                           ("approx", "_build_approx")])
+def test_builders_run_small_problems_serially(rng, monkeypatch, mode, builder):
     seen = []
-    real = modes._build_exact
+    real = getattr(modes, builder)
 
     def spy(*args):
         seen.append((numba.get_num_threads(), _blas_threads()))
         return real(*args)
 
-    monkeypatch.setattr(modes, "_build_exact", spy)
+    monkeypatch.setattr(modes, builder, spy)
     X = rng.normal(size=(300, 6))
-    small = fastdse.dse(X, [1, 5], mode="exact")
+    small = fastdse.dse(X, [1, 5], mode=mode, random_state=0)
     assert seen[-1] == (1, {1})
     # the same problem on every thread: the same numbers up to rounding
     monkeypatch.setattr(threads, "SERIAL_MAX_N", 0)
-    threaded = fastdse.dse(X, [1, 5], mode="exact")
+    threaded = fastdse.dse(X, [1, 5], mode=mode, random_state=0)
     np.testing.assert_allclose(small.value, threaded.value, rtol=1e-12, atol=0)

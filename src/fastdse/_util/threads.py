@@ -75,13 +75,16 @@ def _blas_controller() -> threadpoolctl.ThreadpoolController:
 
 
 @contextlib.contextmanager
-def serial_when_small(n: int) -> Iterator[None]:
-    """Run the block on one numba and one BLAS thread when ``n <= SERIAL_MAX_N``, then restore."""
+def serial_when_small(n: int) -> Iterator[bool]:
+    """Run the block on one numba and one BLAS thread when ``n <= SERIAL_MAX_N``, then restore.
+
+    Yields whether it does.
+    """
     if n > SERIAL_MAX_N:
-        yield
+        yield False
         return
     with compute_threads(1):
-        yield
+        yield True
 
 
 @contextlib.contextmanager
