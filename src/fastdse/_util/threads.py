@@ -20,10 +20,10 @@ import threadpoolctl
 __all__ = ["max_threads", "resolve_threads", "numba_threads", "compute_threads",
            "SERIAL_MAX_N", "serial_when_small"]
 
-#: Dense exact problems of at most this many points run on one thread (numba and BLAS):
-#: their kernel pass, Gram product and eigenvalue solver are too short to gain from a
-#: second thread, whose start-up and the two libraries' idle spinning cost more
-#: (docs/benchmarks/small_exact.md).
+#: Problems of at most this many points run on one thread (numba and BLAS), in the exact
+#: and the approximate builder alike: their kernel pass, Gram product and eigenvalue solver
+#: are too short to gain from a second thread, whose start-up and the two libraries' idle
+#: spinning cost more (docs/benchmarks/small_exact.md).
 SERIAL_MAX_N = 600
 
 _controller: threadpoolctl.ThreadpoolController | None = None
