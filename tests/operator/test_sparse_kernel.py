@@ -86,6 +86,26 @@ def test_symmetrize_half_equals_scipys_sum_bit_for_bit(rng, n, density):
         np.testing.assert_array_equal(sym_dat, ref.data)  # the same floats, not just close
 
 
+def test_compact_sorted_rows_sorts_lists_given_self_first_then_by_index(rng):
+    # the fused exact search lists a row self first, then by index: merged in one pass;
+    # the head can belong first, in the middle or last; other rows are sorted in full
+    rows = [np.array([5, 1, 2, 9]), np.array([0, 3, 4]), np.array([8, 1, 2, 3]),
+            np.array([4]), np.array([], dtype=int), np.array([2, 6, 3, 1]),
+            np.array([1, 2, 3]), rng.permutation(40)[:25],
+            np.concatenate([[17], np.setdiff1d(np.arange(40), [17])[::2]])]
+    lengths = np.array([len(r) for r in rows])
+    starts = np.concatenate([[0], np.cumsum(lengths + 2)[:-1]])  # gaps between rows
+    idx = np.full(int(starts[-1] + lengths[-1]) + 1, -1, dtype=np.int32)
+    val = np.full(len(idx), np.nan)
+    for r, st in zip(rows, starts):
+        idx[st:st + len(r)] = r
+        val[st:st + len(r)] = r * 0.5 + 1.0  # a value tied to its column
+    ptr, ind, dat = _sparse_jit.compact_sorted_rows(starts, lengths, idx, val)
+    np.testing.assert_array_equal(ptr, np.concatenate([[0], np.cumsum(lengths)]))
+    np.testing.assert_array_equal(ind, np.concatenate([np.sort(r) for r in rows]))
+    np.testing.assert_array_equal(dat, ind * 0.5 + 1.0)
+
+
 def test_kernel_rows_keep_the_entries_at_or_above_thresh():
     # two rows of neighbour lists; k = exp(-(d / s)^p) against thresh just below exp(-1):
     # d <= s kept

@@ -24,7 +24,10 @@ float64 expansion's rounding is as large as the distances it orders. A row whose
 radius holds more points than its room keeps the room's nearest points.
 
 Lists follow :mod:`fastdse._numba.search`: self first with distance 0, then
-ascending by (distance, index).
+ascending by (distance, index); except an in-radius list the cap does not cut, which
+goes self first, then by index: the kernel sorts every row by column anyway
+(:func:`fastdse._numba.sparse.compact_sorted_rows`, which merges such a row in one
+pass), and sorting ~450 distances a row was a tenth of the search at 10,000 x 256.
 """
 
 from __future__ import annotations
@@ -120,11 +123,20 @@ def _candidates(lower, me, limit, cand):  # pragma: no cover - jitted
 
 @jit
 def _exact_sorted(X, me, cand, m, sqd, dist, known, known_sqd, m_known):  # pragma: no cover
-    """Float64 distances of ``me`` to ``cand[:m]`` (squared into ``sqd``); their order.
+    """Float64 distances of ``me`` to ``cand[:m]`` (as :func:`_exact`); their order.
 
-    Ascending by (distance, index): ``cand`` is ascending, the sort stable. A point
-    among the ``m_known`` of an earlier pass (``known``, ascending, with their
-    squared distances ``known_sqd``) takes its distance from there: the same float.
+    Ascending by (distance, index): ``cand`` is ascending, the sort stable.
+    """
+    _exact(X, me, cand, m, sqd, dist, known, known_sqd, m_known)
+    return np.argsort(dist[:m], kind="mergesort")
+
+
+@jit
+def _exact(X, me, cand, m, sqd, dist, known, known_sqd, m_known):  # pragma: no cover
+    """Float64 distances of ``me`` to ``cand[:m]`` into ``dist`` (squared into ``sqd``).
+
+    A point among the ``m_known`` of an earlier pass (``known``, ascending, with
+    their squared distances ``known_sqd``) takes its distance from there: the same float.
     """
     k = 0
     for c in range(m):
@@ -136,7 +148,6 @@ def _exact_sorted(X, me, cand, m, sqd, dist, known, known_sqd, m_known):  # prag
         else:
             sqd[c] = _sqdist(X, me, j)
         dist[c] = np.sqrt(sqd[c])
-    return np.argsort(dist[:m], kind="mergesort")
 
 
 @jit
@@ -184,10 +195,15 @@ def _screen_row(g, me, sqy, ny, X, consts, knn, fixed_scale, factor, margin, f_i
     m_first = m
     m = _candidates(lower, me, lim * scale2 * grow, cand[1])
     if m <= budget:
-        order = _exact_sorted(X, me, cand[1], m, sqd[1], dist, cand[0], sqd[0], m_first)
-        c = _fill_room(cand[1], sqd[1], dist, order, m, me, lim, room_idx, room_dist)
-        if c <= room:
+        # a list the cap does not cut goes in ascending index order (no sort); a full room
+        # is cut at its first cap1 points: the nearest, so sorted
+        _exact(X, me, cand[1], m, sqd[1], dist, cand[0], sqd[0], m_first)
+        c = _fill_room(cand[1], sqd[1], dist, np.arange(m), m, me, lim, room_idx, room_dist)
+        if c < room:
             return c
+        if c == room:
+            order = np.argsort(dist[:m], kind="mergesort")
+            return _fill_room(cand[1], sqd[1], dist, order, m, me, lim, room_idx, room_dist)
     # more in the radius than the room holds (or too many candidates to tell): the
     # room's nearest points, as many as are inside (all of them: the row is cut)
     m_known = m if m <= budget else 0
@@ -262,7 +278,8 @@ def knn_radius_rows_screened(G, rows, sqy, ny, X, consts, knn, fixed_scale, fact
     first_idx, first_dist : int64 (b, k1), float64 (b, k1)
         The rows' k-NN lists (self first), ``k1 >= 2``.
     room_idx, room_dist : int64 (b, room), float64 (b, room)
-        In-radius lists of the widened rows (``room = cap1 + 1``).
+        In-radius lists of the widened rows (``room = cap1 + 1``): self first, then
+        by index, or by (distance, index) in a full room (a row the cap cuts).
     lengths : int64 (b,)
         A widened row's list length, or :data:`KEEP_FIRST`, :data:`CUT_AT_FIRST`,
         :data:`FALLBACK`.

@@ -109,17 +109,55 @@ def _sort_rows_by_column(starts, indptr, indices, data, out_indices,
     """Copy each row to its place in a compact CSR layout, sorted by column index.
 
     Row ``i`` has ``indptr[i + 1] - indptr[i]`` entries from ``starts[i]`` and
-    goes to ``out_*[indptr[i]:indptr[i + 1]]``.
+    goes to ``out_*[indptr[i]:indptr[i + 1]]``. A row's column indices are distinct;
+    a row that is ascending after its first entry (a neighbour list listed self
+    first, then by index) is merged in one pass, the others are sorted.
     """
     n = indptr.shape[0] - 1
     for i in prange(n):
         lo = starts[i]
         m = indptr[i + 1] - indptr[i]
-        order = np.argsort(indices[lo:lo + m])
         o = indptr[i]
+        if _ascending_after_first(indices, lo + 1, lo + m):
+            _insert_first(indices, data, lo, m, out_indices, out_data, o)
+            continue
+        order = np.argsort(indices[lo:lo + m])
         for c in range(m):
             out_indices[o + c] = indices[lo + order[c]]
             out_data[o + c] = data[lo + order[c]]
+
+
+@jit
+def _ascending_after_first(indices, lo, hi):  # pragma: no cover - jitted
+    """Whether ``indices[lo:hi]`` is strictly ascending."""
+    for c in range(lo + 1, hi):
+        if indices[c] <= indices[c - 1]:
+            return False
+    return True
+
+
+@jit
+def _insert_first(indices, data, lo, m, out_indices, out_data, o):  # pragma: no cover
+    """Copy the ``m`` entries from ``lo`` to ``o``, the first moved to its place by index.
+
+    The entries after the first are ascending by index (and none equals the first's).
+    """
+    head = indices[lo]
+    head_value = data[lo]
+    for c in range(1, m):
+        if head < indices[lo + c]:
+            out_indices[o] = head
+            out_data[o] = head_value
+            for r in range(c, m):
+                out_indices[o + 1 + r - c] = indices[lo + r]
+                out_data[o + 1 + r - c] = data[lo + r]
+            return
+        out_indices[o] = indices[lo + c]
+        out_data[o] = data[lo + c]
+        o += 1
+    if m > 0:
+        out_indices[o] = head
+        out_data[o] = head_value
 
 
 @pjit

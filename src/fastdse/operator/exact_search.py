@@ -439,9 +439,12 @@ def exact_knn_radius(
     Returns
     -------
     indptr, nbr, dist, truncated, info
-        As :func:`fastdse.operator.widen.widen_to_radius` (``widen_seconds`` is 0:
-        the widening happens inside the search pass, whose time the caller measures);
-        ``info["float64_rows"]`` counts the rows listed from float64 Gram rows.
+        As :func:`fastdse.operator.widen.widen_to_radius`, but a widened row's list
+        that the cap does not cut is self first, then ascending by index (the kernel
+        sorts rows by column; the k-NN lists and cut rows are by distance).
+        ``widen_seconds`` is 0 (the widening happens inside the search pass, whose
+        time the caller measures); ``info["float64_rows"]`` counts the rows listed
+        from float64 Gram rows.
     first_dist : float64 (n, k1)
         The first lists' distances (self first), from which the radii came.
     """
