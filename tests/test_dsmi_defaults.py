@@ -113,6 +113,16 @@ def test_knn_sigma_follows_the_scale_and_ignores_an_offset(rng):
         knn_sigma(np.zeros((1, 3)).repeat(2, axis=0) + [[0, 0, 0], [0, 0, 0]])
 
 
+@pytest.mark.parametrize("noise", [1e-7, 1e-10])
+def test_knn_sigma_ranks_by_differences_in_a_collapsed_representation(rng, noise):
+    # three classes of near-identical points far from the origin (a collapsed layer):
+    # the Gram form's rounding exceeds the distances it would rank (it made sigma 3 % and
+    # 27 % too large); the exact search's bound and differences find the true 30th
+    centres = rng.uniform(size=(3, 24)) * 10.0
+    X = np.repeat(centres, 200, axis=0) + rng.normal(size=(600, 24)) * noise
+    assert knn_sigma(X) == pytest.approx(reference_knn_sigma(X), rel=1e-12)
+
+
 def test_knn_sigma_beyond_the_exact_queries_is_a_seeded_sample(rng):
     X = rng.normal(size=(EXACT_QUERIES + 2000, 3))
     a = knn_sigma(X, rng=np.random.default_rng(0))
