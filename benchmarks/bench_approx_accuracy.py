@@ -8,11 +8,11 @@ the reported stderr covers the error (|err| <= 3 stderr + 0.01) in at least 80 %
 """
 
 import argparse
-import csv
 import platform
 import time
 
 import numpy as np
+from _output import write_csv
 from sklearn.datasets import load_digits, make_moons, make_swiss_roll
 
 import fastdse
@@ -115,10 +115,7 @@ def main():
                       f"approx {t_approx:6.1f}s max|err|/tol "
                       f"{np.max(np.abs(err) / tol):.2f}", flush=True)
     total = time.perf_counter() - start_all
-    with open(args.out + ".csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out + ".csv", rows)
     passed = np.mean([r["pass"] for r in rows])
     covered = np.mean([r["covered"] for r in rows])
     worst = max(rows, key=lambda r: abs(r["error"]) / r["tol"])

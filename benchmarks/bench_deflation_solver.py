@@ -79,7 +79,6 @@ table whose header names the CPU and the numpy/scipy versions.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import statistics
 import time
@@ -89,6 +88,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _output
 import numpy as np
 import scipy
 import scipy.linalg
@@ -481,10 +481,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """Write the rows (``CSV_FIELDS`` columns)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    _output.write_csv(path, rows, CSV_FIELDS)
 
 
 def warm_up(threads: int) -> None:

@@ -24,7 +24,6 @@ points, whose class terms are ~500 points), one run each way.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import statistics
 import sys
@@ -40,6 +39,7 @@ from fastdse.spectral import lanczos
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_name  # noqa: E402
+from _output import write_csv  # noqa: E402
 
 TS = [1.0, 2.0, 5.0, 10.0]
 SPECTRAL = ("pilot", "deflation", "lanczos", "quadrature", "eigensolver")
@@ -131,10 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['dense_total_s']:.3f} gap {r['max_gap_in_stderr']:.2f} se", flush=True)
     dsmi = _dsmi_case() if args.dsmi else None
     elapsed = time.perf_counter() - started
-    with open(f"{args.out}.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(f"{args.out}.csv", rows)
     _markdown(args, rows, dsmi, chosen, elapsed)
     print(f"wrote {args.out}.csv and {args.out}.md")
     return 0

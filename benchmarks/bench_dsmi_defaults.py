@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _output import write_csv
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
@@ -371,12 +372,7 @@ class Writer:
         return (dataset, labels, rule, float(aniso)) in self.done
 
     def write(self, rows):
-        new = not self.path.exists()
-        with open(self.path, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=FIELDS)
-            if new:
-                w.writeheader()
-            w.writerows(rows)
+        write_csv(self.path, rows, FIELDS, append=True)
 
 
 def run_datasets(stage, datasets, pairs, writer, n_jobs, seed=0):
@@ -979,11 +975,8 @@ def report(core, sweeps, bias, configs, summary, runtime, out, n_jobs):
 
 
 def write_summary(summary, path):
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=SUMMARY_FIELDS)
-        w.writeheader()
-        for s in summary:
-            w.writerow({k: (int(v) if isinstance(v, bool) else v) for k, v in s.items()})
+    write_csv(path, ({k: (int(v) if isinstance(v, bool) else v) for k, v in s.items()}
+                     for s in summary), SUMMARY_FIELDS)
 
 
 # --------------------------------------------------------------------------- main

@@ -21,7 +21,6 @@ Writes docs/benchmarks/dsmi_high_dim.{csv,md}.
 """
 
 import argparse
-import csv
 import math
 import os
 import platform
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg.blas
+from _output import write_csv
 
 import fastdse
 
@@ -104,10 +104,7 @@ def main():
                      "points_path_s": round(time.perf_counter() - t2, 1)}
             print(check, flush=True)
             del X
-    with open(OUT / "dsmi_high_dim.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(OUT / "dsmi_high_dim.csv", rows)
     lines = [
         "# DSMI of the paper's blobs at very high dimension",
         "",

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _output import write_csv
 from sklearn.datasets import make_blobs
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
@@ -71,12 +72,7 @@ def one(panel, d, ratio, rule, n_jobs, published=None):
 
 
 def append(row):
-    new = not CSV.exists()
-    with open(CSV, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    write_csv(CSV, [row], FIELDS, append=True)
     print(row, flush=True)
 
 

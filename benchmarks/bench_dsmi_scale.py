@@ -30,7 +30,6 @@ docs/benchmarks/dsmi_scale.md is written by hand from them.
 """
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import cpu_name
+from _output import write_csv
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 N = int(os.environ.get("DSMI_BENCH_N", 200_000))  # the issue's target size by default
@@ -196,13 +196,8 @@ def scale(configs):
             continue
         row = json.loads(line[0][7:])
         print(row, flush=True)
-        new = not path.exists()
-        with open(path, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(row) + ["machine", "date"])
-            if new:
-                w.writeheader()
-            w.writerow({**row, "machine": f"{platform.machine()} {os.cpu_count()} cpu",
-                        "date": time.strftime("%Y-%m-%d %H:%M")})
+        write_csv(path, [{**row, "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+                          "date": time.strftime("%Y-%m-%d %H:%M")}], append=True)
 
 
 # --------------------------------------------------------------------------- agreement
@@ -277,10 +272,7 @@ def agreement(n=4000, ts=(1.0, 5.0)):
                 print(row, flush=True)
     # n = 2,000 keeps the original file name; other sizes get their own file
     path = OUT / ("dsmi_agreement.csv" if n == 2000 else f"dsmi_agreement_n{n}.csv")
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(path, rows)
     print(f"{sum(r['ok'] for r in rows)}/{len(rows)} within the bound; "
           f"total {time.perf_counter() - start:.0f} s; wrote {path}")
 
@@ -359,11 +351,8 @@ def defaults(n_exact=3):
                          "mode": res.mode, "n_subsamples": None, "subsample_values": None})
             print(rows[-1], flush=True)
     cpu = cpu_name()
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]) + ["cpu", "date"])
-        w.writeheader()
-        for r in rows:
-            w.writerow({**r, "cpu": cpu, "date": time.strftime("%Y-%m-%d %H:%M")})
+    date = time.strftime("%Y-%m-%d %H:%M")
+    write_csv(path, [{**r, "cpu": cpu, "date": date} for r in rows])
     print(f"wrote {path}")
 
 

@@ -10,7 +10,6 @@ table gives median seconds, the ratio and the largest eigenvalue difference. It 
 """
 
 import argparse
-import csv
 import os
 import platform
 import time
@@ -19,6 +18,7 @@ import numpy as np
 import scipy
 import scipy.linalg
 import threadpoolctl
+from _output import write_csv
 
 from fastdse.operator.kernel import dense_affinity
 from fastdse.operator.normalize import normalize_dense_inplace
@@ -72,10 +72,7 @@ def main():
               flush=True)
         del A
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out + ".csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out + ".csv", rows)
     with open(args.out + ".md", "w") as fh:
         fh.write("# Dense eigenvalues: one-stage vs two-stage LAPACK\n\n")
         fh.write("Produced by `python benchmarks/bench_eigensolver.py` on "

@@ -14,13 +14,13 @@ Writes docs/benchmarks/exact_screen.csv and prints the table of neighbors.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 import numba
 import numpy as np
 from _machine import cpu_name
+from _output import write_csv
 
 from fastdse.cli.bench import make_data
 from fastdse.operator.exact_search import exact_knn_radius
@@ -72,10 +72,7 @@ def main() -> None:
         rows.append(row)
         print(row, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows)
     print(f"\nCPU: {cpu_name()}, {numba.get_num_threads()} threads; numpy {np.__version__}\n")
     print("| data | n | d | float32 screen (s) | float64 blocks (s) | speed-up | same lists "
           "| max rel. distance diff. | rows from float64 |")

@@ -38,7 +38,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import importlib.util
 import json
@@ -50,6 +49,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _output import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "docs" / "benchmarks"
@@ -427,10 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         (args.out_dir / f"{NAME}.md").write_text(md)
-        with open(args.out_dir / f"{NAME}.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(args.out_dir / f"{NAME}.csv", rows)
         print(f"wrote {args.out_dir / (NAME + '.md')} and .csv")
     return 0
 

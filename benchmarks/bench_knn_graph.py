@@ -29,7 +29,6 @@ is written by hand from them.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import cpu_name
+from _output import write_csv
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 K = 36  # the first search's width for knn = 5
@@ -188,12 +188,8 @@ def main() -> None:
             row = {k: json.dumps(v) if isinstance(v, (dict, list)) else v
                    for k, v in row.items()}
             print(row, flush=True)
-            new = not path.exists()
-            with open(path, "a", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=[*row, "cpu", "date"])
-                if new:
-                    w.writeheader()
-                w.writerow({**row, "cpu": cpu, "date": time.strftime("%Y-%m-%d %H:%M")})
+            write_csv(path, [{**row, "cpu": cpu, "date": time.strftime("%Y-%m-%d %H:%M")}],
+                      append=True)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,12 @@ are single-core. Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import platform
 import time
 from pathlib import Path
 
+import _output
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -159,11 +159,8 @@ def run(n: int, shapes: list[str], ms: list[int], kernels: list[str]) -> list[di
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    _output.write_csv(path, [{k: (f"{v:.6g}" if isinstance(v, float) else v)
+                              for k, v in r.items()} for r in rows])
 
 
 def table(rows: list[dict], method: str) -> str:

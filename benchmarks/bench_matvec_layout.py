@@ -28,7 +28,6 @@ docs/benchmarks/matvec_layout.md is written by hand from them.
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from _machine import cpu_name
+from _output import write_csv
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "matvec_layout.csv"
@@ -145,12 +145,7 @@ def main() -> None:
     for case in a.cases:
         n, d = map(int, case.split(":"))
         rows = run_case(n, d, a.probes, a.repeats)
-        new = not a.out.exists()
-        with a.out.open("a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=fields)
-            if new:
-                w.writeheader()
-            w.writerows(rows)
+        write_csv(a.out, rows, fields, append=True)
 
 
 if __name__ == "__main__":

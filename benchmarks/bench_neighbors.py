@@ -9,7 +9,6 @@ Writes docs/benchmarks/neighbors.csv and prints the tables of neighbors.md.
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _output import write_csv
 from sklearn.datasets import make_blobs, make_swiss_roll
 
 from fastdse.operator.kernel import sparse_affinity
@@ -163,11 +163,7 @@ def main():
     dse_effect()
     kernel_at_scale()
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    keys = sorted({k for r in rows for k in r})
-    with OUT.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(OUT, rows, sorted({k for r in rows for k in r}))
     print(f"total {time.perf_counter() - start:.0f} s", flush=True)
 
 

@@ -13,7 +13,6 @@ on the other t requested (approx at t = 1 alone, same seed, against the t = 1 of
 """
 
 import argparse
-import csv
 import datetime
 import platform
 import sys
@@ -22,6 +21,7 @@ import warnings
 
 import numpy as np
 from _machine import cpu_name
+from _output import write_csv
 from sklearn.neighbors import NearestNeighbors
 
 import fastdse
@@ -277,12 +277,9 @@ def main():
                 stress += seed_consistency(name, make, args.stress_n, 1000 * si + args.stress_n)
     total = time.perf_counter() - start_all
 
-    with open(args.out + ".csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({**r, "within_bar": int(r["within_bar"]),
-                        "above_log2n": int(r["above_log2n"])})
+    write_csv(args.out + ".csv", [{**r, "within_bar": int(r["within_bar"]),
+                                   "above_log2n": int(r["above_log2n"])} for r in rows],
+              COLUMNS, extrasaction="ignore")
 
     command = "python " + " ".join(["benchmarks/bench_robustness.py"] + sys.argv[1:])
     n_cases = len(tdeps)

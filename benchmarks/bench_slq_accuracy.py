@@ -21,7 +21,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import csv  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -29,6 +28,7 @@ from pathlib import Path  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse  # noqa: E402
+from _output import write_csv  # noqa: E402
 
 from fastdse.entropy import dse_from_eigenvalues, dse_from_measure  # noqa: E402
 from fastdse.operator.kernel import dense_affinity  # noqa: E402
@@ -179,11 +179,8 @@ def main():
 
 def write(rows, timing_rows, auto_rows, public, total):
     OUT.mkdir(parents=True, exist_ok=True)
-    with open(OUT / "slq_accuracy.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_csv(OUT / "slq_accuracy.csv", [{k: (f"{v:.6g}" if isinstance(v, float) else v)
+                                          for k, v in r.items()} for r in rows])
 
     def arr(key, sel):
         return np.array([r[key] for r in sel])

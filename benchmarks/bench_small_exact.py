@@ -14,7 +14,6 @@ default) and ``mode="approx"``, one run each way.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import statistics
 import sys
@@ -29,6 +28,7 @@ from fastdse._util import threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_name  # noqa: E402
+from _output import write_csv  # noqa: E402
 
 SETTINGS = {"gaussian, d = 128": (128, {"kernel": "gaussian", "sigma": 11.5}),
             "alpha-decay, d = 16": (16, {})}
@@ -96,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"one thread {r['serial_ms']:8.2f} ms ({r['ratio']:.2f}x)", flush=True)
     dsmi = _dsmi() if args.dsmi else None
     elapsed = time.perf_counter() - started
-    with open(f"{args.out}.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(f"{args.out}.csv", rows)
     with open(f"{args.out}.md", "w") as fh:
         fh.write("# Small problems: all threads or one\n\n")
         fh.write(f"Produced by `python benchmarks/bench_small_exact.py` "

@@ -34,6 +34,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from _output import write_csv
 
 import fastdse
 
@@ -170,10 +171,7 @@ def main():
             rows = list(csv.DictReader(fh))
     else:
         rows = measure()
-        with open(OUT / "stored_graph.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(OUT / "stored_graph.csv", rows, list(dict.fromkeys(k for r in rows for k in r)))
     write(rows)
 
 
