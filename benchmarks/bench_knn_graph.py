@@ -73,8 +73,8 @@ def graph_child(method: str, n: int, d: int) -> dict:
                         random_state=0).neighbor_graph[0]
         idx = idx[:, 1:K + 1]  # self first in pynndescent's graph of distinct points
     elif method == "nndescent":
-        from fastdse._numba.nndescent import nn_descent
         from fastdse.operator.neighbors import NNDESCENT_DEFAULTS
+        from fastdse.operator.nn_descent import nn_descent
 
         idx = nn_descent(X, 59, 12345, **NNDESCENT_DEFAULTS)[0][:, 1:K + 1]
     else:

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import fastdse
-from fastdse._numba.nndescent import nn_descent
 from fastdse._numba.search import two_hop_knn
 from fastdse._util.threads import numba_threads
 from fastdse.operator import widen as _widen
 from fastdse.operator.neighbors import NNDescentSearcher, knn_search
+from fastdse.operator.nn_descent import nn_descent
 from reference import collapsed_classes, kth_distance_error
 
 
@@ -97,14 +97,69 @@ def test_unknown_parameters_are_refused():
 def test_graph_does_not_depend_on_the_block_size(monkeypatch):
     # pairs are kept against the heaps' roots as a block begins: any blocking of the
     # rows gives the pushes of one thread pushing every pair as it comes
-    from fastdse._numba import nndescent as nnd
+    from fastdse.operator import nn_descent as driver
 
     X32 = blobs(25_000, 8, seed=5).astype(np.float32)
     ref = nn_descent(X32, 20, seed=3, n_iters=3)
-    monkeypatch.setattr(nnd, "_BLOCK_PAIRS", 1000)
+    monkeypatch.setattr(driver, "_BLOCK_PAIRS", 1000)
     small = nn_descent(X32, 20, seed=3, n_iters=3)
     np.testing.assert_array_equal(ref[0], small[0])
     np.testing.assert_array_equal(ref[1], small[1])
+
+
+@pytest.mark.parametrize("shift", [0, 30])
+def test_graph_does_not_depend_on_the_bucket_size(monkeypatch, shift):
+    # pushes are grouped by buckets of heaps: one heap a bucket (0), or all in one (30,
+    # the pairs' own order) give the same graph
+    from fastdse.operator import nn_descent as driver
+
+    X32 = blobs(25_000, 8, seed=5).astype(np.float32)
+    ref = nn_descent(X32, 20, seed=3, n_iters=3)
+    monkeypatch.setattr(driver, "_BUCKET_SHIFT", shift)
+    other = nn_descent(X32, 20, seed=3, n_iters=3)
+    np.testing.assert_array_equal(ref[0], other[0])
+    np.testing.assert_array_equal(ref[1], other[1])
+
+
+@pytest.mark.parametrize(("shift", "parts"), [(0, 1), (2, 2), (4, 3), (30, 2)])
+def test_grouped_pushes_end_as_the_pairs_pushed_one_by_one(monkeypatch, shift, parts):
+    from fastdse.operator import nn_descent as driver
+
+    monkeypatch.setattr(driver, "_BUCKET_SHIFT", shift)
+    rng = np.random.default_rng(shift + parts)
+    n, k, R, per = 200, 6, 7, 700  # 7 buffer rows of up to 700 pairs
+    lists = [{int(j): float(d) for j, d in zip(rng.choice(np.delete(np.arange(n), i), k,
+                                                         replace=False), rng.uniform(1, 2, k))}
+             for i in range(n)]
+    # heaps: a row sorted by descending distance is a valid max-heap
+    order = [sorted(row.items(), key=lambda e: -e[1]) for row in lists]
+    idx = np.array([[j for j, _ in row] for row in order], dtype=np.int32)
+    dist = np.array([[d for _, d in row] for row in order], dtype=np.float32)
+    flag = np.zeros((n, k), dtype=np.uint8)
+    p = rng.integers(0, n, (R, per)).astype(np.int32)
+    q = ((p + rng.integers(1, n, (R, per))) % n).astype(np.int32)
+    d = rng.uniform(0, 2.2, (R, per)).astype(np.float32)
+    m = rng.integers(1, 4, (R, per)).astype(np.uint8)  # push into p's heap, q's, or both
+    cnt = rng.integers(0, per + 1, R)
+    kept = driver._KeptPairs(n, np.float32, parts)
+    kept.push(idx, dist, flag, (p, q, d, m, cnt))
+    entered = 0
+    for r in range(R):  # the reference: every pair in order, each asked-for end
+        for a in range(cnt[r]):
+            for end, (i, j) in enumerate(((p[r, a], q[r, a]), (q[r, a], p[r, a]))):
+                row = lists[i]
+                worst = max(row, key=row.get)
+                if m[r, a] & (1 << end) and d[r, a] < np.float32(row[worst]) and j not in row:
+                    del row[worst]
+                    row[int(j)] = float(d[r, a])
+                    entered += 1
+    assert kept.pushes == entered > 0
+    for i in range(n):
+        got = sorted(zip(idx[i].tolist(), dist[i].tolist()))
+        want = sorted((j, float(np.float32(v))) for j, v in lists[i].items())
+        assert got == want, i
+        assert np.all(dist[i, 0] >= dist[i, 1:])  # still a max-heap at the root
+    assert flag.sum() > 0
 
 
 def test_knn_search_returns_int64_indices_from_the_int32_graph():
@@ -127,10 +182,10 @@ def test_candidates_skip_rows_with_nothing_new_and_sample_the_others():
     rev_ptr = np.empty(n + 1, dtype=np.int64)
     rev = np.empty(n * k, dtype=np.int32)
     rev_flag = np.empty(n * k, dtype=np.uint8)
-    nnd._reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
+    nnd.reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
     new_c = np.full((n, k), 99, dtype=np.int32)
     old_c = np.full((n, k), 99, dtype=np.int32)
-    nnd._candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, 1, 0)
+    nnd.candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, 1, 0)
     fresh = {2, int(idx[2, 1])}
     for i in range(n):
         if i in fresh:

@@ -8,31 +8,29 @@ heaps. Distances are squared Euclidean in float32 (float64 on request; the calle
 recomputes exact float64 distances of the final lists).
 
 Threads and determinism. A pass over pairs (the leaves' pairs, or the rows' local
-joins) runs in fixed blocks of rows (or leaves) in two steps: first every pair of the
-block gets its distance, in parallel, and is kept if it is closer than the current
-root of either of its two heaps (the heaps are only read in this step, so which pairs
-are kept does not depend on the threads); then the kept pairs are pushed into the
-heaps by the threads that own the rows (row ``i`` belongs to thread ``i % T``), each
-thread scanning the kept pairs in the order they were made. A row therefore receives
-the same pushes in the same order for any number of threads (the order of a single
-thread pushing every pair as it comes, since a pair not closer than a root when the
-block began cannot enter that heap later in the block), and every random choice (tree
-splits, candidate sampling) is a hash of the seed and the indices: the graph depends on
-the data and the seed only.
+joins) runs in blocks of rows (or leaves) in two steps: first every pair of the block
+gets its distance, in parallel, and is kept if it is closer than the current root of
+either of its two heaps (the heaps are only read in this step, so which pairs are kept
+does not depend on the threads); then the kept pairs are pushed into the heaps
+(:mod:`fastdse._numba.heaps`: grouped by heap, each heap receiving its pushes in the
+order the pairs were made). A row therefore receives the same pushes in the same
+order for any number of threads and any blocking (the order of a single thread
+pushing every pair as it comes, since a pair not closer than a root when the block
+began cannot enter that heap later in the block), and every random choice (tree
+splits, candidate sampling) is a hash of the seed and the indices: the graph depends
+on the data and the seed only. The driver is :func:`fastdse.operator.nn_descent.nn_descent`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import numba
 import numpy as np
 from numba import prange
 
-from fastdse._numba.jit import PARALLEL_MIN_SIZE, jit, jit_sum, pjit
+from fastdse._numba.jit import jit, jit_sum, pjit
 
-__all__ = ["nn_descent", "tree_order"]
+__all__ = ["candidates", "gather_rows", "join_pairs", "leaf_pairs", "reverse_lists",
+           "rp_forest", "sorted_lists", "tree_order"]
+
 
 @jit
 def _mix(a, b, c):  # pragma: no cover - jitted
@@ -56,60 +54,6 @@ def _d2(X, i, j):  # pragma: no cover - jitted
         diff = X[i, f] - X[j, f]
         acc += diff * diff
     return acc
-
-
-@jit
-def _push(idx, dist, flag, i, j, d, new):  # pragma: no cover - jitted
-    """Push ``j`` at distance ``d`` into the max-heap of row ``i``; 1 if it entered.
-
-    The heap keeps the smallest keys ``dist`` of the row (largest at the root) and moves
-    ``idx`` and ``flag`` along.
-    """
-    if d >= dist[i, 0]:
-        return 0
-    k = idx.shape[1]
-    for m in range(k):
-        if idx[i, m] == j:
-            return 0
-    pos = 0
-    while True:
-        c = 2 * pos + 1
-        if c >= k:
-            break
-        if c + 1 < k and dist[i, c + 1] > dist[i, c]:
-            c += 1
-        if dist[i, c] <= d:
-            break
-        idx[i, pos] = idx[i, c]
-        dist[i, pos] = dist[i, c]
-        flag[i, pos] = flag[i, c]
-        pos = c
-    idx[i, pos] = j
-    dist[i, pos] = d
-    flag[i, pos] = new
-    return 1
-
-
-@pjit
-def _push_kept(idx, dist, flag, buf_p, buf_q, buf_d, cnt, counts):  # pragma: no cover
-    """Push the kept pairs into both heaps, each of ``T`` owners into its rows, in order.
-
-    ``counts[t]`` grows by the pushes that entered owner ``t``'s heaps.
-    """
-    T = counts.shape[0]
-    for t in prange(T):
-        c = 0
-        for r in range(cnt.shape[0]):
-            for m in range(cnt[r]):
-                p = buf_p[r, m]
-                q = buf_q[r, m]
-                d = buf_d[r, m]
-                # the roots are checked here too: most pushes fail, and a call costs
-                if p % T == t and d < dist[p, 0]:
-                    c += _push(idx, dist, flag, p, q, d, 1)
-                if q % T == t and d < dist[q, 0]:
-                    c += _push(idx, dist, flag, q, p, d, 1)
-        counts[t] += c
 
 
 @jit
@@ -174,7 +118,7 @@ def _rp_tree(X, seed, tree, leaf_size, order, leaf_lo, leaf_hi):  # pragma: no c
 
 
 @pjit
-def _rp_forest(X, seed, first_tree, leaf_size, order, leaf_lo, leaf_hi, n_leaves
+def rp_forest(X, seed, first_tree, leaf_size, order, leaf_lo, leaf_hi, n_leaves
                ):  # pragma: no cover - jitted
     """Build trees ``first_tree + 0, 1, ...`` (one a row of ``order``), in parallel."""
     for r in prange(order.shape[0]):
@@ -185,9 +129,13 @@ def _rp_forest(X, seed, first_tree, leaf_size, order, leaf_lo, leaf_hi, n_leaves
 
 
 @pjit
-def _leaf_pairs(X, dist, order, leaf_lo, leaf_hi, first, buf_p, buf_q, buf_d, cnt
+def leaf_pairs(X, dist, order, leaf_lo, leaf_hi, first, buf_p, buf_q, buf_d, buf_m, cnt
                 ):  # pragma: no cover - jitted
-    """Keep the pairs of leaves ``first, first + 1, ...`` (one a row of the buffers)."""
+    """Keep the pairs of leaves ``first, first + 1, ...`` (one a row of the buffers).
+
+    A pair is kept if closer than the root of the heap of ``p`` (then bit 1 of its
+    ``buf_m`` is set) or of ``q`` (bit 2).
+    """
     for r in prange(cnt.shape[0]):
         lo = leaf_lo[first + r]
         hi = leaf_hi[first + r]
@@ -197,20 +145,22 @@ def _leaf_pairs(X, dist, order, leaf_lo, leaf_hi, first, buf_p, buf_q, buf_d, cn
             for b in range(a + 1, hi):
                 q = order[b]
                 # kept if closer than either heap's root; written out here and in
-                # _join_pairs: as a numba helper taking the buffers this step made the
+                # join_pairs: as a numba helper taking the buffers this step made the
                 # loop 2.8x slower in the parallel build and 9x in the serial one
                 # (30,000 x 64, docs/benchmarks/knn_graph.md)
                 d = _d2(X, p, q)
-                if d < dist[p, 0] or d < dist[q, 0]:
+                mk = (d < dist[p, 0]) + 2 * (d < dist[q, 0])
+                if mk:
                     buf_p[r, m] = p
                     buf_q[r, m] = q
                     buf_d[r, m] = d
+                    buf_m[r, m] = mk
                     m += 1
         cnt[r] = m
 
 
 @jit
-def _reverse_lists(idx, flag, rev_ptr, rev, rev_flag):  # pragma: no cover - jitted
+def reverse_lists(idx, flag, rev_ptr, rev, rev_flag):  # pragma: no cover - jitted
     """Every row's reverse neighbours (the rows listing it) with their flags, in row order.
 
     CSR layout: the rows listing ``j`` are ``rev[rev_ptr[j]:rev_ptr[j + 1]]``, ascending,
@@ -241,7 +191,7 @@ def _pair_priority(seed, it, i, j, n):  # pragma: no cover - jitted
 
 
 @pjit
-def _candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
+def candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
                 ):  # pragma: no cover - jitted
     """Sample every row's new and old candidates, then flag its sampled new neighbours old.
 
@@ -318,7 +268,7 @@ def _candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
 
 
 @pjit
-def _join_pairs(X, dist, new_c, old_c, first, buf_p, buf_q, buf_d, cnt
+def join_pairs(X, dist, new_c, old_c, first, buf_p, buf_q, buf_d, buf_m, cnt
                 ):  # pragma: no cover - jitted
     """Keep the local-join pairs of rows ``first, first + 1, ...`` (a buffer row each).
 
@@ -337,17 +287,19 @@ def _join_pairs(X, dist, new_c, old_c, first, buf_p, buf_q, buf_d, cnt
                 q = new_c[i, b] if b < c_new else old_c[i, b - c_new]
                 if q < 0 or q == p:
                     continue
-                d = _d2(X, p, q)  # kept as in _leaf_pairs
-                if d < dist[p, 0] or d < dist[q, 0]:
+                d = _d2(X, p, q)  # kept as in leaf_pairs
+                mk = (d < dist[p, 0]) + 2 * (d < dist[q, 0])
+                if mk:
                     buf_p[r, m] = p
                     buf_q[r, m] = q
                     buf_d[r, m] = d
+                    buf_m[r, m] = mk
                     m += 1
         cnt[r] = m
 
 
 @pjit
-def _sorted_lists(idx, dist, perm, out_idx, out_dist):  # pragma: no cover - jitted
+def sorted_lists(idx, dist, perm, out_idx, out_dist):  # pragma: no cover - jitted
     """Self first, then each heap by ascending distance (ties by index), as float64.
 
     Heap ``i`` is of point ``perm[i]`` and lists points by position: row ``perm[i]`` of
@@ -379,7 +331,7 @@ def _sorted_lists(idx, dist, perm, out_idx, out_dist):  # pragma: no cover - jit
 
 
 @pjit
-def _gather_rows(X, rows, out):  # pragma: no cover - jitted
+def gather_rows(X, rows, out):  # pragma: no cover - jitted
     """``out[r] = X[rows[r]]``, converted to ``out``'s dtype."""
     for r in prange(rows.shape[0]):
         for f in range(X.shape[1]):
@@ -399,99 +351,3 @@ def tree_order(X: np.ndarray, seed: int, tree: int = 0, leaf_size: int = 60) -> 
     _rp_tree(X, seed, tree, leaf_size, order, np.empty(n, dtype=np.int32),
              np.empty(n, dtype=np.int32))
     return order
-
-
-#: Pairs a block of a pass keeps at most (buffers of 12 bytes a pair: 48 MiB).
-_BLOCK_PAIRS = 1 << 22
-
-
-class _KeptPairs:
-    """The buffers of kept pairs, reused by every block of every pass."""
-
-    def __init__(self, dtype: Any) -> None:
-        self.p = np.empty(_BLOCK_PAIRS, dtype=np.int32)
-        self.q = np.empty(_BLOCK_PAIRS, dtype=np.int32)
-        self.d = np.empty(_BLOCK_PAIRS, dtype=dtype)
-
-    def blocks(self, rows: int, pairs_per_row: int
-               ) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
-        """Yield ``(first row, (buf_p, buf_q, buf_d, cnt))`` for blocks of ``rows``.
-
-        A row has at most ``pairs_per_row`` pairs; the buffers are (rows, pairs) views.
-        """
-        per = max(1, pairs_per_row)
-        size = max(1, _BLOCK_PAIRS // per)
-        cnt = np.zeros(size, dtype=np.int64)
-        for first in range(0, rows, size):
-            m = min(size, rows - first)
-            yield first, (self.p[:m * per].reshape(m, per), self.q[:m * per].reshape(m, per),
-                          self.d[:m * per].reshape(m, per), cnt[:m])
-
-
-def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_size: int = 30,
-               max_candidates: int = 30, n_iters: int = 12, delta: float = 0.001,
-               dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Approximate ``k`` nearest other neighbours of every row of ``X_in``.
-
-    The distances are computed in ``dtype`` (from a copy of the points in a tree's order).
-
-    Returns ``(indices, distances, report)``: ``(n, k + 1)`` int32 and float64 arrays,
-    self first, then by ascending distance (``-1`` / ``inf`` where a list stayed short,
-    which only tiny ``n`` allows), and the rounds run and pushes of the last round. The
-    report's ``"order"`` is the rows' locality order (:func:`tree_order`) used inside.
-    """
-    n = X_in.shape[0]
-    # owners of rows: the threads of a parallel run (one when the kernels run serially);
-    # the graph does not depend on it
-    T = (1 if X_in.size < PARALLEL_MIN_SIZE or numba.get_num_threads() == 1
-         else numba.get_num_threads())
-    # the points in the order of the leaves of one more tree: near points get near
-    # numbers, so the joins read the points and heaps from fewer places in memory
-    perm = tree_order(X_in, seed, n_trees, leaf_size)
-    X = np.empty((n, X_in.shape[1]), dtype=dtype)
-    _gather_rows(X_in, perm, X)
-    idx = np.full((n, k), -1, dtype=np.int32)
-    dist = np.full((n, k), np.inf, dtype=dtype)
-    flag = np.zeros((n, k), dtype=np.uint8)
-    counts = np.zeros(T, dtype=np.int64)
-    kept = _KeptPairs(dtype)
-    # the trees, T at a time in parallel; their leaves joined tree by tree, in order
-    leaf_pairs = leaf_size * (leaf_size - 1) // 2
-    for first_tree in range(0, n_trees, T):
-        batch = min(T, n_trees - first_tree)
-        order = np.empty((batch, n), dtype=np.int32)
-        leaf_lo = np.empty((batch, n), dtype=np.int32)
-        leaf_hi = np.empty((batch, n), dtype=np.int32)
-        n_leaves = np.empty(batch, dtype=np.int64)
-        _rp_forest(X, seed, first_tree, leaf_size, order, leaf_lo, leaf_hi, n_leaves)
-        for tree in range(batch):
-            for first, bufs in kept.blocks(int(n_leaves[tree]), leaf_pairs):
-                _leaf_pairs(X, dist, order[tree], leaf_lo[tree], leaf_hi[tree], first, *bufs)
-                _push_kept(idx, dist, flag, *bufs, counts)
-        del order, leaf_lo, leaf_hi
-    c = min(max_candidates, k)
-    new_c = np.empty((n, c), dtype=np.int32)
-    old_c = np.empty((n, c), dtype=np.int32)
-    rev_ptr = np.empty(n + 1, dtype=np.int64)
-    rev = np.empty(n * k, dtype=np.int32)
-    rev_flag = np.empty(n * k, dtype=np.uint8)
-    rounds = 0
-    pushed = 0
-    for it in range(n_iters):
-        _reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
-        _candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it)
-        counts[:] = 0
-        for first, bufs in kept.blocks(n, c * (c - 1) // 2 + c * c):
-            _join_pairs(X, dist, new_c, old_c, first, *bufs)
-            _push_kept(idx, dist, flag, *bufs, counts)
-        rounds += 1
-        pushed = int(counts.sum())
-        if pushed <= delta * n * k:
-            break
-    # the candidates, reverse lists, buffers and the points' copy go before the lists
-    # are written out (1.1 GB at 1,000,000 x 64, which set the whole run's peak)
-    del X, flag, kept, new_c, old_c, rev_ptr, rev, rev_flag
-    out_idx = np.empty((n, k + 1), dtype=np.int32)  # point numbers are int32 throughout
-    out_dist = np.empty((n, k + 1), dtype=np.float64)
-    _sorted_lists(idx, dist, perm, out_idx, out_dist)
-    return out_idx, out_dist, {"rounds": rounds, "last_pushes": pushed, "order": perm}

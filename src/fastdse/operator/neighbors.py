@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from fastdse._numba import nndescent as _nnd_jit
 from fastdse._numba import search as _search_jit
 from fastdse._numba.jit import fallback_cache
 from fastdse._util import progress as _progress
@@ -39,6 +38,7 @@ from fastdse._util.validation import (
 )
 from fastdse.operator import widen as _widen
 from fastdse.operator.exact_search import ExactSearcher
+from fastdse.operator.nn_descent import nn_descent
 from fastdse.operator.widen import widen_to_radius
 
 __all__ = [
@@ -288,7 +288,7 @@ class NNDescentSearcher(_ExactWhenAffordable):
         dtype = np.float64 if float64 else np.float32
         with _progress.stage(f"kNN graph (NN-descent, n={X.shape[0]}, d={X.shape[1]})",
                              long=True):
-            idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts, dtype=dtype)
+            idx, dist, self.report = nn_descent(X, width, seed, **opts, dtype=dtype)
         unresolved = (np.empty(0, dtype=np.int64) if float64 else
                       float32_unresolved(X, dist, min(k1, width + 1) - 1))
         self.unresolved_rows, self.float64 = len(unresolved), float64
@@ -298,7 +298,7 @@ class NNDescentSearcher(_ExactWhenAffordable):
         elif len(unresolved):
             with _progress.stage("kNN graph again in float64 (near-identical points)",
                                  long=True):
-                idx, dist, self.report = _nnd_jit.nn_descent(X, width, seed, **opts,
+                idx, dist, self.report = nn_descent(X, width, seed, **opts,
                                                              dtype=np.float64)
             self.float64 = True
         self.order = self.report.pop("order")
