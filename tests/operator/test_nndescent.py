@@ -94,17 +94,23 @@ def test_unknown_parameters_are_refused():
         NNDescentSearcher(blobs(100, 3), 10, 0, None, {"n_tres": 4})
 
 
-def test_graph_does_not_depend_on_the_block_size(monkeypatch):
+@pytest.mark.parametrize(("block_pairs", "fill"), [(1000, 0.5), (1 << 22, 50.0)])
+def test_graph_does_not_depend_on_the_block_size(monkeypatch, block_pairs, fill):
     # pairs are kept against the heaps' roots as a block begins: any blocking of the
-    # rows gives the pushes of one thread pushing every pair as it comes
+    # rows gives the pushes of one thread pushing every pair as it comes. 1000 pairs:
+    # one row a part and block; fill 50: every part runs out of room, the blocks end
+    # early and the rows after are joined again
     from fastdse.operator import nn_descent as driver
 
-    X32 = blobs(25_000, 8, seed=5).astype(np.float32)
+    # points of a small integer grid: many equal distances, where the order of the
+    # pushes decides which of them a full heap keeps
+    X32 = np.random.default_rng(5).integers(0, 4, size=(25_000, 8)).astype(np.float32)
     ref = nn_descent(X32, 20, seed=3, n_iters=3)
-    monkeypatch.setattr(driver, "_BLOCK_PAIRS", 1000)
-    small = nn_descent(X32, 20, seed=3, n_iters=3)
-    np.testing.assert_array_equal(ref[0], small[0])
-    np.testing.assert_array_equal(ref[1], small[1])
+    monkeypatch.setattr(driver, "_BLOCK_PAIRS", block_pairs)
+    monkeypatch.setattr(driver, "_FILL", fill)
+    other = nn_descent(X32, 20, seed=3, n_iters=3)
+    np.testing.assert_array_equal(ref[0], other[0])
+    np.testing.assert_array_equal(ref[1], other[1])
 
 
 @pytest.mark.parametrize("shift", [0, 30])
@@ -113,8 +119,8 @@ def test_graph_does_not_depend_on_the_bucket_size(monkeypatch, shift):
     # the pairs' own order) give the same graph
     from fastdse.operator import nn_descent as driver
 
-    X32 = blobs(25_000, 8, seed=5).astype(np.float32)
-    ref = nn_descent(X32, 20, seed=3, n_iters=3)
+    X32 = np.random.default_rng(5).integers(0, 4, size=(25_000, 8)).astype(np.float32)
+    ref = nn_descent(X32, 20, seed=3, n_iters=3)  # a grid: ties, see above
     monkeypatch.setattr(driver, "_BUCKET_SHIFT", shift)
     other = nn_descent(X32, 20, seed=3, n_iters=3)
     np.testing.assert_array_equal(ref[0], other[0])

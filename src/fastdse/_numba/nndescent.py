@@ -268,34 +268,41 @@ def candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
 
 
 @pjit
-def join_pairs(X, dist, new_c, old_c, first, buf_p, buf_q, buf_d, buf_m, cnt
-                ):  # pragma: no cover - jitted
-    """Keep the local-join pairs of rows ``first, first + 1, ...`` (a buffer row each).
+def join_pairs(X, dist, new_c, old_c, row_lo, row_hi, buf_p, buf_q, buf_d, buf_m, cnt,
+               reached):  # pragma: no cover - jitted
+    """Keep the local-join pairs of rows ``row_lo[t]:row_hi[t]`` in buffer row ``t``.
 
-    A row's pairs: its new candidates with each other and with its old ones.
+    A row's pairs: its new candidates with each other and with its old ones. Part ``t``
+    takes its rows in order while a whole row's pairs still fit in its buffer row; it
+    stops before the first that might not and sets ``reached[t]`` to it (``row_hi[t]``
+    when all fitted) and ``cnt[t]`` to the pairs kept.
     """
     c_new = new_c.shape[1]
     c_old = old_c.shape[1]
-    for r in prange(cnt.shape[0]):
-        i = first + r
+    most = c_new * (c_new - 1) // 2 + c_new * c_old  # pairs a row can keep
+    for t in prange(cnt.shape[0]):
         m = 0
-        for a in range(c_new):
-            p = new_c[i, a]
-            if p < 0:
-                continue
-            for b in range(a + 1, c_new + c_old):
-                q = new_c[i, b] if b < c_new else old_c[i, b - c_new]
-                if q < 0 or q == p:
+        i = row_lo[t]
+        while i < row_hi[t] and m + most <= buf_p.shape[1]:
+            for a in range(c_new):
+                p = new_c[i, a]
+                if p < 0:
                     continue
-                d = _d2(X, p, q)  # kept as in leaf_pairs
-                mk = (d < dist[p, 0]) + 2 * (d < dist[q, 0])
-                if mk:
-                    buf_p[r, m] = p
-                    buf_q[r, m] = q
-                    buf_d[r, m] = d
-                    buf_m[r, m] = mk
-                    m += 1
-        cnt[r] = m
+                for b in range(a + 1, c_new + c_old):
+                    q = new_c[i, b] if b < c_new else old_c[i, b - c_new]
+                    if q < 0 or q == p:
+                        continue
+                    d = _d2(X, p, q)  # kept as in leaf_pairs
+                    mk = (d < dist[p, 0]) + 2 * (d < dist[q, 0])
+                    if mk:
+                        buf_p[t, m] = p
+                        buf_q[t, m] = q
+                        buf_d[t, m] = d
+                        buf_m[t, m] = mk
+                        m += 1
+            i += 1
+        cnt[t] = m
+        reached[t] = i
 
 
 @pjit

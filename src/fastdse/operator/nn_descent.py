@@ -24,6 +24,10 @@ __all__ = ["nn_descent"]
 _BLOCK_PAIRS = 1 << 22
 
 
+#: The share of a part's buffer row a block aims to fill, from the last block's pairs
+#: a row (a block ends early where a part runs out of room).
+_FILL = 0.5
+
 #: Rows whose heaps are pushed into as one bucket: 2^9 rows of 59 neighbours take
 #: 270 KB (indices, distances and flags), within a core's L2 cache.
 _BUCKET_SHIFT = 9
@@ -62,6 +66,45 @@ class _KeptPairs:
             yield first, (self.p[:m * per].reshape(m, per), self.q[:m * per].reshape(m, per),
                           self.d[:m * per].reshape(m, per), self.m[:m * per].reshape(m, per),
                           cnt[:m])
+
+    def join(self, X: np.ndarray, idx: np.ndarray, dist: np.ndarray, flag: np.ndarray,
+             new_c: np.ndarray, old_c: np.ndarray) -> None:
+        """Join a round's rows locally, in blocks, and push each block's kept pairs.
+
+        Each part (thread) fills its own buffer row with the pairs of consecutive rows;
+        a block is as many rows as fill about :data:`_FILL` of each at the last block's
+        pairs a row (a few per cent of the most a row can keep), so that a block
+        brings each heap several pushes. A part that runs out of room stops at a row;
+        the block then ends there: the pairs the later parts made are dropped and
+        their rows joined again in the next block, so every heap still receives its
+        pushes once each, in the order of the rows.
+        """
+        n = idx.shape[0]
+        parts = self.hist.shape[0]
+        c = new_c.shape[1]
+        most = c * (c - 1) // 2 + c * old_c.shape[1]  # the pairs a row can keep
+        width = max(_BLOCK_PAIRS // parts, most)
+        if parts * width > self.p.shape[0]:
+            self.p, self.q, self.m = (np.empty(parts * width, dtype=a.dtype)
+                                      for a in (self.p, self.q, self.m))
+            self.d = np.empty(parts * width, dtype=self.d.dtype)
+        bufs = tuple(a[:parts * width].reshape(parts, width)
+                     for a in (self.p, self.q, self.d, self.m))
+        cnt = np.zeros(parts, dtype=np.int64)
+        reached = np.zeros(parts, dtype=np.int64)
+        rows = width // most  # rows a part surely has room for
+        start = 0
+        while start < n:
+            lo = np.minimum(start + np.arange(parts, dtype=np.int64) * rows, n)
+            hi = np.minimum(lo + rows, n)
+            _nnd.join_pairs(X, dist, new_c, old_c, lo, hi, *bufs, cnt, reached)
+            short = np.flatnonzero(reached < hi)
+            last = int(short[0]) if short.size else parts - 1
+            cnt[last + 1:] = 0  # rows after the first part that ran out: the next block
+            self.push(idx, dist, flag, (*bufs, cnt))
+            kept_per_row = int(cnt.sum()) / max(1, int(reached[last]) - start)
+            start = int(reached[last])
+            rows = max(width // most, int(width * _FILL / max(kept_per_row, 1.0)))
 
     def push(self, idx: np.ndarray, dist: np.ndarray, flag: np.ndarray,
              bufs: tuple[np.ndarray, ...]) -> None:
@@ -142,9 +185,7 @@ def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_si
         _nnd.reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
         _nnd.candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it)
         kept.pushes = 0
-        for first, bufs in kept.blocks(n, c * (c - 1) // 2 + c * c):
-            _nnd.join_pairs(X, dist, new_c, old_c, first, *bufs)
-            kept.push(idx, dist, flag, bufs)
+        kept.join(X, idx, dist, flag, new_c, old_c)
         rounds += 1
         if kept.pushes <= delta * n * k:
             break
