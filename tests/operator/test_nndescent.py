@@ -188,7 +188,7 @@ def test_candidates_skip_rows_with_nothing_new_and_sample_the_others():
     rev_ptr = np.empty(n + 1, dtype=np.int64)
     rev = np.empty(n * k, dtype=np.int32)
     rev_flag = np.empty(n * k, dtype=np.uint8)
-    nnd.reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
+    nnd.reverse_lists(idx, flag, rev_ptr, rev, rev_flag, np.empty((2, n), dtype=np.int64))
     new_c = np.full((n, k), 99, dtype=np.int32)
     old_c = np.full((n, k), 99, dtype=np.int32)
     nnd.candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, 1, 0)

@@ -159,29 +159,39 @@ def leaf_pairs(X, dist, order, leaf_lo, leaf_hi, first, buf_p, buf_q, buf_d, buf
         cnt[r] = m
 
 
-@jit
-def reverse_lists(idx, flag, rev_ptr, rev, rev_flag):  # pragma: no cover - jitted
+@pjit
+def reverse_lists(idx, flag, rev_ptr, rev, rev_flag, starts):  # pragma: no cover - jitted
     """Every row's reverse neighbours (the rows listing it) with their flags, in row order.
 
     CSR layout: the rows listing ``j`` are ``rev[rev_ptr[j]:rev_ptr[j + 1]]``, ascending,
-    and ``rev_flag`` holds the flag each of them gives ``j``.
+    and ``rev_flag`` holds the flag each of them gives ``j``. ``starts`` is ``(T, n)``
+    int64 scratch: part ``t`` of the rows (``t n / T`` to ``(t + 1) n / T``) counts
+    and then writes its own entries, after those of the parts before it.
     """
     n, k = idx.shape
-    rev_ptr[:] = 0
-    for i in range(n):
-        for m in range(k):
-            if idx[i, m] >= 0:
-                rev_ptr[idx[i, m] + 1] += 1
+    T = starts.shape[0]
+    for t in prange(T):
+        starts[t, :] = 0
+        for i in range(t * n // T, (t + 1) * n // T):
+            for m in range(k):
+                if idx[i, m] >= 0:
+                    starts[t, idx[i, m]] += 1
+    rev_ptr[0] = 0
     for j in range(n):
-        rev_ptr[j + 1] += rev_ptr[j]
-    fill = rev_ptr[:n].copy()
-    for i in range(n):
-        for m in range(k):
-            j = idx[i, m]
-            if j >= 0:
-                rev[fill[j]] = i
-                rev_flag[fill[j]] = flag[i, m]
-                fill[j] += 1
+        s = rev_ptr[j]
+        for t in range(T):
+            c = starts[t, j]
+            starts[t, j] = s
+            s += c
+        rev_ptr[j + 1] = s
+    for t in prange(T):
+        for i in range(t * n // T, (t + 1) * n // T):
+            for m in range(k):
+                j = idx[i, m]
+                if j >= 0:
+                    rev[starts[t, j]] = i
+                    rev_flag[starts[t, j]] = flag[i, m]
+                    starts[t, j] += 1
 
 
 @jit

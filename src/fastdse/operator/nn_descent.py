@@ -180,9 +180,10 @@ def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_si
     rev_ptr = np.empty(n + 1, dtype=np.int64)
     rev = np.empty(n * k, dtype=np.int32)
     rev_flag = np.empty(n * k, dtype=np.uint8)
+    starts = np.empty((parts, n), dtype=np.int64)  # the reverse lists' scratch
     rounds = 0
     for it in range(n_iters):
-        _nnd.reverse_lists(idx, flag, rev_ptr, rev, rev_flag)
+        _nnd.reverse_lists(idx, flag, rev_ptr, rev, rev_flag, starts)
         _nnd.candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it)
         kept.pushes = 0
         kept.join(X, idx, dist, flag, new_c, old_c)
@@ -192,7 +193,7 @@ def nn_descent(X_in: np.ndarray, k: int, seed: int, *, n_trees: int = 8, leaf_si
     pushed = kept.pushes
     # the candidates, reverse lists, buffers and the points' copy go before the lists
     # are written out (1.1 GB at 1,000,000 x 64, which set the whole run's peak)
-    del X, flag, kept, new_c, old_c, rev_ptr, rev, rev_flag
+    del X, flag, kept, new_c, old_c, rev_ptr, rev, rev_flag, starts
     out_idx = np.empty((n, k + 1), dtype=np.int32)  # point numbers are int32 throughout
     out_dist = np.empty((n, k + 1), dtype=np.float64)
     _nnd.sorted_lists(idx, dist, perm, out_idx, out_dist)
