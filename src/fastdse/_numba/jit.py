@@ -4,7 +4,9 @@ Every kernel is compiled with ``cache=True`` (compiled once per machine, then
 loaded from disk; see *Where kernels are cached* below), ``nogil=True``
 (threads from joblib or a thread pool can run kernels side by side) and
 ``fastmath=False`` (kernels meet ``log(0)`` and ``exp(-inf)``; fastmath would
-let LLVM assume they never happen).
+let LLVM assume they never happen), except that kernels of sums of products
+(:func:`jit_sum`, :func:`pjit_sum`) allow reassociation and fused multiply-add,
+so that their sums are vectorised.
 
 Row-parallel kernels (:func:`pjit`) are compiled twice: with ``parallel=True``
 and as a serial twin. A call runs the serial twin when its largest array has
@@ -60,7 +62,7 @@ from typing import Any, Literal, TypedDict, cast
 
 import numba
 
-__all__ = ["jit", "jit_sum", "pjit", "PARALLEL_MIN_SIZE", "fallback_cache"]
+__all__ = ["jit", "jit_sum", "pjit", "pjit_sum", "PARALLEL_MIN_SIZE", "fallback_cache"]
 
 _log = logging.getLogger("fastdse")
 
@@ -154,11 +156,14 @@ def fallback_cache() -> Iterator[None]:
 class _JitOptions(TypedDict):
     cache: bool
     nogil: bool
-    fastmath: bool
+    fastmath: bool | set[str]
     error_model: Literal["python", "numpy"]
 
 
 _OPTIONS: _JitOptions = dict(cache=_CACHE, nogil=True, fastmath=False, error_model="numpy")
+
+_SUM_OPTIONS: _JitOptions = dict(cache=_CACHE, nogil=True, error_model="numpy",
+                                 fastmath={"reassoc", "contract"})
 
 #: Calls whose largest array argument is smaller than this run serially.
 PARALLEL_MIN_SIZE = 200_000
@@ -179,8 +184,7 @@ def jit_sum(func: Callable[..., Any]) -> Any:
     deterministic for a given build.
     """
     with fallback_cache():
-        return numba.njit(cache=_CACHE, nogil=True, error_model="numpy",
-                          fastmath={"reassoc", "contract"})(func)
+        return numba.njit(**_SUM_OPTIONS)(func)
 
 
 def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
@@ -198,11 +202,11 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
 class _ParallelKernel:
     """A kernel compiled as a row-parallel and a serial version; picks one per call."""
 
-    def __init__(self, func: Callable[..., Any]) -> None:
+    def __init__(self, func: Callable[..., Any], options: _JitOptions = _OPTIONS) -> None:
         with fallback_cache():
-            self.parallel = numba.njit(parallel=True, **_OPTIONS)(func)
+            self.parallel = numba.njit(parallel=True, **options)(func)
             # a ``def`` is a FunctionType at run time; mypy types it as a plain Callable
-            self.serial = numba.njit(**_OPTIONS)(
+            self.serial = numba.njit(**options)(
                 _renamed(cast(types.FunctionType, func), "__serial")
             )
         functools.update_wrapper(self, func)
@@ -217,3 +221,12 @@ class _ParallelKernel:
 def pjit(func: Callable[..., Any]) -> _ParallelKernel:
     """Decorate a kernel that uses ``numba.prange`` over rows (see the module docstring)."""
     return _ParallelKernel(func)
+
+
+def pjit_sum(func: Callable[..., Any]) -> _ParallelKernel:
+    """Decorate a row-parallel kernel of sums of products (as :func:`jit_sum`: no ``log``/``exp``).
+
+    Reassociation and fused multiply-add are allowed in the whole kernel, so that sums
+    written out in its loops are vectorised.
+    """
+    return _ParallelKernel(func, _SUM_OPTIONS)
