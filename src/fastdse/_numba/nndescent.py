@@ -229,15 +229,18 @@ def candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
         ids = np.empty(size, dtype=np.int64)
         kind = np.empty(size, dtype=np.uint8)
         pri = np.empty(size, dtype=np.uint64)
+        slot = np.empty(size, dtype=np.int64)  # the entry's slot in row i's list, or -1
         m = 0
         for a in range(k):
             if idx[i, a] >= 0:
                 ids[m] = idx[i, a]
                 kind[m] = flag[i, a]
+                slot[m] = a
                 m += 1
         for e in range(rev_ptr[i], rev_ptr[i + 1]):
             ids[m] = rev[e]
             kind[m] = rev_flag[e]
+            slot[m] = -1
             m += 1
         for e in range(m):
             pri[e] = _pair_priority(seed, it, i, ids[e], n)
@@ -262,6 +265,11 @@ def candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
                 if got_new < c:
                     new_c[i, got_new] = j
                     got_new += 1
+                    # sampled: flagged old in row i's list. A point both listed and
+                    # reverse-listed as new is sampled by its listed entry, which the
+                    # stable sort puts first of the two (equal priorities)
+                    if slot[order[e]] >= 0:
+                        flag[i, slot[order[e]]] = 0
             elif got_old < c:
                 old_c[i, got_old] = j
                 got_old += 1
@@ -269,12 +277,6 @@ def candidates(idx, flag, rev_ptr, rev, rev_flag, new_c, old_c, seed, it
             new_c[i, s] = -1
         for s in range(got_old, c):
             old_c[i, s] = -1
-        for a in range(k):
-            if flag[i, a] == 1:
-                for s in range(got_new):
-                    if new_c[i, s] == idx[i, a]:
-                        flag[i, a] = 0
-                        break
 
 
 @pjit_sum
