@@ -94,20 +94,14 @@ def scatter_by_bucket(buf_p, buf_q, buf_d, buf_m, cnt, shift, start, row, other,
         pos = start[t].copy()
         for r in range(t * R // T, (t + 1) * R // T):
             for a in range(cnt[r]):
-                p = buf_p[r, a]
-                q = buf_q[r, a]
-                if buf_m[r, a] & 1:
-                    s = pos[p >> shift]
-                    pos[p >> shift] += 1
-                    row[s] = p
-                    other[s] = q
-                    d[s] = buf_d[r, a]
-                if buf_m[r, a] & 2:
-                    s = pos[q >> shift]
-                    pos[q >> shift] += 1
-                    row[s] = q
-                    other[s] = p
-                    d[s] = buf_d[r, a]
+                for end in range(2):  # into the heap of p (bit 1), then of q (bit 2)
+                    if buf_m[r, a] & (1 << end):
+                        i = buf_p[r, a] if end == 0 else buf_q[r, a]
+                        s = pos[i >> shift]
+                        pos[i >> shift] += 1
+                        row[s] = i
+                        other[s] = buf_q[r, a] if end == 0 else buf_p[r, a]
+                        d[s] = buf_d[r, a]
 
 
 @pjit
