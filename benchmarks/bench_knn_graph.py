@@ -8,7 +8,8 @@ search of ``knn=5``: 6 x (knn + 1) lists) is measured against exact neighbours o
 random points. Peak memory is the process's maximum RSS, data included. faiss's HNSW
 (``faiss-cpu``, if installed) is a reference: not a dependency of fastdse.
 
-Part ``graph``: the graph alone. Part ``dse``: ``fastdse.dse(X, [1, 2, 5, 10],
+Part ``graph``: the graph alone (for fastdse's NN-descent with the seconds spent in each
+of its kernels, summed over the build). Part ``dse``: ``fastdse.dse(X, [1, 2, 5, 10],
 mode="approx", neighbors=...)`` end to end, with its stage table. Part ``cap``: where
 the default list cap is the graph's own width (from ~850,000 points: 5e7 / n <= 59), is
 the two-hop widening worth its time? DSE with the default cap set to 59 at a smaller n
@@ -58,6 +59,33 @@ def exact_neighbours(X: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def time_kernels() -> dict[str, float]:
+    """Time every call of fastdse's NN-descent kernels from here on, summed by kernel.
+
+    The driver looks its kernels up on their modules at each call, so wrapping the
+    modules' functions times them (a few microseconds a call of overhead).
+    """
+    from fastdse._numba import heaps, nndescent
+
+    spent: dict[str, float] = {}
+
+    def timed(module: object, name: str) -> None:
+        kernel = getattr(module, name)
+
+        def call(*args: object) -> object:
+            start = time.perf_counter()
+            out = kernel(*args)
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+            return out
+
+        setattr(module, name, call)
+
+    for module in (nndescent, heaps):
+        for name in module.__all__:
+            timed(module, name)
+    return spent
+
+
 def graph_child(method: str, n: int, d: int) -> dict:
     """Build the graph in this process; return time, recall and peak memory."""
     import resource
@@ -76,6 +104,7 @@ def graph_child(method: str, n: int, d: int) -> dict:
         from fastdse.operator.neighbors import NNDESCENT_DEFAULTS
         from fastdse.operator.nn_descent import nn_descent
 
+        kernels = time_kernels()
         idx = nn_descent(X, 59, 12345, **NNDESCENT_DEFAULTS)[0][:, 1:K + 1]
     else:
         import faiss
@@ -86,12 +115,14 @@ def graph_child(method: str, n: int, d: int) -> dict:
         index.hnsw.efSearch = 256
         idx = index.search(X, K + 1)[1][:, 1:]
     seconds = time.perf_counter() - t0
+    split = {k: round(v, 2) for k, v in kernels.items()} if method == "nndescent" else None
     rows = np.sort(np.random.default_rng(1).choice(n, 1000, replace=False))
     true = exact_neighbours(X, rows, K)
     rec = float(np.mean([len(set(a) & set(b)) / K for a, b in zip(idx[rows], true)]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"method": method, "n": n, "d": d, "graph_seconds": round(seconds, 2),
-            "recall_at_36": round(rec, 4), "peak_mib_incl_recall_check": round(peak)}
+            "recall_at_36": round(rec, 4), "peak_mib_incl_recall_check": round(peak),
+            "kernel_seconds": split}
 
 
 def dse_child(method: str, n: int, d: int) -> dict:
